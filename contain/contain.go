@@ -1,0 +1,158 @@
+package contain
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+)
+
+// Mechanism names the kernel facility that holds a process tree.
+type Mechanism string
+
+// The mechanisms tether knows. Every Result and Group reports one of them.
+const (
+	// CgroupV2 is a Linux cgroup v2 leaf created for the tree.
+	CgroupV2 Mechanism = "cgroupv2"
+	// PGID is a POSIX process group led by the direct child.
+	PGID Mechanism = "pgid"
+	// JobObject is a Windows Job Object with kill-on-close.
+	JobObject Mechanism = "jobobject"
+)
+
+// String returns the mechanism's name.
+func (m Mechanism) String() string { return string(m) }
+
+// Backend creates containers of one mechanism. A Backend is safe for
+// concurrent use.
+type Backend interface {
+	// Mechanism names the mechanism of the containers this backend makes.
+	Mechanism() Mechanism
+
+	// Probe reports, without spawning a process and without changing the
+	// host, whether this backend can be used here and exactly why not.
+	Probe() Availability
+
+	// New creates a fresh container for one process tree, with the given
+	// limits applied before any process is placed in it. It fails with an
+	// error matching ErrNotUsable when Probe would report the backend
+	// unusable, and with a *LimitError when a limit is invalid or cannot be
+	// enforced; in both cases nothing is left behind.
+	New(ctx context.Context, opts Options) (Container, error)
+}
+
+// Options configure one container.
+type Options struct {
+	// Limits to apply at creation. Each kind may appear at most once.
+	Limits []Limit
+
+	// Logger receives debug events (creation, kill, teardown). Nil means no
+	// logging. Events never contain arguments, environment or output.
+	Logger *slog.Logger
+}
+
+// Container holds one process tree. Its methods are safe for concurrent
+// use. A Container must be closed; Close kills whatever is still inside.
+//
+// Kill is terminal: once a container has been killed it accepts no new
+// process (PrepareCmd and Adopt fail with ErrClosed). On Linux this is not
+// just policy: the kernel kills every later clone3 child placed into a
+// cgroup that was once killed, so a cgroup is never reused.
+type Container interface {
+	// Mechanism reports the mechanism that holds this container's tree.
+	Mechanism() Mechanism
+
+	// PrepareCmd configures cmd, before cmd.Start, so that the child lands
+	// in the container atomically at spawn: no process it starts can run
+	// outside the container, not even briefly. It may set fields of
+	// cmd.SysProcAttr; it fails when the existing settings conflict with
+	// the mechanism. After a successful cmd.Start the caller must call
+	// Started; after a failed one, nothing.
+	PrepareCmd(cmd *exec.Cmd) error
+
+	// Started finishes placement after cmd.Start succeeded, where the OS
+	// needs a second step (Windows: assign the suspended child to the job,
+	// then resume it). If placement fails the child is killed before
+	// Started returns: an unconfined child never runs.
+	Started(cmd *exec.Cmd) error
+
+	// Adopt moves a running process (not its existing descendants, except
+	// where the mechanism says otherwise) into the container. It fails with
+	// an error matching ErrNoSuchProcess when pid does not name a live
+	// process. It guards against pid reuse where the OS allows (a pidfd on
+	// Linux, a process handle on Windows).
+	Adopt(pid int) error
+
+	// Signal sends sig to every member. Killing with os.Kill is atomic over
+	// the whole tree where the mechanism allows it; use Kill to also confirm
+	// death. A signal the mechanism cannot deliver returns ErrUnsupported.
+	Signal(sig os.Signal) error
+
+	// Kill kills every member and waits until all of them are confirmed
+	// dead (a zombie counts as dead) or ctx ends, in which case the error
+	// matches ErrTeardownNotConfirmed. Kill is terminal (see above).
+	Kill(ctx context.Context) error
+
+	// Freeze stops every member and returns once the mechanism confirms
+	// they are stopped; Thaw resumes them. Mechanisms without a confirmed
+	// freeze return ErrUnsupported.
+	Freeze(ctx context.Context) error
+	// Thaw resumes a frozen container and returns once that is confirmed.
+	Thaw(ctx context.Context) error
+
+	// Pids lists the live members. Zombies are not listed.
+	Pids() ([]int, error)
+
+	// Stats reports what the mechanism can measure; values it cannot
+	// measure are marked unavailable, never reported as zero.
+	Stats() (Stats, error)
+
+	// Close kills every member, confirms their death, and releases every
+	// OS resource the container holds (cgroup directory, job handle,
+	// descriptors). It is idempotent: once it has succeeded, later calls
+	// return nil. If death cannot be confirmed before ctx ends, Close
+	// returns an error matching ErrTeardownNotConfirmed and may be called
+	// again.
+	Close(ctx context.Context) error
+}
+
+// Availability is a backend's spawn-free verdict on this host.
+type Availability struct {
+	// Mechanism is the backend's mechanism.
+	Mechanism Mechanism `json:"mechanism"`
+	// Usable is true when New can create containers here.
+	Usable bool `json:"usable"`
+	// Reason says why the backend is not usable, or, when it is, where it
+	// found what it needs (for cgroup v2: the mount and the parent cgroup).
+	Reason string `json:"reason"`
+	// Limits says which limit kinds New can enforce here.
+	Limits []LimitSupport `json:"limits"`
+	// ContainsSetsid is true when a descendant that calls setsid or
+	// setpgid (or detaches on Windows) stays in the container.
+	ContainsSetsid bool `json:"contains_setsid"`
+	// OwnerDeath says what happens to a tree when its owner dies abruptly
+	// (SIGKILL, crash) without closing the container.
+	OwnerDeath string `json:"owner_death"`
+	// Notes are further facts a user should know (weaknesses, sweeps).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// LimitSupport says whether one limit kind can be enforced, and why not.
+type LimitSupport struct {
+	Kind      LimitKind `json:"kind"`
+	Supported bool      `json:"supported"`
+	Reason    string    `json:"reason,omitempty"`
+}
+
+// LimitsSupported reports whether every limit kind can be enforced.
+func (a Availability) LimitsSupported() bool {
+	if len(a.Limits) == 0 {
+		return false
+	}
+	for _, l := range a.Limits {
+		if !l.Supported {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,34 @@
+// Package contain defines how tether holds a process tree: a [Backend]
+// creates one [Container] per tree, and a Container can place a child in
+// itself at spawn, signal, freeze, list, measure and finally kill every
+// member, confirming that all of them are dead before it returns.
+//
+// The package holds only the interface, the shared types and the errors.
+// The mechanisms live in sub-packages, one per kernel interface:
+//
+//   - contain/cgroupv2: Linux cgroup v2 (clone3 into a fresh leaf cgroup,
+//     cgroup.kill, cgroup.freeze). Contains everything, including
+//     descendants that call setsid.
+//   - contain/pgid: POSIX process groups (Linux, macOS, the BSDs). Portable
+//     but weaker: a descendant that calls setsid or setpgid escapes.
+//   - contain/jobobject: Windows Job Objects with kill-on-close.
+//
+// contain/host picks the default for the running OS and reports, without
+// spawning anything, which mechanisms are usable here and why.
+//
+// A Container is honest about what it cannot do: an operation the
+// mechanism does not have returns an error matching [ErrUnsupported], and a
+// limit it cannot enforce fails [Backend.New] with a [*LimitError]. Nothing
+// is silently ignored.
+//
+// A typical use, with the error handling shortened:
+//
+//	b := host.Default()
+//	c, err := b.New(ctx, contain.Options{})
+//	cmd := exec.Command("make", "-j8")
+//	_ = c.PrepareCmd(cmd)
+//	_ = cmd.Start()
+//	_ = c.Started(cmd)
+//	...
+//	_ = c.Close(ctx) // kills the whole tree and confirms it is gone
+package contain

@@ -1,0 +1,130 @@
+//go:build linux
+
+package sysproc
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Stat is the part of /proc/<pid>/stat tether uses.
+type Stat struct {
+	Pid     int
+	Comm    string
+	State   byte
+	Ppid    int
+	Pgrp    int
+	Session int
+	// UserTicks and SystemTicks are in clock ticks (ClockTick each).
+	UserTicks   uint64
+	SystemTicks uint64
+	// StartTicks is the start time since boot, in clock ticks.
+	StartTicks uint64
+	// RSSPages is the resident set size in pages.
+	RSSPages int64
+}
+
+// ClockTick is the unit of the tick fields: USER_HZ is 100 on every Linux
+// architecture Go supports.
+const ClockTick = 10 * time.Millisecond
+
+// ReadStat parses /proc/<pid>/stat. It returns an error wrapping
+// os.ErrNotExist when the process is gone.
+func ReadStat(pid int) (Stat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return Stat{}, err
+	}
+	return parseStat(b)
+}
+
+var errBadStat = errors.New("sysproc: malformed /proc stat")
+
+func parseStat(b []byte) (Stat, error) {
+	// The command name is in parentheses and may itself contain spaces
+	// and parentheses: split at the last ')'.
+	open := bytes.IndexByte(b, '(')
+	closing := bytes.LastIndexByte(b, ')')
+	if open < 0 || closing < open || closing+2 >= len(b) {
+		return Stat{}, errBadStat
+	}
+	s := Stat{Comm: string(b[open+1 : closing])}
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(b[:open])))
+	if err != nil {
+		return Stat{}, errBadStat
+	}
+	s.Pid = pid
+	f := bytes.Fields(b[closing+2:])
+	// f[0] is field 3 (state) of proc(5).
+	if len(f) < 22 || len(f[0]) != 1 {
+		return Stat{}, errBadStat
+	}
+	s.State = f[0][0]
+	num := func(i int) int64 {
+		v, e := strconv.ParseInt(string(f[i]), 10, 64)
+		if e != nil && err == nil {
+			err = e
+		}
+		return v
+	}
+	s.Ppid = int(num(1))
+	s.Pgrp = int(num(2))
+	s.Session = int(num(3))
+	s.UserTicks = uint64(num(11))
+	s.SystemTicks = uint64(num(12))
+	s.StartTicks = uint64(num(19))
+	s.RSSPages = num(21)
+	if err != nil {
+		return Stat{}, errBadStat
+	}
+	return s, nil
+}
+
+// Alive reports whether pid names a live process. A zombie (state Z) or a
+// dead task (X) counts as dead: on these machines PID 1 reaps orphans up to
+// two seconds late, and a zombie runs no code and holds no resource but its
+// pid.
+func Alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if err := unix.Kill(pid, 0); err != nil && err != unix.EPERM {
+		return false
+	}
+	st, err := ReadStat(pid)
+	if err != nil {
+		return false
+	}
+	return st.State != 'Z' && st.State != 'X'
+}
+
+// Pids lists every pid in /proc.
+func Pids() ([]int, error) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]int, 0, len(names))
+	for _, n := range names {
+		if n[0] < '0' || n[0] > '9' {
+			continue
+		}
+		if p, err := strconv.Atoi(n); err == nil {
+			pids = append(pids, p)
+		}
+	}
+	return pids, nil
+}
+
+// PageSize is the size of a page, for RSSPages.
+var PageSize = int64(os.Getpagesize())

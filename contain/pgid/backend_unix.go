@@ -1,0 +1,54 @@
+//go:build unix
+
+package pgid
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/gotether/tether/contain"
+)
+
+// Probe reports the backend usable on every unix host, without spawning
+// anything: process groups need no privilege and no set-up. Reason names
+// how the group is signalled here: through the leader's pidfd with
+// PIDFD_SIGNAL_PROCESS_GROUP on Linux 6.9 and later (read from uname), or
+// with killpg while the group still has a member everywhere else.
+// Every limit kind is reported unsupported, and ContainsSetsid is false.
+func (*Backend) Probe() contain.Availability {
+	return contain.Availability{
+		Mechanism:      contain.PGID,
+		Usable:         true,
+		Reason:         probeReason(),
+		Limits:         unsupportedLimits(),
+		ContainsSetsid: false,
+		// Checked on Linux 6.18: a running group got no signal at all when
+		// its owner was SIGKILLed; a stopped (frozen) one got SIGHUP then
+		// SIGCONT, the POSIX rule for a newly orphaned group.
+		OwnerDeath: "the group survives an abrupt owner death: nothing kills it " +
+			"(one exception: if a member is stopped, as after Freeze, the kernel sends the newly orphaned group SIGHUP then SIGCONT, " +
+			"which ends only members that do not catch or ignore SIGHUP)",
+		Notes: append([]string{
+			"a descendant that calls setsid or setpgid leaves the group and escapes",
+			"an adopted process is tracked on its own: its descendants are not covered",
+		}, platformNotes()...),
+	}
+}
+
+// New creates an empty container: the group itself is born with the first
+// command (PrepareCmd makes that child the leader), so New touches nothing
+// in the OS. Any limit fails New with a *contain.LimitError: invalid ones
+// match contain.ErrInvalidLimit, valid ones contain.ErrUnsupported, since
+// a process group cannot enforce any.
+func (*Backend) New(_ context.Context, opts contain.Options) (contain.Container, error) {
+	if err := contain.RejectLimits(contain.PGID, noLimits, opts.Limits); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Container{log: log}
+	log.Debug("pgid: container created")
+	return c, nil
+}

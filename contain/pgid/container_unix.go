@@ -1,0 +1,535 @@
+//go:build unix
+
+package pgid
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gotether/tether/contain"
+)
+
+// Container is one POSIX process group, led by the first command started
+// in it, plus any adopted processes tracked one by one. Its methods are
+// safe for concurrent use.
+//
+// The group holds every descendant that stays in it; a descendant that
+// calls setsid or setpgid leaves the group and is out of reach from then
+// on. Use contain/cgroupv2 where that matters.
+type Container struct {
+	log *slog.Logger
+
+	// teardown serialises Kill and Close, which wait; mu guards the state
+	// below and is never held across a wait, so Signal, Pids and Stats
+	// stay responsive while a teardown polls.
+	teardown sync.Mutex
+	mu       sync.Mutex
+
+	// pgid is the group's id, the leader's pid; 0 until Started has
+	// recorded the leader.
+	pgid int
+	// leader is our own handle on the leader (on Linux a duplicate of the
+	// pidfd os/exec holds, which outlives the caller's Wait).
+	leader *handle
+	// joined are the pids of later commands, the members known without a
+	// process table.
+	joined []int
+	// adopted are processes tracked on their own.
+	adopted []*handle
+	// gone is latched once the group was seen without any member, zombies
+	// included. From then on its id may be recycled for a stranger's
+	// group, so it is never signalled, listed or joined again.
+	gone bool
+	// killed is set when Kill or Close begins: no new process enters.
+	killed bool
+	// closed is set once Close has confirmed death and released handles.
+	closed bool
+}
+
+var _ contain.Container = (*Container)(nil)
+
+// pollMin and pollMax bound the backoff of the waits in Kill, Freeze and
+// Thaw. SIGKILL and SIGSTOP take effect within a scheduler tick, so the
+// first checks come quickly; the cap keeps a slow teardown from spinning.
+const (
+	pollMin = 200 * time.Microsecond
+	pollMax = 20 * time.Millisecond
+)
+
+// Mechanism returns contain.PGID.
+func (c *Container) Mechanism() contain.Mechanism { return contain.PGID }
+
+// PrepareCmd makes cmd join the group at fork. The first command gets
+// SysProcAttr.Setpgid with Pgid 0, so it leads a new group whose id is its
+// pid; later commands get Pgid set to that id. cmd.SysProcAttr is copied
+// before it is changed, so a SysProcAttr shared between commands is left
+// alone.
+//
+// If the caller set Setsid on the first command, Setpgid is not added (the
+// pair fails at fork with EPERM): a session leader leads its own group
+// too. A later command cannot both start a session and join the group, so
+// Setsid there is an error, as is a caller-set Setpgid or Pgid that
+// conflicts with the group.
+//
+// The group id is only known once the first command has started, so each
+// command must be started and passed to Started before the next one is
+// prepared; a command prepared while no leader is recorded is prepared as
+// a leader again (so a failed Start costs nothing), and Started rejects it
+// if another leader got there first.
+//
+// PrepareCmd fails with an error matching contain.ErrClosed after Kill or
+// Close, and with a plain error when the group has already ended (every
+// member exited and was reaped): its id may have been recycled, so it can
+// no longer be joined; use a new container. A later command can still fail
+// at Start with EPERM if the last member is reaped between PrepareCmd and
+// the fork.
+func (c *Container) PrepareCmd(cmd *exec.Cmd) error {
+	if cmd == nil {
+		return errors.New("pgid: PrepareCmd: nil command")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.killed {
+		return closedError("PrepareCmd")
+	}
+	attr := &syscall.SysProcAttr{}
+	if cmd.SysProcAttr != nil {
+		cp := *cmd.SysProcAttr
+		attr = &cp
+	}
+	if c.pgid == 0 {
+		switch {
+		case attr.Setsid && attr.Setpgid:
+			return errors.New("pgid: PrepareCmd: SysProcAttr sets both Setsid and Setpgid, which fails at fork with EPERM")
+		case attr.Setsid:
+			// A session leader's group id is its pid: the group exists.
+		case attr.Setpgid && attr.Pgid != 0:
+			return fmt.Errorf("pgid: PrepareCmd: SysProcAttr.Pgid is %d, but the first command must lead a new group (Pgid 0)", attr.Pgid)
+		default:
+			attr.Setpgid, attr.Pgid = true, 0
+		}
+		cmd.SysProcAttr = attr
+		return nil
+	}
+	if c.gone || !c.viewLocked().held {
+		return fmt.Errorf("pgid: PrepareCmd: process group %d has ended (every member exited), so it cannot be joined; use a new container", c.pgid)
+	}
+	switch {
+	case attr.Setsid:
+		return fmt.Errorf("pgid: PrepareCmd: SysProcAttr.Setsid would start a new session, so the command could not join process group %d", c.pgid)
+	case attr.Setpgid && attr.Pgid != c.pgid:
+		return fmt.Errorf("pgid: PrepareCmd: SysProcAttr asks for process group %d, but this container's group is %d", attr.Pgid, c.pgid)
+	}
+	attr.Setpgid, attr.Pgid = true, c.pgid
+	cmd.SysProcAttr = attr
+	return nil
+}
+
+// Started records cmd, which must have been prepared by PrepareCmd and
+// started successfully. The first one becomes the group's leader: the
+// container keeps its own handle on it (on Linux a duplicate of the pidfd,
+// which stays valid after the caller's Wait). Every command is checked to
+// really be in the group; if it is not (its SysProcAttr was changed after
+// PrepareCmd, or a second leader started first), or the container was
+// killed meanwhile, the child is killed before Started returns an error
+// (matching contain.ErrClosed in the last case).
+func (c *Container) Started(cmd *exec.Cmd) error {
+	if cmd == nil || cmd.Process == nil {
+		return errors.New("pgid: Started: command was not started")
+	}
+	pid := cmd.Process.Pid
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	reject := func(err error) error {
+		// The child runs outside the container: it must not run on.
+		_ = cmd.Process.Kill()
+		c.log.Debug("pgid: started child rejected", "pid", pid, "err", err)
+		return err
+	}
+	if c.killed {
+		return reject(closedError("Started"))
+	}
+	want := c.pgid
+	if want == 0 {
+		want = pid
+	}
+	if pg, err := unix.Getpgid(pid); err != nil || pg != want {
+		if err != nil {
+			return reject(fmt.Errorf("pgid: Started: cannot confirm process %d is in group %d: %w", pid, want, err))
+		}
+		return reject(fmt.Errorf("pgid: Started: process %d is in group %d, not in the container's group %d", pid, pg, want))
+	}
+	if c.pgid == 0 {
+		c.pgid = pid
+		c.leader = leaderHandle(cmd.Process)
+		c.log.Debug("pgid: group leader started", "pgid", pid, "pidfd_group_signal", c.leader.groupSignal)
+		return nil
+	}
+	c.joined = append(c.joined, pid)
+	c.log.Debug("pgid: command joined the group", "pid", pid, "pgid", c.pgid)
+	return nil
+}
+
+// Adopt tracks the running process pid. A running process cannot be moved
+// into the group (setpgid only works on one's own child before it execs),
+// so it is tracked on its own and included in Signal, Kill, Freeze, Thaw,
+// Pids and Stats. Its descendants, existing or future, are NOT covered,
+// unless they happen to be in the group anyway.
+//
+// On Linux the container holds a pidfd for it, so a recycled pid never
+// reaches a stranger; elsewhere it holds only the pid, which the OS may
+// reuse once the process has exited and been reaped.
+//
+// Adopt fails with a *contain.NoSuchProcessError when pid names no live
+// process (a zombie counts as dead on Linux), with an error matching
+// contain.ErrClosed after Kill or Close, and with a plain error for the
+// calling process itself, which Kill would otherwise kill.
+func (c *Container) Adopt(pid int) error {
+	if pid <= 0 {
+		return &contain.NoSuchProcessError{Pid: pid}
+	}
+	if pid == os.Getpid() {
+		return errors.New("pgid: Adopt: cannot adopt the calling process")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.killed {
+		return closedError("Adopt")
+	}
+	h, err := adoptHandle(pid)
+	if err != nil {
+		return err
+	}
+	c.adopted = append(c.adopted, h)
+	c.log.Debug("pgid: process adopted", "pid", pid)
+	return nil
+}
+
+// Signal sends sig to the group and to every adopted process. Only
+// syscall.Signal values (os.Kill and os.Interrupt among them) can be sent;
+// anything else returns an error matching contain.ErrUnsupported.
+//
+// The group is signalled in the way that cannot hit a stranger's group
+// where the OS allows: on Linux 6.9 and later through the leader's pidfd
+// (PIDFD_SIGNAL_PROCESS_GROUP), elsewhere with killpg but only while the
+// group still has a member (see signalGroupLocked). A group that has no
+// member left is not signalled and that is not an error. Signal after a
+// successful Close returns an error matching contain.ErrClosed; after Kill
+// it still reaches whatever Kill could not confirm dead. The first error
+// is returned, but every target is tried.
+func (c *Container) Signal(sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return contain.Unsupported(contain.PGID, "Signal", fmt.Sprintf("signal %v is not a POSIX signal", sig))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return closedError("Signal")
+	}
+	return c.signalAllLocked(s)
+}
+
+// signalAllLocked signals the group and the adopted processes.
+func (c *Container) signalAllLocked(sig syscall.Signal) error {
+	err := c.signalGroupLocked(sig)
+	for _, h := range c.adopted {
+		if e := h.signal(sig); e != nil && err == nil {
+			err = fmt.Errorf("pgid: signal adopted process %d: %w", h.pid, e)
+		}
+	}
+	return err
+}
+
+// signalGroupLocked signals every member of the group without ever
+// reaching a group that is not ours.
+//
+// A group id is a pid, and the kernel cannot hand it to a new process
+// (and so to a new group) while any process, zombie or not, is still in
+// the group. With a pidfd for the leader and PIDFD_SIGNAL_PROCESS_GROUP,
+// the kernel resolves the group from the pidfd's struct pid, not from the
+// number, so a recycled id is never hit, even after the leader was reaped.
+// Without it (Linux before 6.9, macOS, the BSDs) killpg is sent only after
+// seeing that the group still has a member.
+//
+// Residual race of the killpg path: between that check and killpg the last
+// member could exit and be reaped, and the freed id be taken by a new
+// process that makes itself a group leader. That needs the pid space to
+// wrap around within microseconds, and the stranger to be one we may
+// signal; it is not excluded, only improbable.
+func (c *Container) signalGroupLocked(sig syscall.Signal) error {
+	if c.pgid == 0 || c.gone {
+		return nil
+	}
+	if sent, err := c.leader.signalGroup(sig); sent {
+		if errors.Is(err, unix.ESRCH) {
+			c.gone = true
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("pgid: signal process group %d through its leader's pidfd: %w", c.pgid, err)
+		}
+		return nil
+	}
+	if !c.viewLocked().held {
+		return nil
+	}
+	switch err := unix.Kill(-c.pgid, sig); {
+	case errors.Is(err, unix.ESRCH):
+		c.gone = true
+	case err != nil:
+		return fmt.Errorf("pgid: killpg %d: %w", c.pgid, err)
+	}
+	return nil
+}
+
+// Kill sends SIGKILL to the group and every adopted process and waits
+// until each is confirmed dead, re-sending SIGKILL on every check so that
+// a member forked while the first signal was in flight dies too. A zombie
+// counts as dead.
+//
+// On Linux a member is found by scanning /proc for the group id, so
+// zombies are seen and ignored. On macOS and the BSDs there is no /proc:
+// the group counts as dead when kill(-pgid, 0) fails with ESRCH, which a
+// zombie member prevents. Orphaned zombies are reaped by init; but the
+// leader and later commands are the caller's own children, so off Linux
+// Kill confirms only once the caller has reaped them with cmd.Wait (call
+// it concurrently, as proc does). The container never reaps them itself:
+// that would steal the exit status from cmd.Wait.
+//
+// If ctx ends first, Kill returns a *contain.TeardownError (matching
+// contain.ErrTeardownNotConfirmed and ctx's error) listing the members
+// still alive; off Linux that list holds only the members it knows. Kill
+// is terminal: PrepareCmd and Adopt fail with contain.ErrClosed from the
+// moment it begins. It may be called again, for example after a timeout.
+func (c *Container) Kill(ctx context.Context) error {
+	c.teardown.Lock()
+	defer c.teardown.Unlock()
+	return c.kill(ctx)
+}
+
+func (c *Container) kill(ctx context.Context) error {
+	c.mu.Lock()
+	c.killed = true
+	c.mu.Unlock()
+	start := time.Now()
+	var lastErr error
+	remaining, err := c.await(ctx, func() ([]int, bool) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if err := c.signalAllLocked(unix.SIGKILL); err != nil {
+			lastErr = err
+		}
+		v := c.viewLocked()
+		left := c.withAdoptedLocked(v.live)
+		return left, len(left) == 0 && c.settledLocked(v)
+	})
+	if err != nil {
+		c.log.Debug("pgid: kill not confirmed", "remaining", len(remaining), "signal_err", lastErr)
+		return &contain.TeardownError{Mechanism: contain.PGID, Remaining: remaining, Err: err}
+	}
+	c.log.Debug("pgid: kill confirmed", "elapsed", time.Since(start))
+	return nil
+}
+
+// Freeze sends SIGSTOP to the group and every adopted process and returns
+// once they are stopped, re-sending it on every check so that a member
+// forked meanwhile stops too.
+//
+// On Linux every thread of every live member must show state T (stopped)
+// or t (stopped by a tracer) in /proc. Off Linux nothing can be observed:
+// Freeze returns once SIGSTOP has been delivered to the group. SIGSTOP
+// cannot be caught, blocked or ignored, so a member stops before it next
+// runs its own code, but a member inside a slow system call may not have
+// stopped yet when Freeze returns.
+//
+// A stopped member still dies on Kill. If ctx ends before the freeze is
+// confirmed, Freeze returns an error wrapping ctx's error; the members
+// that did stop stay stopped until Thaw or Kill. It fails with an error
+// matching contain.ErrClosed after Kill or Close.
+func (c *Container) Freeze(ctx context.Context) error {
+	return c.stopOrContinue(ctx, "Freeze", unix.SIGSTOP, true)
+}
+
+// Thaw sends SIGCONT to the group and every adopted process and returns
+// once none of them is stopped (on Linux: no thread in state T). A member
+// stopped by a tracer (state t) is the tracer's to resume and does not
+// hold Thaw back. Off Linux, Thaw returns once SIGCONT is delivered. If
+// ctx ends first, Thaw returns an error wrapping ctx's error. It fails with
+// an error matching contain.ErrClosed after Kill or Close.
+func (c *Container) Thaw(ctx context.Context) error {
+	return c.stopOrContinue(ctx, "Thaw", unix.SIGCONT, false)
+}
+
+func (c *Container) stopOrContinue(ctx context.Context, op string, sig syscall.Signal, stop bool) error {
+	var sigErr error
+	var closed bool
+	left, err := c.await(ctx, func() ([]int, bool) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.killed {
+			closed = true
+			return nil, true
+		}
+		sigErr = c.signalAllLocked(sig)
+		var notYet []int
+		for _, p := range c.liveLocked() {
+			if !settledStop(p, stop) {
+				notYet = append(notYet, p)
+			}
+		}
+		return notYet, len(notYet) == 0
+	})
+	switch {
+	case closed:
+		return closedError(op)
+	case err != nil && sigErr != nil:
+		return fmt.Errorf("pgid: %s not confirmed for %d member(s): %w (last signal error: %w)", op, len(left), err, sigErr)
+	case err != nil:
+		return fmt.Errorf("pgid: %s not confirmed for %d member(s): %w", op, len(left), err)
+	}
+	c.log.Debug("pgid: "+op+" confirmed", "signal_err", sigErr)
+	return sigErr
+}
+
+// await calls check until it reports done or ctx ends, backing off from
+// pollMin to pollMax. It returns check's last list and ctx's error.
+func (c *Container) await(ctx context.Context, check func() ([]int, bool)) ([]int, error) {
+	wait := pollMin
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		left, done := check()
+		if done {
+			return nil, nil
+		}
+		t.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return left, ctx.Err()
+		case <-t.C:
+		}
+		wait = min(wait*2, pollMax)
+	}
+}
+
+// Pids lists the live members, sorted: on Linux every process in the group
+// found in /proc (zombies excluded) and the adopted processes that have not
+// exited. Off Linux, where there is no process table to scan, it lists the
+// members the container knows (the commands it started and the adopted
+// processes) that kill(pid, 0) finds, zombies included; descendants are in
+// the group but not listed. The error is non-nil only when /proc cannot be
+// read. After Close the list is empty.
+func (c *Container) Pids() ([]int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := c.viewLocked()
+	return c.withAdoptedLocked(v.live), v.err
+}
+
+// Stats reports the live members' count and, on Linux, the sum of their
+// CPU time (user and system, from /proc) and resident memory. The CPU time
+// of members that already exited is lost (CPUIncludesExited is false), so
+// CPU can go down. MemoryPeak and OOMKills are always unavailable: a
+// process group has no accounting. Off Linux only Processes is reported,
+// counting the members Pids lists. The error is non-nil only when /proc
+// cannot be read.
+func (c *Container) Stats() (contain.Stats, error) {
+	pids, err := c.Pids()
+	if err != nil {
+		return contain.Stats{}, err
+	}
+	return statsOf(pids), nil
+}
+
+// Close kills the group and every adopted process, confirms their death
+// as Kill does, and then releases the handles the container holds (its
+// pidfds on Linux; os.Process values of the caller are never released,
+// since the caller still waits on them). It is idempotent: after it has
+// succeeded, later calls return nil at once. If death cannot be confirmed
+// before ctx ends it returns a *contain.TeardownError and keeps every
+// handle, so it may be called again. Concurrent calls are serialised.
+func (c *Container) Close(ctx context.Context) error {
+	c.teardown.Lock()
+	defer c.teardown.Unlock()
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return nil
+	}
+	if err := c.kill(ctx); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.leader != nil {
+		c.leader.close()
+	}
+	for _, h := range c.adopted {
+		h.close()
+	}
+	c.adopted = nil
+	c.joined = nil
+	c.gone = true
+	c.closed = true
+	c.log.Debug("pgid: container closed")
+	return nil
+}
+
+// liveLocked lists the live members: the group's and the adopted ones.
+func (c *Container) liveLocked() []int {
+	return c.withAdoptedLocked(c.viewLocked().live)
+}
+
+// settledLocked reports whether the group itself, seen as v, can count as
+// dead. On Linux the /proc scan sees zombies and skips them, so no live
+// member is enough; off Linux a zombie is indistinguishable from a live
+// member, and only an empty group (kill(-pgid, 0) fails with ESRCH)
+// counts.
+func (c *Container) settledLocked(v groupView) bool {
+	if c.pgid == 0 || c.gone {
+		return true
+	}
+	return v.err == nil && (zombiesVisible || !v.held)
+}
+
+// withAdoptedLocked returns group plus the adopted processes that are
+// still alive, sorted and without duplicates.
+func (c *Container) withAdoptedLocked(group []int) []int {
+	out := slices.Clone(group)
+	for _, h := range c.adopted {
+		if !h.exited() {
+			out = append(out, h.pid)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// groupView is one look at the group.
+type groupView struct {
+	// live are the members alive now. On Linux every member, zombies
+	// excluded; off Linux the known members that still exist.
+	live []int
+	// held is true when some process, zombie or not, still has the
+	// group's id, so the id cannot have been recycled.
+	held bool
+	// err is set when the process table could not be read; held is then
+	// true, since nothing could be ruled out.
+	err error
+}
+
+func closedError(op string) error {
+	return fmt.Errorf("pgid: %s: %w", op, contain.ErrClosed)
+}

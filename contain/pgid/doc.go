@@ -1,0 +1,69 @@
+// Package pgid contains a process tree in a POSIX process group: the first
+// command started in a container leads a new group (Setpgid at fork, so
+// the child is in it before it runs a single instruction), its descendants
+// inherit the group, and Kill sends SIGKILL to the whole group and then
+// confirms that every member is dead. It works on Linux, macOS and the
+// BSDs, needs no privilege, and is the fallback where cgroup v2 cannot be
+// used.
+//
+// # Weakness
+//
+// A process group is an address for signals, not a container: any
+// descendant that calls setsid or setpgid (daemons do, and so do shells
+// that run job control) leaves the group and escapes Kill, Pids and Stats
+// for good. Nothing kills the group when the owner dies abruptly (a
+// frozen group only gets SIGHUP and SIGCONT, as POSIX orphans it), and it
+// cannot enforce any resource limit, so New rejects every limit. Where
+// this matters, use contain/cgroupv2 on Linux.
+//
+// # Group ids and recycling
+//
+// A group's id is its leader's pid, and the kernel frees that number once
+// the group has no member left, zombies included. The container never
+// signals a number that may have been recycled: on Linux 6.9 and later it
+// signals through its own duplicate of the leader's pidfd with
+// PIDFD_SIGNAL_PROCESS_GROUP, which names the group itself and stays valid
+// after the caller's cmd.Wait; elsewhere it sends killpg only after
+// seeing that the group still has a member (a small race remains, see
+// Container.Signal).
+//
+// # Platforms
+//
+// On Linux the members are found by scanning /proc for the group id, a
+// zombie counts as dead (init may reap orphans late), Freeze is confirmed
+// by every thread's state, and Stats sums the live members' CPU time and
+// resident memory. macOS and the BSDs have no /proc: the container knows
+// only the commands it started and the processes it adopted, Kill is
+// confirmed when kill(-pgid, 0) fails with ESRCH (so a zombie member,
+// such as a direct child the caller has not reaped yet, holds it back),
+// Freeze and Thaw confirm only delivery, and Stats reports only the
+// process count. On Windows the package compiles, but Probe reports it
+// unusable and New fails with an error matching contain.ErrNotUsable.
+//
+// # Example
+//
+//	b := pgid.New()
+//	c, err := b.New(ctx, contain.Options{})
+//	if err != nil {
+//		return err
+//	}
+//	defer c.Close(context.Background())
+//	cmd := exec.Command("make", "-j8")
+//	if err := c.PrepareCmd(cmd); err != nil {
+//		return err
+//	}
+//	if err := cmd.Start(); err != nil {
+//		return err
+//	}
+//	if err := c.Started(cmd); err != nil {
+//		return err
+//	}
+//	waitErr := make(chan error, 1)
+//	go func() { waitErr <- cmd.Wait() }()
+//	...
+//	// Kill every member still in the group, confirmed dead on return.
+//	if err := c.Kill(ctx); err != nil {
+//		return err // matches contain.ErrTeardownNotConfirmed
+//	}
+//	return <-waitErr
+package pgid

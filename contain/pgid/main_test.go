@@ -1,0 +1,9 @@
+package pgid
+
+import (
+	"testing"
+
+	"github.com/gotether/tether/internal/testchild"
+)
+
+func TestMain(m *testing.M) { testchild.Main(m) }

@@ -60,14 +60,19 @@ func (c *container) PrepareCmd(cmd *exec.Cmd) error {
 	if err := c.usable(); err != nil {
 		return err
 	}
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	// Copy before changing: a SysProcAttr shared between commands (or
+	// containers) must not carry this cgroup into another spawn.
+	attr := &syscall.SysProcAttr{}
+	if cmd.SysProcAttr != nil {
+		cp := *cmd.SysProcAttr
+		attr = &cp
 	}
-	if cmd.SysProcAttr.UseCgroupFD {
+	if attr.UseCgroupFD {
 		return errors.New("contain: cgroupv2: cmd.SysProcAttr.UseCgroupFD is already set; the container places the child itself")
 	}
-	cmd.SysProcAttr.UseCgroupFD = true
-	cmd.SysProcAttr.CgroupFD = c.fd
+	attr.UseCgroupFD = true
+	attr.CgroupFD = c.fd
+	cmd.SysProcAttr = attr
 	return nil
 }
 

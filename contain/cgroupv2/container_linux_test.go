@@ -461,13 +461,14 @@ func TestConfiguredParentThatDoesNotExist(t *testing.T) {
 
 func TestConfiguredParentIsUsed(t *testing.T) {
 	host := usable(t)
-	// A parent made for this test, named tether-* so a leak would be caught.
+	// A parent made for this test, named tether-<pid>-* so a leak would be
+	// caught, and not hex so the sweep never takes it for a container.
 	h, err := discover()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ownDir, _ := h.dirOf(h.own)
-	parentDir := filepath.Join(ownDir, "tether-parent-"+strconv.Itoa(os.Getpid()))
+	parentDir := filepath.Join(ownDir, "tether-"+strconv.Itoa(os.Getpid())+"-testparent")
 	if err := os.Mkdir(parentDir, 0o755); err != nil {
 		t.Fatal(err)
 	}

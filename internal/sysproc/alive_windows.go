@@ -2,13 +2,14 @@
 
 package sysproc
 
-import "golang.org/x/sys/windows"
+import (
+	"errors"
 
-// stillActive is the exit code GetExitCodeProcess reports for a running
-// process (STILL_ACTIVE).
-const stillActive = 259
+	"golang.org/x/sys/windows"
+)
 
-// Alive reports whether pid names a live process.
+// Alive reports whether pid names a live process: one whose handle is not
+// yet signalled (a process handle signals when the process exits).
 func Alive(pid int) bool {
 	if pid <= 0 {
 		return false
@@ -16,9 +17,9 @@ func Alive(pid int) bool {
 	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION|windows.SYNCHRONIZE, false, uint32(pid))
 	if err != nil {
 		// Access denied still means the process exists.
-		return err == windows.ERROR_ACCESS_DENIED
+		return errors.Is(err, windows.ERROR_ACCESS_DENIED)
 	}
-	defer windows.CloseHandle(h)
+	defer func() { _ = windows.CloseHandle(h) }()
 	ev, err := windows.WaitForSingleObject(h, 0)
 	if err != nil {
 		return false

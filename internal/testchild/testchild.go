@@ -196,6 +196,7 @@ func runTree(pidfile string) int {
 		var out io.Reader
 		if role != "grandchild" {
 			cmd = Command(modeEscapee, role)
+			escapeAtStart(cmd, role)
 			out, _ = cmd.StdoutPipe()
 		}
 		if err := cmd.Start(); err != nil {
@@ -237,9 +238,31 @@ func (tr Tree) Pids() []int {
 	return out
 }
 
-// PidFile returns a fresh path, in t.TempDir, for a ModeTree pid file.
+// PidFile returns a fresh path, in TempDir, for a ModeTree pid file.
 func PidFile(t testing.TB) string {
-	return filepath.Join(t.TempDir(), "tree.pids")
+	return filepath.Join(TempDir(t), "tree.pids")
+}
+
+// TempDir stands in for t.TempDir, whose cleanup fails under Wine 8: Go
+// 1.26's os.RemoveAll deletes through a call Wine does not implement
+// ("unlinkat ...: Invalid function"), while os.Remove works. The
+// directory is flat: the helpers write files, never subdirectories.
+func TempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "tether-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+		if err := os.Remove(dir); err != nil {
+			t.Errorf("removing the test's temporary directory: %v", err)
+		}
+	})
+	return dir
 }
 
 // WaitTree polls pidfile until the tree has reported every pid, or fails

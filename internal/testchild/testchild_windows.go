@@ -2,12 +2,27 @@
 
 package testchild
 
-import "fmt"
+import (
+	"fmt"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/windows"
+)
 
 // treeRoles are the grandchildren ModeTree starts, besides the child. On
-// Windows a process cannot leave its job by itself; the "detached" role
-// stands in for setsid and is started by the tree child as usual.
+// Windows a process cannot leave its job by itself; the nearest analogue
+// of setsid is a grandchild started detached from the console in a new
+// process group, which is what "detached" is.
 var treeRoles = []string{"grandchild", "detached"}
+
+// escapeAtStart starts the "detached" grandchild with DETACHED_PROCESS and
+// CREATE_NEW_PROCESS_GROUP.
+func escapeAtStart(cmd *exec.Cmd, role string) {
+	if role == "detached" {
+		cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.DETACHED_PROCESS | windows.CREATE_NEW_PROCESS_GROUP}
+	}
+}
 
 func escape(how string) error {
 	if how != "detached" {

@@ -1,0 +1,43 @@
+package jobobject_test
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+
+	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/contain/jobobject"
+)
+
+// Example runs a build in a job capped at 64 processes; Close kills
+// whatever the build left running and confirms it is gone. It has no
+// Output line, so it is compiled on every OS but never run.
+func Example() {
+	ctx := context.Background()
+	b := jobobject.New()
+	if a := b.Probe(); !a.Usable {
+		fmt.Println("no Job Objects here:", a.Reason)
+		return
+	}
+	c, err := b.New(ctx, contain.Options{Limits: []contain.Limit{contain.MaxProcesses(64)}})
+	if err != nil {
+		fmt.Println(err) // under Wine: limits are not enforced, so they are refused
+		return
+	}
+	defer c.Close(ctx)
+
+	cmd := exec.Command("msbuild", "/m")
+	if err := c.PrepareCmd(cmd); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := cmd.Start(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := c.Started(cmd); err != nil {
+		fmt.Println(err) // the child was terminated before it ran
+		return
+	}
+	_ = cmd.Wait()
+}

@@ -1,0 +1,533 @@
+//go:build windows
+
+package jobobject_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/contain/jobobject"
+	"github.com/gotether/tether/internal/testchild"
+)
+
+// The reasons the enforcement tests skip under Wine, measured with Wine 8.0.
+const (
+	skipProcessLimit = "Wine 8 does not enforce Job Object limits (measured: ActiveProcessLimit=1 let a grandchild start)"
+	skipMemoryLimit  = "Wine 8 does not enforce Job Object limits (measured: a 64 MiB JobMemoryLimit is accepted and a child in the job allocates 256 MiB)"
+	skipCPULimit     = "Wine 8 does not implement Job Object CPU rate control (measured: SetInformationJobObject(JobObjectCpuRateControlInformation) fails with ERROR_INVALID_PARAMETER)"
+	skipCPUTimes     = "Wine 8 reports zero job CPU times (measured: TotalUserTime and TotalKernelTime stay 0 after a child spins for 1 s)"
+)
+
+func TestKillConfirmsWholeTreeDeadAndEmptiesPids(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+	pf := testchild.PidFile(t)
+	cmd := testchild.Command(testchild.ModeTree, pf)
+	tr := startTree(t, c, cmd, pf)
+	for _, role := range []string{"child", "grandchild", "detached"} {
+		if tr[role] == 0 {
+			t.Fatalf("tree has no %s: %v", role, tr)
+		}
+	}
+
+	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	assertDeadNow(t, tr)
+	if pids, err := c.Pids(); err != nil || len(pids) != 0 {
+		t.Fatalf("Pids after Kill = %v, %v; want none", pids, err)
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("child exit code = %d, want 1 (as os.Process.Kill)", code)
+	}
+}
+
+func TestDetachedNewGroupChildAndItsTreeStayContained(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+	pf := testchild.PidFile(t)
+	cmd := testchild.Command(testchild.ModeTree, pf)
+	// The nearest Windows analogue of setsid: no console, own group.
+	own := uint32(windows.DETACHED_PROCESS | windows.CREATE_NEW_PROCESS_GROUP)
+	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: own}
+	if err := c.PrepareCmd(cmd); err != nil {
+		t.Fatalf("PrepareCmd: %v", err)
+	}
+	if f := cmd.SysProcAttr.CreationFlags; f != own|windows.CREATE_SUSPENDED {
+		t.Fatalf("CreationFlags = %#x, want the caller's %#x plus CREATE_SUSPENDED", f, own)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(ctxFor(t, killTimeout)); _ = cmd.Wait() })
+	if err := c.Started(cmd); err != nil {
+		t.Fatalf("Started: %v", err)
+	}
+	tr := testchild.WaitTree(t, pf, treeTimeout)
+	waitMembers(t, c, tr.Pids()...)
+	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	assertDeadNow(t, tr)
+}
+
+func TestCloseKillsTreeAndIsIdempotent(t *testing.T) {
+	c, err := jobobject.New().New(context.Background(), contain.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf := testchild.PidFile(t)
+	cmd := testchild.Command(testchild.ModeTree, pf)
+	tr := startTree(t, c, cmd, pf)
+	for i := range 3 {
+		if err := c.Close(ctxFor(t, killTimeout)); err != nil {
+			t.Fatalf("Close #%d: %v", i+1, err)
+		}
+		assertDeadNow(t, tr)
+	}
+}
+
+func TestMethodsAfterCloseFailWithErrClosed(t *testing.T) {
+	c, err := jobobject.New().New(context.Background(), contain.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(ctxFor(t, killTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	outsider := testchild.Command(testchild.ModeSleep)
+	startOutside(t, outsider)
+
+	if err := c.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("PrepareCmd after Close = %v, want ErrClosed", err)
+	}
+	if err := c.Adopt(outsider.Process.Pid); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("Adopt after Close = %v, want ErrClosed", err)
+	}
+	if err := c.Signal(os.Kill); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("Signal(os.Kill) after Close = %v, want ErrClosed", err)
+	}
+	if _, err := c.Pids(); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("Pids after Close = %v, want ErrClosed", err)
+	}
+	if _, err := c.Stats(); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("Stats after Close = %v, want ErrClosed", err)
+	}
+	// Close confirmed the tree dead, so a Kill has nothing left to do.
+	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
+		t.Errorf("Kill after Close = %v, want nil", err)
+	}
+	if !testchild.Alive(outsider.Process.Pid) {
+		t.Error("the process Adopt refused was killed")
+	}
+}
+
+func TestKilledContainerRefusesNewMembers(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("PrepareCmd after Kill = %v, want ErrClosed", err)
+	}
+	outsider := testchild.Command(testchild.ModeSleep)
+	startOutside(t, outsider)
+	if err := c.Adopt(outsider.Process.Pid); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("Adopt after Kill = %v, want ErrClosed", err)
+	}
+}
+
+func TestStartedAfterKillTerminatesChildBeforeItRuns(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+	out := filepath.Join(testchild.TempDir(t), "appended")
+	cmd := testchild.Command(testchild.ModeAppend, out)
+	if err := c.PrepareCmd(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Started(cmd)
+	_ = cmd.Wait()
+	if !errors.Is(err, contain.ErrClosed) {
+		t.Fatalf("Started after Kill = %v, want ErrClosed", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the child ran although placement failed (stat: %v)", err)
+	}
+}
+
+func TestStartedTerminatesUnpreparedChild(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+	cmd := testchild.Command(testchild.ModeSleep)
+	startOutside(t, cmd)
+	if err := c.Started(cmd); err == nil || !strings.Contains(err.Error(), "PrepareCmd") {
+		t.Fatalf("Started on an unprepared cmd = %v, want an error naming PrepareCmd", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(killTimeout):
+		t.Fatal("the unconfined child still runs after Started refused it")
+	}
+}
+
+func TestPrepareCmdRejectsCallerSuspendedChild(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+	cmd := testchild.Command(testchild.ModeSleep)
+	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_SUSPENDED}
+	if err := c.PrepareCmd(cmd); err == nil {
+		t.Fatal("PrepareCmd accepted a cmd the caller wants kept suspended")
+	}
+}
+
+func TestPidsListsEveryMemberAndStatsCountsThem(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+	pf := testchild.PidFile(t)
+	tr := startTree(t, c, testchild.Command(testchild.ModeTree, pf), pf)
+
+	got, err := c.Pids()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tr.Pids()
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("Pids = %v, want exactly the tree %v", got, want)
+	}
+	s, err := c.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Processes != len(want) {
+		t.Errorf("Stats.Processes = %d, want %d", s.Processes, len(want))
+	}
+	if s.Memory.Valid || s.OOMKills.Valid {
+		t.Errorf("Stats reports Memory %v and OOMKills %v; a job has no source for either", s.Memory, s.OOMKills)
+	}
+	if jobobject.UnderWine() {
+		if s.CPU.Valid || s.UserCPU.Valid || s.SystemCPU.Valid || s.MemoryPeak.Valid {
+			t.Errorf("under Wine Stats reports CPU %v user %v system %v peak %v; Wine's values are fake zeros",
+				s.CPU, s.UserCPU, s.SystemCPU, s.MemoryPeak)
+		}
+	} else if !s.CPU.Valid || !s.CPUIncludesExited || !s.MemoryPeak.Valid || s.MemoryPeak.Value == 0 {
+		t.Errorf("Stats = %+v, want CPU including exited members and a non-zero peak", s)
+	}
+}
+
+func TestPidsGrowsItsBufferForLargeTrees(t *testing.T) {
+	t.Cleanup(jobobject.SetPidListInitial(1))
+	c := newContainer(t, contain.Options{})
+	pf := testchild.PidFile(t)
+	tr := startTree(t, c, testchild.Command(testchild.ModeTree, pf), pf)
+	got, err := c.Pids()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(tr) {
+		t.Fatalf("Pids with a 1-slot first buffer = %v, want the %d members %v", got, len(tr), tr)
+	}
+}
+
+func TestAdoptRunningProcessThenKillItThroughContainer(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+	cmd := testchild.Command(testchild.ModeSleep)
+	startOutside(t, cmd)
+	pid := cmd.Process.Pid
+	if err := c.Adopt(pid); err != nil {
+		t.Fatalf("Adopt: %v", err)
+	}
+	waitMembers(t, c, pid)
+	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	if testchild.Alive(pid) {
+		t.Fatal("the adopted process survived a confirmed Kill")
+	}
+}
+
+func TestAdoptNonexistentPidFailsNoSuchProcess(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+
+	// A child that has exited while we still hold its handle: its pid
+	// cannot be reused yet, and it must not count as live.
+	exited := testchild.Command(testchild.ModeExit, "0")
+	if err := exited.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testchild.WaitDead(t, treeTimeout, exited.Process.Pid)
+	defer func() { _ = exited.Wait() }()
+
+	for _, pid := range []int{exited.Process.Pid, 1 << 30, 0, -4} {
+		err := c.Adopt(pid)
+		var ns *contain.NoSuchProcessError
+		if !errors.As(err, &ns) || ns.Pid != pid || !errors.Is(err, contain.ErrNoSuchProcess) {
+			t.Errorf("Adopt(%d) = %v, want a *contain.NoSuchProcessError for it", pid, err)
+		}
+	}
+}
+
+func TestAdoptRefusesTheOwnerItself(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+	if err := c.Adopt(os.Getpid()); err == nil {
+		t.Fatal("Adopt(own pid) succeeded: closing the container would kill the test")
+	}
+	if pids, err := c.Pids(); err != nil || len(pids) != 0 {
+		t.Fatalf("Pids after a refused Adopt = %v, %v; want none", pids, err)
+	}
+}
+
+func TestSignalOtherThanKillIsUnsupported(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		err := c.Signal(sig)
+		if !errors.Is(err, contain.ErrUnsupported) || !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("Signal(%v) = %v, want ErrUnsupported", sig, err)
+		}
+	}
+}
+
+func TestSignalKillTerminatesTreeButKeepsContainerOpen(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+	pf := testchild.PidFile(t)
+	tr := startTree(t, c, testchild.Command(testchild.ModeTree, pf), pf)
+	if err := c.Signal(os.Kill); err != nil {
+		t.Fatalf("Signal(os.Kill): %v", err)
+	}
+	testchild.WaitDead(t, killTimeout, tr.Pids()...)
+
+	// Signal is not Kill: the container still accepts a new member.
+	cmd := testchild.Command(testchild.ModeExit, "7")
+	startIn(t, c, cmd)
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 7 {
+		t.Fatalf("a child started after Signal(os.Kill) exited %d, want 7", code)
+	}
+}
+
+func TestOwnerDeathKillsTree(t *testing.T) {
+	pf := testchild.PidFile(t)
+	owner := helperCommand(helperOwner, pf)
+	startOutside(t, owner)
+	tr := testchild.WaitTree(t, pf, treeTimeout)
+	t.Cleanup(func() { testchild.KillPids(tr.Pids()...) })
+
+	// TerminateProcess gives the owner no chance to close anything: only
+	// KILL_ON_JOB_CLOSE, as its handles close, can end the tree.
+	if err := owner.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	testchild.WaitDead(t, killTimeout, tr.Pids()...)
+}
+
+func TestFreezeAndThawAreUnsupported(t *testing.T) {
+	c := newContainer(t, contain.Options{})
+	ctx := ctxFor(t, killTimeout)
+	if err := c.Freeze(ctx); !errors.Is(err, contain.ErrUnsupported) {
+		t.Errorf("Freeze = %v, want ErrUnsupported", err)
+	}
+	if err := c.Thaw(ctx); !errors.Is(err, contain.ErrUnsupported) {
+		t.Errorf("Thaw = %v, want ErrUnsupported", err)
+	}
+}
+
+func TestConcurrentCloseWithOtherMethodsIsSafe(t *testing.T) {
+	c, err := jobobject.New().New(context.Background(), contain.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf := testchild.PidFile(t)
+	tr := startTree(t, c, testchild.Command(testchild.ModeTree, pf), pf)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for range 4 {
+		wg.Go(func() { errs <- c.Close(ctxFor(t, killTimeout)) })
+		wg.Go(func() { errs <- c.Kill(ctxFor(t, killTimeout)) })
+		wg.Go(func() {
+			if _, err := c.Pids(); err != nil && !errors.Is(err, contain.ErrClosed) {
+				errs <- err
+			}
+		})
+		wg.Go(func() {
+			if _, err := c.Stats(); err != nil && !errors.Is(err, contain.ErrClosed) {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	assertDeadNow(t, tr)
+}
+
+func TestProbeReportsJobObjectsUsable(t *testing.T) {
+	a := jobobject.New().Probe()
+	if !a.Usable || a.Mechanism != contain.JobObject || !a.ContainsSetsid {
+		t.Fatalf("Probe = %+v, want usable job objects that contain detached descendants", a)
+	}
+	if !strings.Contains(a.OwnerDeath, "KILL_ON_JOB_CLOSE") {
+		t.Errorf("OwnerDeath = %q, want it to name KILL_ON_JOB_CLOSE", a.OwnerDeath)
+	}
+	var kinds []contain.LimitKind
+	for _, l := range a.Limits {
+		kinds = append(kinds, l.Kind)
+		if jobobject.UnderWine() && (l.Supported || l.Reason != jobobject.WineLimitsReason) {
+			t.Errorf("under Wine limit %s = %+v, want unsupported: %q", l.Kind, l, jobobject.WineLimitsReason)
+		}
+	}
+	if !slices.Equal(kinds, contain.AllLimitKinds) {
+		t.Errorf("Probe limit kinds = %v, want %v", kinds, contain.AllLimitKinds)
+	}
+}
+
+func TestInvalidLimitsFailBeforeAnythingIsCreated(t *testing.T) {
+	for _, l := range []contain.Limit{
+		contain.MemoryMax(0),
+		contain.MemoryMax(-1),
+		contain.MaxProcesses(0),
+		contain.MaxProcesses(-3),
+		contain.CPUQuota(0),
+		contain.CPUQuota(-1),
+		contain.CPUQuota(math.NaN()),
+		{Kind: "bogus", Value: 1},
+	} {
+		c, err := jobobject.New().New(context.Background(), contain.Options{Limits: []contain.Limit{l}})
+		if c != nil {
+			_ = c.Close(context.Background())
+			t.Errorf("New(%v) created a container", l)
+		}
+		var le *contain.LimitError
+		if !errors.Is(err, contain.ErrInvalidLimit) || !errors.As(err, &le) {
+			t.Errorf("New(%v) = %v, want a *contain.LimitError matching ErrInvalidLimit", l, err)
+		}
+	}
+}
+
+func TestLimitsUnderWineAreRefusedNotFaked(t *testing.T) {
+	if !jobobject.UnderWine() {
+		t.Skip("not under Wine: real Windows enforces limits (see the enforcement tests)")
+	}
+	for _, l := range []contain.Limit{contain.MemoryMax(64 << 20), contain.MaxProcesses(1), contain.CPUQuota(0.5)} {
+		c, err := jobobject.New().New(context.Background(), contain.Options{Limits: []contain.Limit{l}})
+		if c != nil {
+			_ = c.Close(context.Background())
+			t.Errorf("New(%v) under Wine created a container that would not enforce it", l)
+		}
+		var le *contain.LimitError
+		if !errors.As(err, &le) || !errors.Is(err, contain.ErrUnsupported) ||
+			le.Mechanism != contain.JobObject || le.Reason != jobobject.WineLimitsReason || le.Limit != l {
+			t.Errorf("New(%v) under Wine = %#v, want a *contain.LimitError matching ErrUnsupported", l, err)
+		}
+	}
+}
+
+func TestProcessLimitRefusesGrandchild(t *testing.T) {
+	if jobobject.UnderWine() {
+		t.Skip(skipProcessLimit)
+	}
+	c := newContainer(t, contain.Options{Limits: []contain.Limit{contain.MaxProcesses(1)}})
+	cmd := testchild.Command(testchild.ModeTree, testchild.PidFile(t))
+	startIn(t, c, cmd)
+	_ = cmd.Wait()
+	// ModeTree exits 3 when it cannot start a grandchild.
+	if code := cmd.ProcessState.ExitCode(); code != 3 {
+		t.Fatalf("tree child under a 1-process cap exited %d, want 3 (grandchild refused)", code)
+	}
+}
+
+func TestMemoryLimitStopsAllocatingChild(t *testing.T) {
+	if jobobject.UnderWine() {
+		t.Skip(skipMemoryLimit)
+	}
+	c := newContainer(t, contain.Options{Limits: []contain.Limit{contain.MemoryMax(64 << 20)}})
+	cmd := helperCommand(helperAlloc, "256")
+	var out strings.Builder
+	cmd.Stdout = &out
+	startIn(t, c, cmd)
+	err := cmd.Wait()
+	if err == nil || strings.Contains(out.String(), "allocated") {
+		t.Fatalf("a child under a 64 MiB cap allocated 256 MiB (err %v, output %q)", err, out.String())
+	}
+}
+
+func TestCPUTimeCountsSpinningChild(t *testing.T) {
+	if jobobject.UnderWine() {
+		t.Skip(skipCPUTimes)
+	}
+	c := newContainer(t, contain.Options{})
+	cmd := testchild.Command(testchild.ModeSpin, "300ms")
+	startIn(t, c, cmd)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.CPU.Valid || !s.CPUIncludesExited || s.CPU.Value < 100*time.Millisecond {
+		t.Fatalf("Stats after a 300 ms spin: CPU %v (includes exited %v), want at least 100ms", s.CPU, s.CPUIncludesExited)
+	}
+}
+
+func TestCPUQuotaCapsSpinningChild(t *testing.T) {
+	if jobobject.UnderWine() {
+		t.Skip(skipCPULimit)
+	}
+	c := newContainer(t, contain.Options{Limits: []contain.Limit{contain.CPUQuota(0.1)}})
+	cmd := testchild.Command(testchild.ModeSpin, "1s")
+	began := time.Now()
+	startIn(t, c, cmd)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	wall := time.Since(began)
+	s, err := c.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0.1 cores over the wall time, with generous room for the scheduler's
+	// granularity; an uncapped spin would use about the whole wall time.
+	if limit := wall / 3; s.CPU.Value > limit {
+		t.Fatalf("a child capped at 0.1 cores used %v CPU in %v wall time, want under %v", s.CPU.Value, wall, limit)
+	}
+}
+
+func TestCPURateRounding(t *testing.T) {
+	for _, tc := range []struct {
+		cores float64
+		ncpu  int
+		want  uint32
+	}{
+		{1, 2, 5000},
+		{0.5, 4, 1250},
+		{2, 2, 10000},
+		{8, 2, 10000},  // above the machine: a no-op 100 % cap
+		{0.001, 64, 1}, // finer than Windows can express: the finest cap
+		{0.001, 2, 5},
+		{1.5, 0, 10000}, // no processor count: treated as one processor
+	} {
+		if got := jobobject.CPURate(tc.cores, tc.ncpu); got != tc.want {
+			t.Errorf("cpuRate(%v cores, %d cpus) = %d, want %d", tc.cores, tc.ncpu, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gotether/tether/contain"
+)
+
+// fake is a backend with a fixed verdict; choose only probes it.
+type fake struct {
+	m      contain.Mechanism
+	usable bool
+	reason string
+}
+
+func (f fake) Mechanism() contain.Mechanism { return f.m }
+func (f fake) Probe() contain.Availability {
+	return contain.Availability{Mechanism: f.m, Usable: f.usable, Reason: f.reason}
+}
+func (f fake) New(context.Context, contain.Options) (contain.Container, error) {
+	return nil, errors.New("fake")
+}
+
+func TestChooseRecordsWhyItFellBack(t *testing.T) {
+	sel := choose([]contain.Backend{
+		fake{contain.CgroupV2, false, "no cgroup2 filesystem is mounted"},
+		fake{contain.PGID, true, "process groups"},
+	})
+	if !sel.Usable || sel.Backend.Mechanism() != contain.PGID {
+		t.Fatalf("chose %v (usable %v)", sel.Backend.Mechanism(), sel.Usable)
+	}
+	for _, want := range []string{"cgroupv2 not usable (no cgroup2 filesystem is mounted)", "fell back to pgid"} {
+		if !strings.Contains(sel.Reason, want) {
+			t.Errorf("reason %q lacks %q", sel.Reason, want)
+		}
+	}
+}
+
+func TestChooseWithNothingUsable(t *testing.T) {
+	sel := choose([]contain.Backend{fake{contain.JobObject, false, "not windows"}})
+	if sel.Usable || sel.Backend == nil || !strings.Contains(sel.Reason, "no backend is usable: jobobject not usable (not windows)") {
+		t.Fatalf("got %+v", sel)
+	}
+}
+
+func TestReportListsEveryBackend(t *testing.T) {
+	r := Probe()
+	seen := map[contain.Mechanism]bool{}
+	for _, a := range r.Backends {
+		seen[a.Mechanism] = true
+		if a.Reason == "" {
+			t.Errorf("%s has no reason", a.Mechanism)
+		}
+	}
+	for _, m := range []contain.Mechanism{contain.CgroupV2, contain.PGID, contain.JobObject} {
+		if !seen[m] {
+			t.Errorf("report lacks %s", m)
+		}
+	}
+	if r.Default == "" || r.DefaultReason == "" || r.OwnerDeath == "" || r.Kernel == "" {
+		t.Errorf("incomplete report: %+v", r)
+	}
+	if Default().Backend.Mechanism() != r.Default {
+		t.Errorf("Default() = %s, report says %s", Default().Backend.Mechanism(), r.Default)
+	}
+}

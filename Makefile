@@ -1,0 +1,53 @@
+# tether's build, test and CI targets. `make ci` is what .ci/run runs.
+SHELL := /bin/bash
+GO    ?= go
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
+CROSS_OS   := windows darwin freebsd openbsd netbsd
+CROSS_ARCH := amd64 arm64
+
+.PHONY: test lint cross test-windows bench ci tools check-cgroups
+
+## test: every package with the race detector, then a check that no
+## tether-* cgroup directory is left on this host.
+test:
+	$(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory check-cgroups
+
+check-cgroups:
+	@left=$$(find /sys/fs/cgroup -maxdepth 6 -type d -name 'tether-*' 2>/dev/null); \
+	if [ -n "$$left" ]; then echo "cgroups left behind:"; echo "$$left"; exit 1; fi; \
+	echo "no tether-* cgroup left behind"
+
+## lint: go vet, golangci-lint (v2) for linux and windows, and gofmt.
+lint: tools
+	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+	GOOS=windows $(GOLANGCI_LINT) run ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+
+tools:
+	@if ! $(GOLANGCI_LINT) version 2>/dev/null | grep -q "version $(GOLANGCI_LINT_VERSION:v%=%)"; then \
+		echo "installing golangci-lint $(GOLANGCI_LINT_VERSION)"; \
+		$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); \
+	fi
+
+## cross: build and vet (tests included) for every other OS we support.
+cross:
+	@set -e; for os in $(CROSS_OS); do for arch in $(CROSS_ARCH); do \
+		echo "cross: $$os/$$arch"; \
+		GOOS=$$os GOARCH=$$arch $(GO) build ./...; \
+		GOOS=$$os GOARCH=$$arch $(GO) vet ./...; \
+	done; done
+
+## test-windows: the Windows tests, cross-compiled and run under Wine.
+test-windows:
+	scripts/test-windows.sh
+
+## bench: benchmarks side by side with raw os/exec.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=5 ./...
+
+## ci: everything CI runs; the test run comes last so its summary closes the log.
+ci: lint cross test-windows test

@@ -22,7 +22,7 @@ import (
 	"github.com/gotether/tether/internal/testchild"
 )
 
-const patience = 10 * time.Second
+const patience = testchild.Patience
 
 // usable skips the test when this host cannot run cgroup v2 containers,
 // saying exactly why. On the project's machines it is usable, and
@@ -52,40 +52,10 @@ func newContainer(t *testing.T, b *Backend, limits ...contain.Limit) contain.Con
 	return c
 }
 
-// reaped is a child reaped in the background.
-type reaped struct {
-	done chan struct{}
-	err  error
-}
-
-// Wait returns the child's Wait error once it has been reaped.
-func (r *reaped) Wait() error { <-r.done; return r.err }
-
-// start spawns cmd in c and reaps it in the background.
-func start(t *testing.T, c contain.Container, cmd *exec.Cmd) *reaped {
+// start places cmd in c and reaps it in the background.
+func start(t *testing.T, c contain.Container, cmd *exec.Cmd) func() error {
 	t.Helper()
-	if err := c.PrepareCmd(cmd); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Started(cmd); err != nil {
-		t.Fatal(err)
-	}
-	r := &reaped{done: make(chan struct{})}
-	go func() { r.err = cmd.Wait(); close(r.done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), patience)
-		defer cancel()
-		_ = c.Kill(ctx) // cleanups run before the container's own Close
-		select {
-		case <-r.done:
-		case <-time.After(patience):
-			t.Errorf("child %d not reaped", cmd.Process.Pid)
-		}
-	})
-	return r
+	return testchild.Start(t, c, cmd)
 }
 
 func dirOf(c contain.Container) string { return c.(*container).dir }
@@ -149,7 +119,7 @@ func TestKillConfirmsWholeTreeIncludingEscapees(t *testing.T) {
 			t.Errorf("%s %d alive after Kill returned", role, pid)
 		}
 	}
-	if err := done.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+	if err := done(); err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Errorf("child's Wait = %v, want killed", err)
 	}
 	if pids, _ := c.Pids(); len(pids) != 0 {
@@ -195,7 +165,7 @@ func TestCloseRemovesCgroupAndIsIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_ = done.Wait()
+	_ = done()
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("cgroup directory still there after Close: %v", err)
 	}
@@ -263,11 +233,11 @@ func TestSignalReachesEveryMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	testchild.WaitDead(t, patience, tree.Pids()...)
-	if err := done.Wait(); err == nil || !strings.Contains(err.Error(), "terminated") {
+	if err := done(); err == nil || !strings.Contains(err.Error(), "terminated") {
 		t.Errorf("child's Wait = %v, want terminated by SIGTERM", err)
 	}
 	// SIGTERM does not make the container terminal; it is still usable.
-	if err := start(t, c, testchild.Command(testchild.ModeExit, "0")).Wait(); err != nil {
+	if err := start(t, c, testchild.Command(testchild.ModeExit, "0"))(); err != nil {
 		t.Fatalf("spawn after SIGTERM: %v", err)
 	}
 }
@@ -276,7 +246,7 @@ func TestStatsCountProcessesAndKeepExitedCPU(t *testing.T) {
 	b := usable(t)
 	c := newContainer(t, b)
 	spin := testchild.Command(testchild.ModeSpin, "300ms")
-	if err := start(t, c, spin).Wait(); err != nil {
+	if err := start(t, c, spin)(); err != nil {
 		t.Fatal(err)
 	}
 	st, err := c.Stats()
@@ -319,11 +289,10 @@ func TestAdoptRunningProcessAndBadPid(t *testing.T) {
 	if err := outside.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := &reaped{done: make(chan struct{})}
-	go func() { done.err = outside.Wait(); close(done.done) }()
+	done := testchild.Reap(t, outside, nil)
 	if err := c.Adopt(outside.Process.Pid); err != nil {
 		_ = outside.Process.Kill()
-		_ = done.Wait()
+		_ = done()
 		t.Fatal(err)
 	}
 	pids, _ := c.Pids()
@@ -335,7 +304,7 @@ func TestAdoptRunningProcessAndBadPid(t *testing.T) {
 	if err := c.Kill(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_ = done.Wait()
+	_ = done()
 
 	c2 := newContainer(t, b)
 	for _, pid := range []int{-5, 0, 1 << 30} {
@@ -408,7 +377,7 @@ func TestLimitsEnforced(t *testing.T) {
 	}
 	t.Run("memory", func(t *testing.T) {
 		c := newContainer(t, b, contain.MemoryMax(32<<20))
-		err := start(t, c, testchild.Command(testchild.ModeAlloc, strconv.Itoa(256<<20))).Wait()
+		err := start(t, c, testchild.Command(testchild.ModeAlloc, strconv.Itoa(256<<20)))()
 		if err == nil || !strings.Contains(err.Error(), "killed") {
 			t.Fatalf("256 MiB allocation under a 32 MiB cap: %v, want killed", err)
 		}
@@ -420,7 +389,7 @@ func TestLimitsEnforced(t *testing.T) {
 	t.Run("processes", func(t *testing.T) {
 		// pids.max counts tasks, threads included: a Go child has several.
 		c := newContainer(t, b, contain.MaxProcesses(24))
-		err := start(t, c, testchild.Command(testchild.ModeSpawn, "40")).Wait()
+		err := start(t, c, testchild.Command(testchild.ModeSpawn, "40"))()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 4 {
 			t.Fatalf("spawning 40 under pids.max 24: %v, want exit 4 (a spawn refused)", err)
@@ -429,7 +398,7 @@ func TestLimitsEnforced(t *testing.T) {
 	t.Run("cpu", func(t *testing.T) {
 		c := newContainer(t, b, contain.CPUQuota(0.2))
 		began := time.Now()
-		if err := start(t, c, testchild.Command(testchild.ModeSpin, "1s")).Wait(); err != nil {
+		if err := start(t, c, testchild.Command(testchild.ModeSpin, "1s"))(); err != nil {
 			t.Fatal(err)
 		}
 		wall := time.Since(began)
@@ -479,7 +448,7 @@ func TestConfiguredParentIsUsed(t *testing.T) {
 	if filepath.Dir(dirOf(c)) != parentDir {
 		t.Fatalf("container at %s, want under %s", dirOf(c), parentDir)
 	}
-	if err := start(t, c, testchild.Command(testchild.ModeExit, "0")).Wait(); err != nil {
+	if err := start(t, c, testchild.Command(testchild.ModeExit, "0"))(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -495,15 +464,17 @@ func TestSweepRemovesEmptyCgroupsOfDeadOwners(t *testing.T) {
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
 	}
-	dead := filepath.Join(s.parentDir, "tether-"+strconv.Itoa(gone.Process.Pid)+"-0badc0de")
-	live := filepath.Join(s.parentDir, "tether-1-0badc0de") // PID 1 is alive
+	// Suffixes unique to this test process, so parallel runs do not collide.
+	suffix := "-" + strconv.FormatInt(int64(os.Getpid()), 16)
+	dead := filepath.Join(s.parentDir, "tether-"+strconv.Itoa(gone.Process.Pid)+suffix)
+	live := filepath.Join(s.parentDir, "tether-1"+suffix) // PID 1 is alive
 	for _, d := range []string{dead, live, filepath.Join(dead, "nested")} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() { _ = removeTree(live); _ = removeTree(dead) })
-	if a := b.Probe(); !strings.Contains(strings.Join(a.Notes, "\n"), "1 empty cgroup(s) of dead tether owners") {
+	if a := b.Probe(); !strings.Contains(strings.Join(a.Notes, "\n"), "empty cgroup(s) of dead tether owners") {
 		t.Fatalf("Probe notes do not report the stale cgroup: %q", a.Notes)
 	}
 	newContainer(t, b) // the first New sweeps
@@ -536,7 +507,7 @@ func TestNoDescriptorLeak(t *testing.T) {
 	}
 	// Warm up lazily opened runtime descriptors first.
 	c := newContainer(t, b)
-	if err := start(t, c, testchild.Command(testchild.ModeExit, "0")).Wait(); err != nil {
+	if err := start(t, c, testchild.Command(testchild.ModeExit, "0"))(); err != nil {
 		t.Fatal(err)
 	}
 	before := count()

@@ -20,9 +20,7 @@ import (
 	"github.com/gotether/tether/internal/testchild"
 )
 
-// patience bounds every wait for something that normally takes
-// milliseconds, so that a loaded two-core machine does not flake.
-const patience = 10 * time.Second
+const patience = testchild.Patience
 
 func newContainer(t *testing.T) *Container {
 	t.Helper()
@@ -40,37 +38,14 @@ func newContainer(t *testing.T) *Container {
 	return c.(*Container)
 }
 
-// start places cmd in c and reaps it in the background, as a caller of the
-// container must. The returned function waits for the reaper and returns
-// cmd.Wait's error; cleanup kills the container and waits too, so no
-// goroutine or zombie outlives the test.
+// start places cmd in c and reaps it in the background (testchild.Start).
 func start(t *testing.T, c *Container, cmd *exec.Cmd) (wait func() error) {
 	t.Helper()
-	if err := c.PrepareCmd(cmd); err != nil {
-		t.Fatal("PrepareCmd:", err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal("Start:", err)
-	}
-	if err := c.Started(cmd); err != nil {
-		t.Fatal("Started:", err)
-	}
-	return reap(t, cmd, c.Kill)
+	return testchild.Start(t, c, cmd)
 }
 
-// reap waits for cmd in a goroutine; cleanup runs kill first.
-func reap(t *testing.T, cmd *exec.Cmd, kill func(context.Context) error) func() error {
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	wait := sync.OnceValue(func() error { return <-done })
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), patience)
-		defer cancel()
-		_ = kill(ctx)
-		_ = wait()
-	})
-	return wait
-}
+// reap is testchild.Reap.
+var reap = testchild.Reap
 
 func killCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), patience)

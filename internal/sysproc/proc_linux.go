@@ -105,12 +105,7 @@ func Alive(pid int) bool {
 
 // Pids lists every pid in /proc.
 func Pids() ([]int, error) {
-	d, err := os.Open("/proc")
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
+	names, err := dirNames("/proc")
 	if err != nil {
 		return nil, err
 	}
@@ -128,3 +123,14 @@ func Pids() ([]int, error) {
 
 // PageSize is the size of a page, for RSSPages.
 var PageSize = int64(os.Getpagesize())
+
+// dirNames lists the entry names of a directory, unsorted (ReadDir would
+// sort and stat them, which a /proc scan does not need).
+func dirNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
+}

@@ -15,12 +15,7 @@ import (
 // Threads that exit during the scan are skipped.
 func ThreadStates(pid int) ([]byte, error) {
 	dir := "/proc/" + strconv.Itoa(pid) + "/task"
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
+	names, err := dirNames(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,15 @@ type Options struct {
 	// Limits to apply at creation. Each kind may appear at most once.
 	Limits []Limit
 
+	// KillOnOwnerDeath asks that the tree be killed if the owner process
+	// dies abruptly (SIGKILL, crash) without closing the container. Job
+	// Objects always do this (kill-on-close). cgroupv2 and pgid register
+	// the tree with a watchdog: one small process per owner, started on
+	// first use, that holds a pipe from the owner and kills every
+	// registered tree when the pipe reaches EOF. Availability.OwnerDeath
+	// says what each backend does.
+	KillOnOwnerDeath bool
+
 	// Logger receives debug events (creation, kill, teardown). Nil means no
 	// logging. Events never contain arguments, environment or output.
 	Logger *slog.Logger

@@ -64,6 +64,30 @@ func Command(mode string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// Exe is the test binary, the program of every helper child.
+func Exe() string {
+	exe, err := os.Executable()
+	if err != nil {
+		panic("testchild: " + err.Error())
+	}
+	return exe
+}
+
+// EnvVars returns the variables that make the test binary run as a helper
+// child in mode, as name/value pairs (for APIs that set variables one by
+// one, like proc.Cmd.SetEnv).
+func EnvVars(mode string) [][2]string {
+	owner := os.Getenv(ownerEnv)
+	if owner == "" {
+		owner = strconv.Itoa(os.Getpid())
+	}
+	vars := [][2]string{{modeEnv, mode}, {ownerEnv, owner}}
+	if os.Getenv("GORACE") == "" {
+		vars = append(vars, [2]string{"GORACE", "atexit_sleep_ms=0"})
+	}
+	return vars
+}
+
 // ChildEnv is the environment of a helper child in mode.
 func ChildEnv(mode string) []string {
 	owner := os.Getenv(ownerEnv)
@@ -169,6 +193,8 @@ func runMode(mode string, args []string) int {
 			}
 		}
 		return block()
+	case ModeScript:
+		return runScript(args)
 	case ModeSpin:
 		d, err := time.ParseDuration(arg(0))
 		if err != nil {

@@ -4,7 +4,9 @@ package testchild
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,3 +28,6 @@ func escape(how string) error {
 // escapeAtStart does nothing on unix: the escapees leave the group
 // themselves, by calling setsid or setpgid.
 func escapeAtStart(*exec.Cmd, string) {}
+
+// termSignal is what a graceful stop sends.
+var termSignal os.Signal = syscall.SIGTERM

@@ -4,6 +4,7 @@ package testchild
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"syscall"
 
@@ -30,3 +31,6 @@ func escape(how string) error {
 	}
 	return nil
 }
+
+// termSignal is the nearest Windows has to a graceful stop request.
+var termSignal os.Signal = os.Interrupt

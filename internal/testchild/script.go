@@ -1,0 +1,124 @@
+package testchild
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ModeScript runs its arguments as a little script of operations, in
+// order, then exits 0. It lets one helper mode play every child a test of
+// the run-and-capture layer needs:
+//
+//	out TEXT        write TEXT to stdout (no newline added)
+//	err TEXT        write TEXT to stderr
+//	outn N          write N bytes ('x') to stdout, in 64 KiB writes
+//	cat             copy stdin to stdout until EOF
+//	hold            start a grandchild that inherits stdout and stderr and blocks
+//	holdsid         the same, the grandchild calling setsid first (unix)
+//	pids FILE       write "role pid" lines of this process and its holders to FILE
+//	sleep D         sleep for duration D
+//	block           block until killed
+//	onterm TEXT     on SIGTERM (or os.Interrupt on Windows), write TEXT to stdout and exit 0
+//	ignoreterm      ignore SIGTERM
+//	exit N          exit with code N at once
+//	env NAME        write the value of NAME to stdout
+//	kill SIG        send signal number SIG to itself (unix)
+const ModeScript = "script"
+
+// Script returns the arguments of a ModeScript child: pairs and single
+// words as listed above.
+func Script(ops ...string) []string { return ops }
+
+func runScript(args []string) int {
+	var holders []string
+	next := func(i *int) string {
+		*i++
+		if *i >= len(args) {
+			fmt.Fprintln(os.Stderr, "testchild: script: missing operand for", args[*i-1])
+			os.Exit(2)
+		}
+		return args[*i]
+	}
+	for i := 0; i < len(args); i++ {
+		switch op := args[i]; op {
+		case "out":
+			_, _ = os.Stdout.WriteString(next(&i))
+		case "err":
+			_, _ = os.Stderr.WriteString(next(&i))
+		case "outn":
+			n, _ := strconv.Atoi(next(&i))
+			chunk := []byte(strings.Repeat("x", 64<<10))
+			for n > 0 {
+				w := min(n, len(chunk))
+				if _, err := os.Stdout.Write(chunk[:w]); err != nil {
+					return 3
+				}
+				n -= w
+			}
+		case "cat":
+			if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
+				return 3
+			}
+		case "hold", "holdsid":
+			cmd := Command(ModeSleep)
+			if op == "holdsid" {
+				cmd = Command(modeEscapee, "setsid")
+			}
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			if err := cmd.Start(); err != nil {
+				fmt.Fprintln(os.Stderr, "testchild: hold:", err)
+				return 3
+			}
+			holders = append(holders, op+" "+strconv.Itoa(cmd.Process.Pid))
+		case "pids":
+			path := next(&i)
+			lines := append([]string{"child " + strconv.Itoa(os.Getpid())}, holders...)
+			tmp := path + ".tmp"
+			if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+				return 3
+			}
+			if err := os.Rename(tmp, path); err != nil {
+				return 3
+			}
+		case "sleep":
+			d, err := time.ParseDuration(next(&i))
+			if err != nil {
+				return 2
+			}
+			time.Sleep(d)
+		case "block":
+			return block()
+		case "onterm":
+			text := next(&i)
+			ch := make(chan os.Signal, 1)
+			signal.Notify(ch, termSignal)
+			go func() {
+				<-ch
+				_, _ = os.Stdout.WriteString(text)
+				os.Exit(0)
+			}()
+		case "ignoreterm":
+			signal.Ignore(termSignal)
+		case "exit":
+			n, _ := strconv.Atoi(next(&i))
+			os.Exit(n)
+		case "env":
+			_, _ = os.Stdout.WriteString(os.Getenv(next(&i)))
+		case "kill":
+			n, _ := strconv.Atoi(next(&i))
+			p, _ := os.FindProcess(os.Getpid())
+			_ = p.Signal(syscall.Signal(n))
+			return block()
+		default:
+			fmt.Fprintln(os.Stderr, "testchild: script: unknown op", op)
+			return 2
+		}
+	}
+	return 0
+}

@@ -1,0 +1,281 @@
+package proc
+
+import (
+	"iter"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gotether/tether/contain"
+)
+
+// Cmd is an immutable command spec. Every builder method returns a new Cmd
+// and leaves the receiver unchanged, so a Cmd can be shared, stored and
+// run any number of times, concurrently: each run builds a fresh
+// exec.Cmd in a fresh container.
+//
+// Builder methods never fail; a malformed value (a NUL byte, a negative
+// timeout, ...) is reported by the verb, as an error matching ErrInvalid,
+// before anything is spawned.
+//
+// A Cmd prints without secrets: String gives the program name and the
+// number of arguments. CommandLine gives the full quoted command line,
+// only when asked.
+type Cmd struct {
+	name    string
+	args    []string
+	dir     string
+	env     envSpec
+	stdin   stdinSpec
+	stdout  outSpec
+	stderr  outSpec
+	timeout time.Duration
+	grace   graceSpec
+	okCodes []int
+	limits  []contain.Limit
+	sys     sysSpec
+	runner  Runner
+	logger  *slog.Logger
+	// noOwnerDeath opts out of killing the tree when the owner dies.
+	noOwnerDeath bool
+}
+
+type graceSpec struct {
+	sig    os.Signal
+	period time.Duration
+	set    bool
+}
+
+// sysSpec is what ends up in SysProcAttr.
+type sysSpec struct {
+	setsid     bool
+	cred       *credSpec
+	winFlags   uint32
+	hideWindow bool
+	pdeathsig  syscall.Signal
+}
+
+type credSpec struct {
+	uid, gid uint32
+	groups   []uint32
+}
+
+// Command returns a spec that runs the program name with args. name is
+// looked up in PATH at run time unless it contains a path separator; no
+// shell is involved, so args reach the program exactly as given.
+//
+// Defaults: the environment is inherited, stdin is empty, stdout and
+// stderr are captured (capped at DefaultCap each), no timeout, exit code
+// 0 is success, the default runner (a fresh container from the host's
+// default backend for every run), no logging.
+func Command(name string, args ...string) *Cmd {
+	return &Cmd{
+		name:   name,
+		args:   slices.Clone(args),
+		stdout: outSpec{mode: modeCapture, limit: DefaultCap, policy: KeepHead},
+		stderr: outSpec{mode: modeCapture, limit: DefaultCap, policy: KeepTail},
+	}
+}
+
+// with clones c and applies f to the clone.
+func (c *Cmd) with(f func(*Cmd)) *Cmd {
+	n := *c
+	n.args = slices.Clone(c.args)
+	n.env = c.env.clone()
+	n.okCodes = slices.Clone(c.okCodes)
+	n.limits = slices.Clone(c.limits)
+	if c.sys.cred != nil {
+		cred := *c.sys.cred
+		cred.groups = slices.Clone(cred.groups)
+		n.sys.cred = &cred
+	}
+	f(&n)
+	return &n
+}
+
+// Name returns the program name as given to Command.
+func (c *Cmd) Name() string { return c.name }
+
+// Args returns a copy of the arguments (without the program name).
+func (c *Cmd) Args() []string { return slices.Clone(c.args) }
+
+// String describes the command without secrets: the program name and the
+// number of arguments, never their values.
+func (c *Cmd) String() string {
+	return "proc.Cmd(" + strconv.Quote(c.name) + ", " + strconv.Itoa(len(c.args)) + " args)"
+}
+
+// CommandLine returns the full command line, each word quoted for a POSIX
+// shell where needed. It contains argument values: use it only where
+// showing them is intended (a --dry-run, a debug view).
+func (c *Cmd) CommandLine() string {
+	words := make([]string, 0, 1+len(c.args))
+	for _, w := range append([]string{c.name}, c.args...) {
+		words = append(words, shellQuote(w))
+	}
+	return strings.Join(words, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// WithArgs returns a copy with more arguments appended.
+func (c *Cmd) WithArgs(args ...string) *Cmd {
+	return c.with(func(n *Cmd) { n.args = append(n.args, args...) })
+}
+
+// Dir returns a copy that runs in directory dir. A directory that does not
+// exist fails the run with a *DirError before the program is looked at.
+func (c *Cmd) Dir(dir string) *Cmd { return c.with(func(n *Cmd) { n.dir = dir }) }
+
+// Timeout returns a copy that is killed, with its whole tree, d after it
+// started (after the grace, if one is set with Grace). Zero means no
+// timeout; a negative d is an invalid command.
+func (c *Cmd) Timeout(d time.Duration) *Cmd { return c.with(func(n *Cmd) { n.timeout = d }) }
+
+// Grace returns a copy that, when its timeout fires or its context ends,
+// first sends sig to every member of the tree, waits up to period for the
+// direct child to exit, and only then kills the tree. Without Grace the
+// tree is killed at once.
+//
+// Windows has no signals: a Grace with any signal other than os.Kill fails
+// the run with ErrUnsupported before spawning (the CTRL_BREAK console
+// event is not delivered reliably to processes without a shared console).
+func (c *Cmd) Grace(sig os.Signal, period time.Duration) *Cmd {
+	return c.with(func(n *Cmd) { n.grace = graceSpec{sig: sig, period: period, set: true} })
+}
+
+// OKCodes returns a copy that counts these exit codes as success besides
+// 0 (grep's 1 for "no match", diff's 1 for "differ").
+func (c *Cmd) OKCodes(codes ...int) *Cmd {
+	return c.with(func(n *Cmd) { n.okCodes = append(n.okCodes, codes...) })
+}
+
+// Limits returns a copy whose container enforces these limits. A limit the
+// backend cannot enforce here fails the run with a *contain.LimitError
+// before spawning.
+func (c *Cmd) Limits(limits ...contain.Limit) *Cmd {
+	return c.with(func(n *Cmd) { n.limits = append(n.limits, limits...) })
+}
+
+// Setsid returns a copy whose child starts a new session (and process
+// group). On Windows the run fails with ErrUnsupported before spawning.
+func (c *Cmd) Setsid() *Cmd { return c.with(func(n *Cmd) { n.sys.setsid = true }) }
+
+// Credential returns a copy that runs as uid and gid with the given
+// supplementary groups (the caller needs the privilege to switch). On
+// Windows the run fails with ErrUnsupported before spawning.
+func (c *Cmd) Credential(uid, gid uint32, groups ...uint32) *Cmd {
+	return c.with(func(n *Cmd) { n.sys.cred = &credSpec{uid: uid, gid: gid, groups: slices.Clone(groups)} })
+}
+
+// WindowsCreationFlags returns a copy whose child is created with these
+// extra CreateProcess flags (CREATE_NO_WINDOW, ...). On other systems the
+// run fails with ErrUnsupported before spawning.
+func (c *Cmd) WindowsCreationFlags(flags uint32) *Cmd {
+	return c.with(func(n *Cmd) { n.sys.winFlags |= flags })
+}
+
+// NoWindow returns a copy whose child gets no console window (Windows
+// CREATE_NO_WINDOW and a hidden window). On other systems it is ignored
+// by definition: there is no window to hide, so nothing is lost.
+func (c *Cmd) NoWindow() *Cmd { return c.with(func(n *Cmd) { n.sys.hideWindow = true }) }
+
+// ParentDeathSignal returns a copy whose direct child receives sig when
+// the owner dies (Linux prctl PR_SET_PDEATHSIG). The kernel fires it when
+// the OS thread that forked the child exits, not the process; tether
+// starts such a child from a goroutine locked to its thread until the
+// child exits, so the signal fires only on the owner's death. It reaches
+// only the direct child; the container handles the rest of the tree. On
+// other systems the run fails with ErrUnsupported before spawning.
+func (c *Cmd) ParentDeathSignal(sig syscall.Signal) *Cmd {
+	return c.with(func(n *Cmd) { n.sys.pdeathsig = sig })
+}
+
+// Runner returns a copy that runs through r (a runner bound to an explicit
+// backend, a test double from proctest, ...).
+func (c *Cmd) Runner(r Runner) *Cmd { return c.with(func(n *Cmd) { n.runner = r }) }
+
+// Backend returns a copy that runs in containers of backend b, never
+// falling back to another: if b cannot be used here the run fails with an
+// error matching contain.ErrNotUsable. Shorthand for
+// Runner(NewRunner(b)).
+func (c *Cmd) Backend(b contain.Backend) *Cmd { return c.Runner(NewRunner(b)) }
+
+// Logger returns a copy that logs spawn, exit, timeout, cancellation and
+// teardown events to l. Events carry the program name, pid, mechanism,
+// outcome and durations, never argument or environment values, the
+// working directory or output. Nil turns logging off (the default).
+func (c *Cmd) Logger(l *slog.Logger) *Cmd { return c.with(func(n *Cmd) { n.logger = l }) }
+
+// SurviveOwnerDeath returns a copy whose tree is not killed when the
+// owner process dies abruptly. By default it is: the container registers
+// the tree with a watchdog (see contain.Options.KillOnOwnerDeath).
+func (c *Cmd) SurviveOwnerDeath() *Cmd { return c.with(func(n *Cmd) { n.noOwnerDeath = true }) }
+
+// ---- stdin ----
+
+// Stdin returns a copy that reads stdin from r. r is one-shot: a second
+// run of this Cmd (or of any copy sharing r) fails with ErrInvalid before
+// spawning, since the bytes were consumed by the first. Use StdinBytes,
+// StdinString, StdinLines or StdinFile for a Cmd that runs more than once.
+func (c *Cmd) Stdin(r interface{ Read([]byte) (int, error) }) *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinReader, reader: r, used: new(atomic.Bool)} })
+}
+
+// StdinBytes returns a copy whose stdin is b (copied now).
+func (c *Cmd) StdinBytes(b []byte) *Cmd {
+	b = slices.Clone(b)
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinBytes, bytes: b} })
+}
+
+// StdinString returns a copy whose stdin is s.
+func (c *Cmd) StdinString(s string) *Cmd { return c.StdinBytes([]byte(s)) }
+
+// StdinLines returns a copy whose stdin is each line of seq followed by
+// "\n". seq is iterated afresh on every run.
+func (c *Cmd) StdinLines(seq iter.Seq[string]) *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinLines, lines: seq} })
+}
+
+// StdinFile returns a copy whose stdin is the file at path, opened afresh
+// on every run (so a retried run reads it from the start).
+func (c *Cmd) StdinFile(path string) *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinFile, path: path} })
+}
+
+// ---- output ----
+
+// Stdout returns a copy whose stdout goes where o says: Capture() (the
+// default), Inherit(), Discard(), ToFile(path), AppendFile(path), or
+// Tee(w).
+func (c *Cmd) Stdout(o Output) *Cmd {
+	return c.with(func(n *Cmd) { n.stdout = n.stdout.apply(o) })
+}
+
+// Stderr is Stdout for stderr.
+func (c *Cmd) Stderr(o Output) *Cmd {
+	return c.with(func(n *Cmd) { n.stderr = n.stderr.apply(o) })
+}
+
+// CapStdout returns a copy that captures at most limit bytes of stdout and
+// applies policy to the rest: KeepHead, KeepTail, or CapFail (kill the
+// tree; the run fails with ErrOutputTooLarge). The child is never blocked:
+// past the cap the pipe is still drained and the bytes counted.
+func (c *Cmd) CapStdout(limit int64, policy CapPolicy) *Cmd {
+	return c.with(func(n *Cmd) { n.stdout.limit, n.stdout.policy = limit, policy })
+}
+
+// CapStderr is CapStdout for stderr.
+func (c *Cmd) CapStderr(limit int64, policy CapPolicy) *Cmd {
+	return c.with(func(n *Cmd) { n.stderr.limit, n.stderr.policy = limit, policy })
+}

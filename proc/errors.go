@@ -1,0 +1,261 @@
+package proc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gotether/tether/contain"
+)
+
+// Sentinel errors. Match them with errors.Is; the typed errors carry the
+// details. Error text never contains argument values, environment values,
+// the working directory or output, except the bounded, escaped output
+// preview of an *ExitError.
+var (
+	// ErrNotFound: the program was not found (see *NotFoundError).
+	ErrNotFound = errors.New("proc: executable not found")
+	// ErrStart: the process could not be started (see *StartError); a
+	// permission problem also matches fs.ErrPermission.
+	ErrStart = errors.New("proc: start failed")
+	// ErrInvalid: the command is malformed (empty program, NUL bytes,
+	// malformed environment, negative durations, a one-shot stdin used
+	// twice). Nothing was spawned.
+	ErrInvalid = errors.New("proc: invalid command")
+	// ErrExit: the run did not succeed (non-success exit code, killed by a
+	// signal, timed out, cancelled). Returned as an *ExitError.
+	ErrExit = errors.New("proc: command failed")
+	// ErrTimeout: the command's own timeout fired and the tree was killed.
+	ErrTimeout = errors.New("proc: timed out")
+	// ErrCancelled: the context ended and the tree was killed. Such an
+	// error also matches the context's error (context.Canceled or
+	// context.DeadlineExceeded).
+	ErrCancelled = errors.New("proc: cancelled")
+	// ErrOutputTooLarge: a stream exceeded its cap under CapFail and the
+	// tree was killed.
+	ErrOutputTooLarge = errors.New("proc: output too large")
+	// ErrTeardownNotConfirmed: the tree's death could not be confirmed.
+	ErrTeardownNotConfirmed = contain.ErrTeardownNotConfirmed
+	// ErrUnsupported: the platform or runner cannot do what was asked.
+	ErrUnsupported = contain.ErrUnsupported
+)
+
+// InvalidError reports a malformed command. It matches ErrInvalid.
+type InvalidError struct {
+	Program string
+	Reason  string
+}
+
+func (e *InvalidError) Error() string {
+	if e.Program == "" {
+		return "proc: invalid command: " + e.Reason
+	}
+	return "proc: " + e.Program + ": invalid command: " + e.Reason
+}
+
+// Unwrap returns ErrInvalid.
+func (e *InvalidError) Unwrap() error { return ErrInvalid }
+
+// NotFoundError reports a program that is not on PATH, or an explicit path
+// that does not exist. Searched lists the PATH directories looked in (not
+// printed by Error: they come from the environment).
+type NotFoundError struct {
+	Program  string
+	Searched []string
+	Err      error
+}
+
+func (e *NotFoundError) Error() string {
+	if e.Searched == nil {
+		return "proc: " + e.Program + ": executable not found"
+	}
+	return fmt.Sprintf("proc: %s: executable not found in PATH (%d directories searched)", e.Program, len(e.Searched))
+}
+
+// Unwrap returns ErrNotFound and the underlying cause.
+func (e *NotFoundError) Unwrap() []error { return []error{ErrNotFound, e.Err} }
+
+// StartError reports a failure to start the process: permission denied,
+// not an executable, resource exhaustion, containment failure. It matches
+// ErrStart and its cause (fs.ErrPermission for EACCES, for example).
+type StartError struct {
+	Program string
+	Err     error
+}
+
+func (e *StartError) Error() string {
+	return "proc: " + e.Program + ": start failed: " + safeCause(e.Err)
+}
+
+// Unwrap returns ErrStart and the cause.
+func (e *StartError) Unwrap() []error { return []error{ErrStart, e.Err} }
+
+// DirError reports a working directory that cannot be used. The problem
+// is the directory, not the program; Dir holds the path, which Error does
+// not print (paths can be secret).
+type DirError struct {
+	Dir string
+	Err error
+}
+
+func (e *DirError) Error() string {
+	return "proc: working directory (see DirError.Dir) cannot be used: " + safeCause(e.Err)
+}
+
+// Unwrap returns ErrStart and the cause (fs.ErrNotExist, ...).
+func (e *DirError) Unwrap() []error { return []error{ErrStart, e.Err} }
+
+// safeCause prints an OS error without the path it may carry: a path can
+// name a secret directory, and the program is already named.
+func safeCause(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Op + ": " + le.Err.Error()
+	}
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		return ee.Err.Error()
+	}
+	return err.Error()
+}
+
+// ExitError reports a run that did not succeed. Its Error shows the
+// program, the outcome and at most a 200-byte preview of stderr (or of
+// stdout when stderr is empty) with control and bidi characters escaped.
+// Result holds everything that was captured.
+type ExitError struct {
+	Program string
+	Outcome Outcome
+	// Code is the exit code when Outcome is Exited.
+	Code int
+	// Signal names the signal that ended the process, if any.
+	Signal string
+	// StdoutTail and StderrTail are the last bytes of each stream (at most
+	// 4 KiB each).
+	StdoutTail, StderrTail []byte
+	// Result is the run's full result.
+	Result *Result
+	// cause is the context error for Cancelled, or ErrOutputTooLarge.
+	cause error
+}
+
+const (
+	tailMax    = 4 << 10
+	previewMax = 200
+)
+
+func (e *ExitError) Error() string {
+	var b strings.Builder
+	b.WriteString("proc: ")
+	b.WriteString(e.Program)
+	switch e.Outcome {
+	case Exited:
+		b.WriteString(" exited with code " + strconv.Itoa(e.Code))
+	case Signaled:
+		b.WriteString(" killed by signal " + e.Signal)
+	case TimedOut:
+		b.WriteString(" timed out; the tree was killed")
+	case Cancelled:
+		b.WriteString(" cancelled; the tree was killed")
+	}
+	if errors.Is(e.cause, ErrOutputTooLarge) {
+		b.WriteString(" (output too large)")
+	}
+	tail := e.StderrTail
+	if len(tail) == 0 {
+		tail = e.StdoutTail
+	}
+	if p := Preview(tail, previewMax); p != "" {
+		b.WriteString(": ")
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// Is matches ErrExit always, ErrTimeout for a timeout, ErrCancelled for a
+// cancellation, ErrOutputTooLarge when a cap was exceeded under CapFail.
+func (e *ExitError) Is(target error) bool {
+	switch target {
+	case ErrExit:
+		return true
+	case ErrTimeout:
+		return e.Outcome == TimedOut
+	case ErrCancelled:
+		return e.Outcome == Cancelled
+	}
+	return false
+}
+
+// Unwrap returns the cause: the context's error for a cancellation (so
+// errors.Is(err, context.Canceled) holds), ErrOutputTooLarge, or nil.
+func (e *ExitError) Unwrap() error { return e.cause }
+
+// Preview returns at most max bytes of b (its end, where errors usually
+// are), as text with control characters, invalid UTF-8 and bidirectional
+// overrides escaped, so a hostile program cannot forge or hide text in a
+// log line.
+func Preview(b []byte, max int) string {
+	b = trimSpaceBytes(b)
+	cut := false
+	if len(b) > max {
+		b = b[len(b)-max:]
+		for len(b) > 0 && !utf8.RuneStart(b[0]) {
+			b = b[1:]
+		}
+		cut = true
+	}
+	var s strings.Builder
+	if cut {
+		s.WriteString("…")
+	}
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&s, `\x%02x`, b[0])
+		case r == '\n':
+			s.WriteString(`\n`)
+		case r == '\t':
+			s.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			fmt.Fprintf(&s, `\x%02x`, r)
+		case isBidi(r):
+			fmt.Fprintf(&s, `\u%04x`, r)
+		default:
+			s.WriteRune(r)
+		}
+		b = b[n:]
+	}
+	return s.String()
+}
+
+func isBidi(r rune) bool {
+	return r == 0x061c || r == 0x200e || r == 0x200f ||
+		(r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
+func trimSpaceBytes(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// cancelCause maps a finished context to the error a cancelled run
+// carries.
+func cancelCause(ctx context.Context) error {
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return context.Canceled
+}

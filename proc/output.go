@@ -1,0 +1,218 @@
+package proc
+
+import (
+	"errors"
+	"io"
+	"os"
+	"sync"
+)
+
+// DefaultCap is the default capture cap per stream: 32 MiB. Stdout keeps
+// the head past it, stderr the tail (errors tend to be at the end).
+const DefaultCap = 32 << 20
+
+// CapPolicy says what happens to a captured stream past its cap.
+type CapPolicy int
+
+// The cap policies.
+const (
+	// KeepHead keeps the first bytes and counts the rest.
+	KeepHead CapPolicy = iota + 1
+	// KeepTail keeps the last bytes.
+	KeepTail
+	// CapFail kills the tree as soon as the cap is passed; the run fails
+	// with ErrOutputTooLarge (the first bytes are kept).
+	CapFail
+)
+
+type outMode int
+
+const (
+	modeCapture outMode = iota + 1
+	modeInherit
+	modeDiscard
+	modeFile
+	modeAppend
+	modeTee
+)
+
+// Output is where a stream goes; build one with Capture, Inherit, Discard,
+// ToFile, AppendFile or Tee.
+type Output struct {
+	mode outMode
+	path string
+	w    io.Writer
+}
+
+// Capture keeps the stream in the Result (the default).
+func Capture() Output { return Output{mode: modeCapture} }
+
+// Inherit passes the owner's own stream to the child.
+func Inherit() Output { return Output{mode: modeInherit} }
+
+// Discard sends the stream to the null device.
+func Discard() Output { return Output{mode: modeDiscard} }
+
+// ToFile writes the stream to the file at path, created or truncated on
+// every run.
+func ToFile(path string) Output { return Output{mode: modeFile, path: path} }
+
+// AppendFile appends the stream to the file at path, created if needed.
+func AppendFile(path string) Output { return Output{mode: modeAppend, path: path} }
+
+// Tee captures the stream and also copies every byte to w as it arrives,
+// before any decoding. A slow w slows the draining of the child's pipe;
+// a w that fails stops the copying to w, not the capture.
+func Tee(w io.Writer) Output { return Output{mode: modeTee, w: w} }
+
+type outSpec struct {
+	mode   outMode
+	path   string
+	w      io.Writer
+	limit  int64
+	policy CapPolicy
+}
+
+func (s outSpec) apply(o Output) outSpec {
+	s.mode, s.path, s.w = o.mode, o.path, o.w
+	return s
+}
+
+// captures reports whether the stream is read by tether through a pipe.
+func (s outSpec) captures() bool { return s.mode == modeCapture || s.mode == modeTee }
+
+// capture drains one pipe into a capped buffer.
+type capture struct {
+	r      *os.File // the read end of the child's pipe
+	limit  int64
+	policy CapPolicy
+	tee    io.Writer
+	// over is called once when the cap is passed under CapFail.
+	over func()
+
+	mu        sync.Mutex
+	buf       []byte // KeepHead/CapFail: the head; KeepTail: a ring
+	start     int    // KeepTail: index of the oldest byte once wrapped
+	total     int64
+	truncated bool
+	teeErr    error
+}
+
+// drain reads the pipe to EOF (or error) and closes it.
+func (c *capture) drain() {
+	defer c.r.Close()
+	b := make([]byte, 32<<10)
+	for {
+		n, err := c.r.Read(b)
+		if n > 0 {
+			c.write(b[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (c *capture) write(p []byte) {
+	if c.tee != nil && c.teeErr == nil {
+		if _, err := c.tee.Write(p); err != nil {
+			c.teeErr = err
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total += int64(len(p))
+	room := c.limit - int64(len(c.buf))
+	switch c.policy {
+	case KeepTail:
+		c.writeTail(p)
+		return
+	default:
+		if int64(len(p)) <= room {
+			c.buf = append(c.buf, p...)
+			return
+		}
+		if room > 0 {
+			c.buf = append(c.buf, p[:room]...)
+		}
+		if !c.truncated {
+			c.truncated = true
+			if c.policy == CapFail && c.over != nil {
+				go c.over()
+			}
+		}
+	}
+}
+
+// writeTail keeps the last limit bytes in a ring.
+func (c *capture) writeTail(p []byte) {
+	lim := int(c.limit)
+	if lim <= 0 {
+		c.truncated = c.truncated || len(p) > 0
+		return
+	}
+	if len(p) >= lim {
+		if c.buf == nil || cap(c.buf) < lim {
+			c.buf = make([]byte, 0, lim)
+		}
+		c.buf = append(c.buf[:0], p[len(p)-lim:]...)
+		c.start = 0
+		c.truncated = c.truncated || c.total > int64(lim)
+		return
+	}
+	if len(c.buf) < lim {
+		room := lim - len(c.buf)
+		if len(p) <= room {
+			c.buf = append(c.buf, p...)
+			return
+		}
+		c.buf = append(c.buf, p[:room]...)
+		p = p[room:]
+	}
+	c.truncated = true
+	for len(p) > 0 {
+		n := copy(c.buf[c.start:], p)
+		p = p[n:]
+		c.start = (c.start + n) % lim
+	}
+}
+
+// bytes returns the kept bytes in order.
+func (c *capture) bytes() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.policy != KeepTail || c.start == 0 {
+		return append([]byte(nil), c.buf...)
+	}
+	out := make([]byte, 0, len(c.buf))
+	out = append(out, c.buf[c.start:]...)
+	return append(out, c.buf[:c.start]...)
+}
+
+func (c *capture) stats() (total int64, truncated bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total, c.truncated
+}
+
+// open returns the file the child writes the stream to (owner's own file
+// for Inherit, nil for the null device) and, for captured streams, the
+// read end of the pipe.
+func (s outSpec) open(owner *os.File) (child *os.File, read *os.File, err error) {
+	switch s.mode {
+	case modeInherit:
+		return owner, nil, nil
+	case modeDiscard:
+		return nil, nil, nil
+	case modeFile:
+		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
+		return f, nil, err
+	case modeAppend:
+		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
+		return f, nil, err
+	case modeCapture, modeTee:
+		r, w, err := os.Pipe()
+		return w, r, err
+	}
+	return nil, nil, errors.New("proc: unknown output mode")
+}

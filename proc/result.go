@@ -1,0 +1,127 @@
+package proc
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gotether/tether/contain"
+)
+
+// Outcome is how a run ended.
+type Outcome int
+
+// The outcomes. A run that could not start has no Result.
+const (
+	// Exited: the direct child exited by itself with a code.
+	Exited Outcome = iota + 1
+	// Signaled: the direct child was killed by a signal not sent by tether
+	// (or sent through RunningProcess.Signal/Kill).
+	Signaled
+	// TimedOut: the command's timeout fired; tether killed the tree.
+	TimedOut
+	// Cancelled: the context ended; tether killed the tree.
+	Cancelled
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Exited:
+		return "exited"
+	case Signaled:
+		return "signaled"
+	case TimedOut:
+		return "timed out"
+	case Cancelled:
+		return "cancelled"
+	}
+	return "unknown"
+}
+
+// Result is what a finished run produced. A non-zero exit, a signal and a
+// timeout are data here; Err turns them into the typed error.
+type Result struct {
+	// Program and Args are copies of what ran.
+	Program string
+	Args    []string
+	// Outcome says how the run ended.
+	Outcome Outcome
+	// ExitCode is the code when Outcome is Exited, else -1 (use ExitCode
+	// on Cmd to get an error instead of -1).
+	ExitCode int
+	// Signal names the signal that ended the direct child, if one did
+	// (also after a timeout or cancellation: the one tether sent).
+	Signal string
+	// Stdout and Stderr are the captured bytes, exactly as written (up to
+	// the cap). Use StdoutText and StderrText for text.
+	Stdout, Stderr []byte
+	// StdoutTruncated and StderrTruncated are set when the cap cut the
+	// stream; StdoutTotal and StderrTotal count every byte the child
+	// wrote, captured or not.
+	StdoutTruncated, StderrTruncated bool
+	StdoutTotal, StderrTotal         int64
+	// Duration is from spawn to the direct child's exit.
+	Duration time.Duration
+	// Mechanism holds the tree; Pid was the direct child's.
+	Mechanism contain.Mechanism
+	Pid       int
+	// Usage is the tree's resource use as the mechanism measured it at
+	// the end (CPU time, peak memory, OOM kills); unavailable values are
+	// marked so.
+	Usage contain.Stats
+	// Attempts is the number of runs made (1 until retry lands).
+	Attempts int
+
+	okCodes   []int
+	tooLarge  bool
+	cancelErr error
+}
+
+// StdoutText returns stdout as text: valid UTF-8, with invalid bytes
+// replaced by U+FFFD. Use Stdout for the exact bytes.
+func (r *Result) StdoutText() string { return strings.ToValidUTF8(string(r.Stdout), "\uFFFD") }
+
+// StderrText returns stderr as text, like StdoutText.
+func (r *Result) StderrText() string { return strings.ToValidUTF8(string(r.Stderr), "\uFFFD") }
+
+// Success reports whether the run exited with 0 or one of the command's
+// OKCodes, and no cap failure occurred.
+func (r *Result) Success() bool {
+	return r.Outcome == Exited && !r.tooLarge && (r.ExitCode == 0 || slices.Contains(r.okCodes, r.ExitCode))
+}
+
+// Err returns nil for a successful run and an *ExitError otherwise.
+func (r *Result) Err() error {
+	if r.Success() {
+		return nil
+	}
+	return r.exitError()
+}
+
+// exitError describes the run as a failure, whatever its outcome.
+func (r *Result) exitError() *ExitError {
+	e := &ExitError{
+		Program:    r.Program,
+		Outcome:    r.Outcome,
+		Code:       r.ExitCode,
+		Signal:     r.Signal,
+		StdoutTail: tail(r.Stdout),
+		StderrTail: tail(r.Stderr),
+		Result:     r,
+	}
+	switch {
+	case r.Outcome == Cancelled:
+		e.cause = r.cancelErr
+	case r.tooLarge:
+		e.cause = ErrOutputTooLarge
+	}
+	return e
+}
+
+func tail(b []byte) []byte {
+	if len(b) > tailMax {
+		b = b[len(b)-tailMax:]
+	}
+	return bytes.Clone(b)
+}

@@ -1,0 +1,415 @@
+package proc
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/gotether/tether/contain"
+)
+
+const (
+	// teardownTimeout bounds the kill-and-confirm at the end of a run. It
+	// is independent of the caller's context, which may be what ended.
+	teardownTimeout = 10 * time.Second
+	// drainTimeout bounds the wait for pipes to reach EOF once the tree
+	// is confirmed dead. Only a process outside the container (a setsid
+	// escapee under pgid) can hold a pipe that long.
+	drainTimeout = 250 * time.Millisecond
+)
+
+// RunningProcess is a started run. Its methods are safe for concurrent
+// use. The run ends when the direct child exits, its timeout fires, its
+// context ends or Kill is called; then the whole tree is killed, its death
+// confirmed, and the output drained before Wait returns.
+type RunningProcess struct {
+	cmd       *Cmd
+	ecmd      *exec.Cmd
+	container contain.Container
+	pid       int
+	started   time.Time
+	log       *slog.Logger
+
+	exited  chan struct{} // the direct child was reaped
+	waitErr error         // cmd.Wait's error, valid after exited
+	exitAt  time.Time
+
+	outCap, errCap *capture
+	drains         sync.WaitGroup
+	reads          []*os.File // read ends, closed if a drain overruns
+	stdinW         *os.File
+	stdinFed       chan struct{} // nil unless tether feeds stdin it controls
+	tooLarge       chan struct{}
+	tooLargeOnce   sync.Once
+
+	done   chan struct{} // the result is ready
+	result *Result
+	err    error
+}
+
+// Pid returns the direct child's process id.
+func (p *RunningProcess) Pid() int { return p.pid }
+
+// Mechanism returns the mechanism that holds the tree.
+func (p *RunningProcess) Mechanism() contain.Mechanism { return p.container.Mechanism() }
+
+// StartTime returns when the child was spawned.
+func (p *RunningProcess) StartTime() time.Time { return p.started }
+
+// Done returns a channel closed once the run has ended and its Result is
+// ready. Receiving from it consumes nothing.
+func (p *RunningProcess) Done() <-chan struct{} { return p.done }
+
+// Wait waits for the run to end and returns its Result, with the same
+// meaning as Cmd.Output. If ctx ends first Wait returns ctx's error and
+// leaves the process running.
+func (p *RunningProcess) Wait(ctx context.Context) (*Result, error) {
+	select {
+	case <-p.done:
+		return p.result, p.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Kill kills the whole tree, waits until its death is confirmed and the
+// run has ended, and returns. The Result then says Signaled. If ctx ends
+// first the error matches ErrTeardownNotConfirmed.
+func (p *RunningProcess) Kill(ctx context.Context) error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	if err := p.container.Kill(ctx); err != nil && !errors.Is(err, contain.ErrClosed) {
+		return err
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return &contain.TeardownError{Mechanism: p.Mechanism(), Err: ctx.Err()}
+	}
+}
+
+// Signal sends sig to every member of the tree (see contain.Container
+// Signal for what each mechanism can deliver). After the run has ended it
+// returns an error matching contain.ErrClosed.
+func (p *RunningProcess) Signal(sig os.Signal) error {
+	select {
+	case <-p.done:
+		return contain.ErrClosed
+	default:
+	}
+	return p.container.Signal(sig)
+}
+
+// start validates c, creates the container, spawns the child in it and
+// starts the monitor. Nothing is spawned when it fails, and nothing is
+// left behind.
+func start(ctx context.Context, c *Cmd, backend contain.Backend) (_ *RunningProcess, err error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, &ExitError{Program: c.name, Outcome: Cancelled, Code: -1, cause: cancelCause(ctx)}
+	}
+	ecmd := &exec.Cmd{Args: append([]string{c.name}, c.args...), Dir: c.dir}
+	if err := c.sys.apply(c.name, ecmd); err != nil {
+		return nil, err
+	}
+	if err := checkDir(c.dir); err != nil {
+		return nil, err
+	}
+	path, err := lookPath(c.name)
+	if err != nil {
+		return nil, err
+	}
+	ecmd.Path = path
+	if ecmd.Env, err = c.env.environ(); err != nil {
+		return nil, err
+	}
+	if c.stdin.kind == stdinReader && c.stdin.used.Swap(true) {
+		return nil, &InvalidError{Program: c.name, Reason: "one-shot stdin reader already consumed by an earlier run; use StdinBytes, StdinLines or StdinFile for a command that runs more than once"}
+	}
+	log := c.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+
+	ct, err := backend.New(ctx, contain.Options{Limits: c.limits, KillOnOwnerDeath: !c.noOwnerDeath, Logger: c.logger})
+	if err != nil {
+		return nil, &StartError{Program: c.name, Err: err}
+	}
+	p := &RunningProcess{cmd: c, ecmd: ecmd, container: ct, log: log,
+		exited: make(chan struct{}), done: make(chan struct{}), tooLarge: make(chan struct{})}
+
+	// Everything opened for the child; closed in the parent after Start
+	// (and on any failure).
+	var childFiles []*os.File
+	fail := func(err error) (*RunningProcess, error) {
+		for _, f := range childFiles {
+			f.Close()
+		}
+		for _, f := range p.reads {
+			f.Close()
+		}
+		if p.stdinW != nil {
+			p.stdinW.Close()
+		}
+		tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+		defer cancel()
+		if cerr := ct.Close(tctx); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		return nil, err
+	}
+	keep := func(f *os.File) *os.File {
+		if f != nil {
+			childFiles = append(childFiles, f)
+		}
+		return f
+	}
+
+	stdin, stdinW, feed, err := c.stdin.open()
+	if err != nil {
+		return fail(&StartError{Program: c.name, Err: err})
+	}
+	ecmd.Stdin, p.stdinW = keep(stdin), stdinW
+	for _, s := range []struct {
+		spec  outSpec
+		owner *os.File
+		dst   **capture
+		set   func(*os.File)
+	}{
+		{c.stdout, os.Stdout, &p.outCap, func(f *os.File) { ecmd.Stdout = f }},
+		{c.stderr, os.Stderr, &p.errCap, func(f *os.File) { ecmd.Stderr = f }},
+	} {
+		child, read, err := s.spec.open(s.owner)
+		if err != nil {
+			return fail(&StartError{Program: c.name, Err: err})
+		}
+		if child != nil && child != s.owner {
+			keep(child)
+		}
+		if child != nil {
+			s.set(child)
+		}
+		if read != nil {
+			p.reads = append(p.reads, read)
+			*s.dst = &capture{r: read, limit: s.spec.limit, policy: s.spec.policy, tee: s.spec.w, over: p.overCap}
+		}
+	}
+	if err := ct.PrepareCmd(ecmd); err != nil {
+		return fail(&StartError{Program: c.name, Err: err})
+	}
+
+	// Start and reap in one goroutine. With a parent-death signal it holds
+	// its OS thread until the child is reaped: the kernel sends the signal
+	// when the forking thread exits, and a Go thread can exit under us.
+	started := make(chan error, 1)
+	go func() {
+		if c.sys.pdeathsig != 0 {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+		}
+		if err := ecmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		if err := ct.Started(ecmd); err != nil {
+			_ = ecmd.Wait()
+			started <- err
+			return
+		}
+		p.started = time.Now()
+		started <- nil
+		p.waitErr = ecmd.Wait()
+		p.exitAt = time.Now()
+		close(p.exited)
+	}()
+	if err := <-started; err != nil {
+		return fail(startError(c.name, err))
+	}
+	p.pid = ecmd.Process.Pid
+	for _, f := range childFiles {
+		f.Close()
+	}
+	if feed != nil {
+		p.stdinFed = make(chan struct{})
+		go func() { defer close(p.stdinFed); feed() }()
+		if c.stdin.kind == stdinReader {
+			// A user's reader may block forever in Read; nothing can
+			// interrupt it, so the run does not wait for it.
+			p.stdinFed = nil
+		}
+	}
+	for _, cp := range []*capture{p.outCap, p.errCap} {
+		if cp != nil {
+			p.drains.Add(1)
+			go func() { defer p.drains.Done(); cp.drain() }()
+		}
+	}
+	log.Info("tether: spawned", "program", c.name, "pid", p.pid, "mechanism", ct.Mechanism())
+	go p.monitor(ctx)
+	return p, nil
+}
+
+// startError classifies a failed exec.Cmd.Start.
+func startError(program string, err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return &NotFoundError{Program: program, Err: err}
+	}
+	return &StartError{Program: program, Err: err}
+}
+
+func (p *RunningProcess) overCap() {
+	p.tooLargeOnce.Do(func() { close(p.tooLarge) })
+}
+
+// monitor waits for the end of the run, tears the tree down and builds
+// the Result.
+func (p *RunningProcess) monitor(ctx context.Context) {
+	c := p.cmd
+	var timeout <-chan time.Time
+	if c.timeout > 0 {
+		t := time.NewTimer(c.timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var outcome Outcome
+	tooLarge := false
+	select {
+	case <-p.exited:
+	case <-timeout:
+		outcome = TimedOut
+	case <-ctx.Done():
+		outcome = Cancelled
+	case <-p.tooLarge:
+		tooLarge = true
+	}
+	if outcome != 0 || tooLarge {
+		p.stop(outcome, tooLarge && outcome == 0)
+	}
+	<-p.exited
+
+	// The direct child is gone: kill whatever it left behind, confirm.
+	tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+	defer cancel()
+	began := time.Now()
+	var errs []error
+	if err := p.container.Kill(tctx); err != nil && !errors.Is(err, contain.ErrClosed) {
+		errs = append(errs, err)
+	}
+	usage, _ := p.container.Stats()
+	if p.stdinW != nil {
+		p.stdinW.Close() // unblocks a feeder whose reader has gone
+	}
+	drained := make(chan struct{})
+	go func() { p.drains.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+		// Someone outside the container holds the pipe (an escapee of a
+		// process group): stop reading rather than wait forever.
+		for _, r := range p.reads {
+			r.Close()
+		}
+		<-drained
+		p.log.Warn("tether: output pipe held open by a process outside the container; stopped reading", "program", c.name, "pid", p.pid)
+	}
+	if p.stdinFed != nil {
+		<-p.stdinFed
+	}
+	if err := p.container.Close(tctx); err != nil {
+		errs = append(errs, err)
+	}
+	select {
+	case <-p.tooLarge:
+		tooLarge = true
+	default:
+	}
+
+	r := &Result{
+		Program:   c.name,
+		Args:      append([]string(nil), c.args...),
+		Outcome:   outcome,
+		ExitCode:  -1,
+		Duration:  p.exitAt.Sub(p.started),
+		Mechanism: p.container.Mechanism(),
+		Pid:       p.pid,
+		Usage:     usage,
+		Attempts:  1,
+		okCodes:   c.okCodes,
+		tooLarge:  tooLarge,
+	}
+	code, sig := -1, ""
+	if ps := p.ecmd.ProcessState; ps != nil {
+		code, sig = exitStatus(ps)
+	}
+	r.Signal = sig
+	if outcome == 0 {
+		if sig != "" {
+			r.Outcome = Signaled
+		} else {
+			r.Outcome, r.ExitCode = Exited, code
+		}
+	}
+	if outcome == Cancelled {
+		r.cancelErr = cancelCause(ctx)
+	}
+	if p.outCap != nil {
+		r.Stdout = p.outCap.bytes()
+		r.StdoutTotal, r.StdoutTruncated = p.outCap.stats()
+	}
+	if p.errCap != nil {
+		r.Stderr = p.errCap.bytes()
+		r.StderrTotal, r.StderrTruncated = p.errCap.stats()
+	}
+	p.log.Info("tether: exited", "program", c.name, "pid", p.pid, "mechanism", r.Mechanism,
+		"outcome", r.Outcome.String(), "code", r.ExitCode, "signal", r.Signal,
+		"duration", r.Duration, "teardown", time.Since(began))
+
+	p.result = r
+	switch {
+	case len(errs) > 0:
+		p.log.Warn("tether: teardown not confirmed", "program", c.name, "pid", p.pid, "err", errors.Join(errs...))
+		p.err = errors.Join(errs...)
+	case r.Outcome == Cancelled || r.tooLarge:
+		p.err = r.Err()
+	}
+	close(p.done)
+}
+
+// stop ends a run that has not ended by itself: a graceful signal to the
+// tree and a wait of the grace period if the command asks for one, then
+// the kill.
+func (p *RunningProcess) stop(outcome Outcome, tooLarge bool) {
+	c := p.cmd
+	switch {
+	case outcome == TimedOut:
+		p.log.Warn("tether: timeout", "program", c.name, "pid", p.pid, "after", c.timeout)
+	case outcome == Cancelled:
+		p.log.Warn("tether: cancelled", "program", c.name, "pid", p.pid)
+	case tooLarge:
+		p.log.Warn("tether: output over its cap", "program", c.name, "pid", p.pid)
+	}
+	if c.grace.set && c.grace.period > 0 && !tooLarge {
+		if err := p.container.Signal(c.grace.sig); err == nil {
+			t := time.NewTimer(c.grace.period)
+			select {
+			case <-p.exited:
+			case <-t.C:
+			}
+			t.Stop()
+		}
+	}
+	tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+	defer cancel()
+	_ = p.container.Kill(tctx)
+}

@@ -1,0 +1,55 @@
+//go:build unix
+
+package proc
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// envAllowsLeadingEquals: only Windows has "=C:"-style variables.
+const envAllowsLeadingEquals = false
+
+func envKeyEqual(a, b string) bool { return a == b }
+
+// applySys sets what the spec asks for in SysProcAttr, or fails with
+// ErrUnsupported before anything is spawned.
+func (s sysSpec) apply(program string, cmd *exec.Cmd) error {
+	if s.winFlags != 0 {
+		return unsupported(program, "Windows creation flags", "this is not Windows")
+	}
+	if s.pdeathsig != 0 && !pdeathsigSupported {
+		return unsupported(program, "parent-death signal", "only Linux has PR_SET_PDEATHSIG")
+	}
+	attr := &syscall.SysProcAttr{Setsid: s.setsid}
+	if s.cred != nil {
+		attr.Credential = &syscall.Credential{Uid: s.cred.uid, Gid: s.cred.gid, Groups: s.cred.groups}
+	}
+	setPdeathsig(attr, s.pdeathsig)
+	cmd.SysProcAttr = attr
+	return nil
+}
+
+// checkGrace accepts any signal on unix.
+func checkGrace(string, os.Signal) error { return nil }
+
+// signalName names a signal the way shells do ("SIGTERM").
+func signalName(sig os.Signal) string {
+	if s, ok := sig.(syscall.Signal); ok {
+		if n := unix.SignalName(s); n != "" {
+			return n
+		}
+	}
+	return sig.String()
+}
+
+// exitStatus reads the code or the signal from a finished process.
+func exitStatus(ps *os.ProcessState) (code int, signal string) {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return -1, signalName(ws.Signal())
+	}
+	return ps.ExitCode(), ""
+}

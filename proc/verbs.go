@@ -1,0 +1,102 @@
+package proc
+
+import (
+	"context"
+	"strings"
+)
+
+// Output runs the command to completion and returns its Result. A
+// non-zero exit, a death by signal and a timeout are data in the Result,
+// not errors. The error is non-nil when the command could not start (a
+// nil Result), when the context ended (the Result holds what was captured
+// so far; the error matches ErrCancelled and the context's error), when
+// an output cap under CapFail was passed (ErrOutputTooLarge), or when the
+// tree's death could not be confirmed (ErrTeardownNotConfirmed). In every
+// case the tree is dead when Output returns.
+func (c *Cmd) Output(ctx context.Context) (*Result, error) {
+	return c.runnerOrDefault().Output(ctx, c)
+}
+
+// Run runs the command, which must succeed, and returns its stdout as
+// text with leading and trailing white space trimmed. Any failure
+// (including a non-success exit) is an error; an *ExitError carries the
+// Result.
+func (c *Cmd) Run(ctx context.Context) (string, error) {
+	r, err := c.Checked(ctx)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(r.StdoutText()), nil
+}
+
+// RunBytes is Run returning stdout's exact bytes, untrimmed, for output
+// that text decoding would damage.
+func (c *Cmd) RunBytes(ctx context.Context) ([]byte, error) {
+	r, err := c.Checked(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Stdout, nil
+}
+
+// Exec runs the command, which must succeed, discarding stdout unless the
+// command sends it elsewhere explicitly. stderr is still captured, so a
+// failure's error shows its tail.
+func (c *Cmd) Exec(ctx context.Context) error {
+	cc := c
+	if c.stdout.mode == modeCapture {
+		cc = c.Stdout(Discard())
+	}
+	_, err := cc.Checked(ctx)
+	return err
+}
+
+// Checked runs the command and returns the full Result only if the run
+// succeeded; otherwise the error (an *ExitError for a failed run, whose
+// Result field holds everything captured).
+func (c *Cmd) Checked(ctx context.Context) (*Result, error) {
+	r, err := c.Output(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ExitCode runs the command and returns its exit code, whatever it is. A
+// run that has no exit code (killed by a signal, timed out, cancelled) is
+// an error, never -1.
+func (c *Cmd) ExitCode(ctx context.Context) (int, error) {
+	r, err := c.Output(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if r.Outcome != Exited {
+		return 0, r.Err()
+	}
+	return r.ExitCode, nil
+}
+
+// Probe runs the command as a yes/no question: exit 0 is true, exit 1 is
+// false, anything else (another code, a signal, a timeout) is an error.
+func (c *Cmd) Probe(ctx context.Context) (bool, error) {
+	r, err := c.Output(ctx)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case r.Outcome == Exited && r.ExitCode == 0:
+		return true, nil
+	case r.Outcome == Exited && r.ExitCode == 1:
+		return false, nil
+	}
+	return false, r.exitError()
+}
+
+// Start starts the command and returns a handle. The context governs the
+// run's life: when it ends, the tree is killed.
+func (c *Cmd) Start(ctx context.Context) (*RunningProcess, error) {
+	return c.runnerOrDefault().Start(ctx, c)
+}

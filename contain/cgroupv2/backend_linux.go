@@ -22,6 +22,7 @@ import (
 
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/internal/sysproc"
+	"github.com/gotether/tether/internal/watchdog"
 )
 
 // Backend creates cgroup v2 containers. It is safe for concurrent use.
@@ -131,8 +132,7 @@ func (b *Backend) Probe() contain.Availability {
 	a := contain.Availability{
 		Mechanism:      contain.CgroupV2,
 		ContainsSetsid: true,
-		OwnerDeath: "the tree keeps running in its cgroup if the owner dies abruptly; " +
-			"the next tether process on this host removes the cgroup once it is empty",
+		OwnerDeath:     ownerDeath,
 	}
 	s, err := b.resolve()
 	if err != nil {
@@ -156,6 +156,13 @@ func (b *Backend) Probe() contain.Availability {
 	}
 	return a
 }
+
+// ownerDeath is Probe's OwnerDeath: what happens with and without
+// contain.Options.KillOnOwnerDeath.
+const ownerDeath = "with KillOnOwnerDeath: if the owner dies abruptly (even by SIGKILL), its watchdog process " +
+	"(one per owner, outside every container, in a session of its own) writes cgroup.kill, so the whole tree dies, " +
+	"setsid and setpgid descendants included, and then removes the cgroup once it is empty; " +
+	"without it: the tree keeps running in its cgroup, and the next tether process on this host removes the cgroup once it is empty"
 
 // controllerFor maps a limit kind to the cgroup v2 controller enforcing it.
 var controllerFor = map[contain.LimitKind]string{
@@ -257,7 +264,16 @@ func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Contai
 		return nil, fmt.Errorf("contain: cgroupv2: opening %s: %w", dir, err)
 	}
 	c.fd = fd
-	log.Debug("tether: cgroup created", "mechanism", contain.CgroupV2, "path", dir, "limits", len(opts.Limits))
+	// Registered last, when nothing can fail any more, and before the
+	// caller can place a process: no member ever runs unwatched.
+	if opts.KillOnOwnerDeath {
+		if c.reg, err = watchdog.RegisterCgroup(dir); err != nil {
+			_ = unix.Close(fd)
+			_ = removeTree(dir)
+			return nil, fmt.Errorf("contain: cgroupv2: KillOnOwnerDeath: %w", err)
+		}
+	}
+	log.Debug("tether: cgroup created", "mechanism", contain.CgroupV2, "path", dir, "limits", len(opts.Limits), "kill_on_owner_death", opts.KillOnOwnerDeath)
 	return c, nil
 }
 

@@ -29,7 +29,8 @@ func reason() string { return "cgroup v2 is a Linux facility; this host is " + r
 
 // Probe reports the backend unusable.
 func (*Backend) Probe() contain.Availability {
-	a := contain.Availability{Mechanism: contain.CgroupV2, Reason: reason(), ContainsSetsid: true}
+	a := contain.Availability{Mechanism: contain.CgroupV2, Reason: reason(), ContainsSetsid: true,
+		OwnerDeath: "not applicable: the backend cannot be used on this host"}
 	for _, k := range contain.AllLimitKinds {
 		a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: reason()})
 	}

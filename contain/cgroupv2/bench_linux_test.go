@@ -25,29 +25,38 @@ func BenchmarkSpawn(b *testing.B) {
 			}
 		}
 	})
-	b.Run("cgroupv2", func(b *testing.B) {
-		be := New()
-		if a := be.Probe(); !a.Usable {
-			b.Skipf("cgroup v2 not usable here: %s", a.Reason)
+	for _, watched := range []bool{false, true} {
+		name := "cgroupv2"
+		if watched {
+			name += "-kill-on-owner-death"
 		}
-		ctx := context.Background()
-		for b.Loop() {
-			c, err := be.New(ctx, contain.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			cmd := exec.Command(truePath)
-			if err := c.PrepareCmd(cmd); err != nil {
-				b.Fatal(err)
-			}
-			if err := cmd.Run(); err != nil {
-				b.Fatal(err)
-			}
-			if err := c.Close(ctx); err != nil {
-				b.Fatal(err)
-			}
+		b.Run(name, func(b *testing.B) { benchSpawn(b, truePath, contain.Options{KillOnOwnerDeath: watched}) })
+	}
+}
+
+// benchSpawn is one short run in a fresh cgroup created with opts.
+func benchSpawn(b *testing.B, truePath string, opts contain.Options) {
+	be := New()
+	if a := be.Probe(); !a.Usable {
+		b.Skipf("cgroup v2 not usable here: %s", a.Reason)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		c, err := be.New(ctx, opts)
+		if err != nil {
+			b.Fatal(err)
 		}
-	})
+		cmd := exec.Command(truePath)
+		if err := c.PrepareCmd(cmd); err != nil {
+			b.Fatal(err)
+		}
+		if err := cmd.Run(); err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Close(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkKillTree measures kill-and-confirm of a running tree.

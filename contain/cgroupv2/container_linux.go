@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/watchdog"
 )
 
 // container is one leaf cgroup.
@@ -29,6 +30,10 @@ type container struct {
 	log *slog.Logger
 
 	closeMu sync.Mutex // serialises Close
+	// reg is the owner-death watchdog's registration of dir, with
+	// KillOnOwnerDeath; withdrawn by Close once dir is removed. Guarded
+	// by closeMu.
+	reg watchdog.Registration
 
 	mu     sync.Mutex
 	fd     int  // O_PATH descriptor of dir, for clone3; -1 once closed
@@ -223,6 +228,11 @@ func (c *container) Kill(ctx context.Context) error {
 		return err
 	}
 	if err := waitEvent(ctx, c.dir, "populated", 0); err != nil {
+		// A concurrent Close may have removed the cgroup meanwhile: the
+		// kernel refuses to remove a populated one, so gone means empty.
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) {
+			return nil
+		}
 		pids, _ := c.Pids()
 		return &contain.TeardownError{Mechanism: contain.CgroupV2, Remaining: pids, Err: err}
 	}
@@ -348,6 +358,14 @@ func (c *container) Close(ctx context.Context) error {
 		c.fd = -1
 	}
 	c.mu.Unlock()
+	// Withdrawn only now: until the directory is gone, the owner's death
+	// must still kill whatever is in it. Should the owner die in between,
+	// the watchdog writes to a directory that no longer exists, which
+	// fails quietly. A failed withdrawal leaves the same harmless write
+	// behind, so it is logged, not returned: the tree is confirmed dead.
+	if err := c.reg.Unregister(); err != nil {
+		c.log.Debug("tether: watchdog registration not withdrawn", "path", c.dir, "err", err)
+	}
 	c.log.Debug("tether: cgroup removed", "path", c.dir)
 	return nil
 }

@@ -4,9 +4,11 @@ package pgid
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/watchdog"
 )
 
 // Probe reports the backend usable on every unix host, without spawning
@@ -25,9 +27,7 @@ func (*Backend) Probe() contain.Availability {
 		// Checked on Linux 6.18: a running group got no signal at all when
 		// its owner was SIGKILLed; a stopped (frozen) one got SIGHUP then
 		// SIGCONT, the POSIX rule for a newly orphaned group.
-		OwnerDeath: "the group survives an abrupt owner death: nothing kills it " +
-			"(one exception: if a member is stopped, as after Freeze, the kernel sends the newly orphaned group SIGHUP then SIGCONT, " +
-			"which ends only members that do not catch or ignore SIGHUP)",
+		OwnerDeath: ownerDeath,
 		Notes: append([]string{
 			"a descendant that calls setsid or setpgid leaves the group and escapes",
 			"an adopted process is tracked on its own: its descendants are not covered",
@@ -35,20 +35,40 @@ func (*Backend) Probe() contain.Availability {
 	}
 }
 
+// ownerDeath is Probe's OwnerDeath: what happens with and without
+// contain.Options.KillOnOwnerDeath.
+const ownerDeath = "with KillOnOwnerDeath: if the owner dies abruptly (even by SIGKILL), its watchdog process " +
+	"(one per owner, in a session of its own) sends SIGKILL to the process group; " +
+	"descendants that left the group with setsid or setpgid survive, and the group is killed by number, so if it had " +
+	"already emptied and an unrelated process group had been given the same id (the pid space wrapped around) before " +
+	"the container was killed or closed, that group would be killed instead; " +
+	"without it: the group survives an abrupt owner death, nothing kills it " +
+	"(one exception: if a member is stopped, as after Freeze, the kernel sends the newly orphaned group SIGHUP then SIGCONT, " +
+	"which ends only members that do not catch or ignore SIGHUP)"
+
 // New creates an empty container: the group itself is born with the first
 // command (PrepareCmd makes that child the leader), so New touches nothing
 // in the OS. Any limit fails New with a *contain.LimitError: invalid ones
 // match contain.ErrInvalidLimit, valid ones contain.ErrUnsupported, since
 // a process group cannot enforce any.
+//
+// With KillOnOwnerDeath, New makes sure the owner's watchdog runs (see
+// internal/watchdog) and fails if it cannot be started; the group is
+// registered with it once Started has recorded the leader.
 func (*Backend) New(_ context.Context, opts contain.Options) (contain.Container, error) {
 	if err := contain.RejectLimits(contain.PGID, noLimits, opts.Limits); err != nil {
 		return nil, err
+	}
+	if opts.KillOnOwnerDeath {
+		if err := watchdog.Start(); err != nil {
+			return nil, fmt.Errorf("pgid: KillOnOwnerDeath: %w", err)
+		}
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Container{log: log}
-	log.Debug("pgid: container created")
+	c := &Container{log: log, watch: opts.KillOnOwnerDeath}
+	log.Debug("pgid: container created", "kill_on_owner_death", opts.KillOnOwnerDeath)
 	return c, nil
 }

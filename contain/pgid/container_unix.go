@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/watchdog"
 )
 
 // Container is one POSIX process group, led by the first command started
@@ -54,6 +55,21 @@ type Container struct {
 	killed bool
 	// closed is set once Close has confirmed death and released handles.
 	closed bool
+
+	// watch is Options.KillOnOwnerDeath. reg is then the watchdog's
+	// registration of the group, made by Started for the leader and
+	// withdrawn as soon as a kill has confirmed the group dead.
+	//
+	// The watchdog kills by number (kill -KILL -pgid): it has no pidfd to
+	// hold once the owner is dead. The residual risk: if the group empties
+	// on its own (every member exits and the leader is reaped) while the
+	// container is still open, its id is free for the kernel to reuse, and
+	// should the owner then die before Kill or Close, the watchdog would
+	// kill whatever group has that id by then. That needs the pid space to
+	// wrap around in that window; proc closes the container as soon as the
+	// run ends, which keeps the window short.
+	watch bool
+	reg   watchdog.Registration
 }
 
 var _ contain.Container = (*Container)(nil)
@@ -170,9 +186,25 @@ func (c *Container) Started(cmd *exec.Cmd) error {
 		return reject(fmt.Errorf("pgid: Started: process %d is in group %d, not in the container's group %d", pid, pg, want))
 	}
 	if c.pgid == 0 {
+		leader := leaderHandle(cmd.Process)
+		if c.watch {
+			reg, err := watchdog.RegisterGroup(pid)
+			if err != nil {
+				// The group would run unwatched: it must not run on.
+				// The leader is our unreaped child, so its id still
+				// names this group.
+				if sent, _ := leader.signalGroup(unix.SIGKILL); !sent {
+					_ = unix.Kill(-pid, unix.SIGKILL)
+				}
+				leader.close()
+				c.log.Debug("pgid: group not registered with the watchdog; killed", "pgid", pid, "err", err)
+				return fmt.Errorf("pgid: Started: KillOnOwnerDeath: %w", err)
+			}
+			c.reg = reg
+		}
 		c.pgid = pid
-		c.leader = leaderHandle(cmd.Process)
-		c.log.Debug("pgid: group leader started", "pgid", pid, "pidfd_group_signal", c.leader.groupSignal)
+		c.leader = leader
+		c.log.Debug("pgid: group leader started", "pgid", pid, "pidfd_group_signal", c.leader.groupSignal, "watched", c.watch)
 		return nil
 	}
 	c.joined = append(c.joined, pid)
@@ -339,6 +371,15 @@ func (c *Container) kill(ctx context.Context) error {
 		return &contain.TeardownError{Mechanism: contain.PGID, Remaining: remaining, Err: err}
 	}
 	c.log.Debug("pgid: kill confirmed", "elapsed", time.Since(start))
+	// The group is dead, so its id may be reused from now on: withdraw it
+	// from the watchdog at once rather than at Close. A failed withdrawal
+	// is logged, not returned: the kill itself is confirmed.
+	c.mu.Lock()
+	pgid, werr := c.pgid, c.reg.Unregister()
+	c.mu.Unlock()
+	if werr != nil {
+		c.log.Debug("pgid: watchdog registration not withdrawn", "pgid", pgid, "err", werr)
+	}
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package testchild
 
 import (
+	"bufio"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -20,7 +22,10 @@ import (
 //	outn N          write N bytes ('x') to stdout, in 64 KiB writes
 //	cat             copy stdin to stdout until EOF
 //	hold            start a grandchild that inherits stdout and stderr and blocks
-//	holdsid         the same, the grandchild calling setsid first (unix)
+//	holdsid         the same, the grandchild calling setsid first (Windows:
+//	                started detached in a new process group)
+//	outhex HEX      write the bytes HEX encodes to stdout
+//	ids             write "uid gid sid pid" to stdout (-1 where the OS has none)
 //	pids FILE       write "role pid" lines of this process and its holders to FILE
 //	sleep D         sleep for duration D
 //	block           block until killed
@@ -49,6 +54,14 @@ func runScript(args []string) int {
 		switch op := args[i]; op {
 		case "out":
 			_, _ = os.Stdout.WriteString(next(&i))
+		case "outhex":
+			b, err := hex.DecodeString(next(&i))
+			if err != nil {
+				return 2
+			}
+			_, _ = os.Stdout.Write(b)
+		case "ids":
+			_, _ = os.Stdout.WriteString(ids())
 		case "err":
 			_, _ = os.Stderr.WriteString(next(&i))
 		case "outn":
@@ -67,13 +80,37 @@ func runScript(args []string) int {
 			}
 		case "hold", "holdsid":
 			cmd := Command(ModeSleep)
+			var report *os.File
 			if op == "holdsid" {
-				cmd = Command(modeEscapee, "setsid")
+				cmd = Command(modeEscapee, escapeRole)
+				escapeAtStart(cmd, escapeRole)
+				if escapesItself {
+					// The escapee reports on fd 3 once it has left the
+					// group, so the script goes on only after the escape.
+					r, w, err := os.Pipe()
+					if err != nil {
+						return 3
+					}
+					report = r
+					cmd.ExtraFiles = []*os.File{w}
+					cmd.Env = append(cmd.Env, escapeReportEnv+"=3")
+				} else {
+					cmd.Env = append(cmd.Env, escapeReportEnv+"=none")
+				}
 			}
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Start(); err != nil {
 				fmt.Fprintln(os.Stderr, "testchild: hold:", err)
 				return 3
+			}
+			if report != nil {
+				cmd.ExtraFiles[0].Close()
+				line, err := bufio.NewReader(report).ReadString('\n')
+				report.Close()
+				if err != nil || line != "escaped\n" {
+					fmt.Fprintln(os.Stderr, "testchild: holdsid did not escape:", err)
+					return 3
+				}
 			}
 			holders = append(holders, op+" "+strconv.Itoa(cmd.Process.Pid))
 		case "pids":

@@ -10,6 +10,7 @@ package testchild
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gotether/tether/internal/sysproc"
+	"github.com/gotether/tether/internal/watchdog"
 )
 
 const (
@@ -34,14 +36,43 @@ const (
 // test process itself, runs the tests and then checks that no goroutine,
 // child process or tether-<pid>-* cgroup of its own was left behind. Call
 // it from TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M) { MainWith(m, nil) }
+
+// Helper is a package's own helper mode: it gets the child's arguments
+// and returns its exit code.
+type Helper func(args []string) int
+
+// MainWith is Main for a package with helper modes of its own (ones that
+// need the package under test, which testchild cannot import). Command
+// starts them by name like the built-in modes; a name in helpers takes
+// precedence.
+func MainWith(m *testing.M, helpers map[string]Helper) {
 	if mode := os.Getenv(modeEnv); mode != "" {
+		if h, ok := helpers[mode]; ok {
+			os.Exit(h(os.Args[1:]))
+		}
 		os.Exit(runMode(mode, os.Args[1:]))
 	}
 	code := m.Run()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "testchild: goroutines leaked:", err)
+			code = 1
+		}
+		// The owner-death watchdog legitimately lives as long as the test
+		// process. Every registration must have been withdrawn by now;
+		// then stopping it (EOF, as at exit) must end it promptly, so
+		// that no watchdog outlives the suite. Watchdogs of helper owners
+		// inherit TETHER_TEST_OWNER and are found by leftovers below.
+		if n := watchdog.Registered(); n > 0 {
+			fmt.Fprintf(os.Stderr, "testchild: %d watchdog registration(s) left\n", n)
+			code = 1
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), Patience)
+		err := watchdog.Stop(ctx)
+		cancel()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testchild:", err)
 			code = 1
 		}
 		if left := leftovers(); len(left) > 0 {
@@ -158,7 +189,7 @@ func runMode(mode string, args []string) int {
 			fmt.Fprintln(os.Stderr, "testchild: escape:", err)
 			return 3
 		}
-		fmt.Println("escaped")
+		reportEscape()
 		return block()
 	case ModeAppend:
 		f, err := os.OpenFile(arg(0), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
@@ -212,6 +243,24 @@ func runMode(mode string, args []string) int {
 	}
 	fmt.Fprintln(os.Stderr, "testchild: unknown mode", mode)
 	return 2
+}
+
+// escapeReportEnv, when set, names the descriptor an escapee reports on
+// instead of stdout (ModeScript's holdsid keeps stdout for holding).
+const escapeReportEnv = "TETHER_TESTCHILD_ESCAPE_FD"
+
+func reportEscape() {
+	v := os.Getenv(escapeReportEnv)
+	if v == "none" {
+		return
+	}
+	if fd, err := strconv.Atoi(v); err == nil {
+		f := os.NewFile(uintptr(fd), "escape-report")
+		_, _ = f.WriteString("escaped\n")
+		_ = f.Close()
+		return
+	}
+	fmt.Println("escaped")
 }
 
 // runTree starts the grandchildren and reports every pid.
@@ -311,6 +360,30 @@ func WaitTree(t testing.TB, pidfile string, timeout time.Duration) Tree {
 			tr[role] = n
 		}
 		return len(tr) == 1+len(treeRoles)
+	})
+	return tr
+}
+
+// ReadPidFile polls until the "role pid" file at path exists (written
+// atomically by ModeTree or ModeScript's pids op) and returns its lines.
+func ReadPidFile(t testing.TB, path string, timeout time.Duration) Tree {
+	t.Helper()
+	var tr Tree
+	Poll(t, timeout, "pid file", func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false
+		}
+		tr = Tree{}
+		for _, ln := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			role, p, ok := strings.Cut(ln, " ")
+			n, err := strconv.Atoi(p)
+			if !ok || err != nil {
+				t.Fatalf("bad pid file line %q", ln)
+			}
+			tr[role] = n
+		}
+		return true
 	})
 	return tr
 }

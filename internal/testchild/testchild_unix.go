@@ -31,3 +31,17 @@ func escapeAtStart(*exec.Cmd, string) {}
 
 // termSignal is what a graceful stop sends.
 var termSignal os.Signal = syscall.SIGTERM
+
+// escapeRole is how a grandchild leaves its group here, and
+// escapesItself says the grandchild does it (and can report it) rather
+// than being created outside.
+const (
+	escapeRole    = "setsid"
+	escapesItself = true
+)
+
+// ids reports the process's uid, gid, session id and pid.
+func ids() string {
+	sid, _ := unix.Getsid(0)
+	return fmt.Sprintf("%d %d %d %d", os.Getuid(), os.Getgid(), sid, os.Getpid())
+}

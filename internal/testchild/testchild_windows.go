@@ -34,3 +34,14 @@ func escape(how string) error {
 
 // termSignal is the nearest Windows has to a graceful stop request.
 var termSignal os.Signal = os.Interrupt
+
+// escapeRole is the nearest Windows has to leaving a process group: being
+// created detached in a new one. It happens at creation, so there is
+// nothing for the grandchild to report.
+const (
+	escapeRole    = "detached"
+	escapesItself = false
+)
+
+// ids reports -1 for what Windows does not have.
+func ids() string { return fmt.Sprintf("-1 -1 -1 %d", os.Getpid()) }

@@ -1,0 +1,343 @@
+//go:build linux
+
+package cgroupv2
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/sysproc"
+	"github.com/gotether/tether/internal/testchild"
+	"github.com/gotether/tether/internal/watchdog"
+)
+
+// helpers are this package's own helper modes, which need the backend.
+var helpers = map[string]testchild.Helper{helperOwner: runOwner}
+
+// helperOwner is an owner process for the owner-death tests. Arguments:
+// a ModeTree pid file, a parent cgroup ("" for the default) and a count N.
+// It creates N containers with KillOnOwnerDeath, starts a ModeTree child
+// in the first and a ModeSleep child in each other, prints one
+// "cgroup <quoted dir>" line per container, "watchdog <pid>" and "ready",
+// and blocks until killed.
+const helperOwner = "owner"
+
+func runOwner(args []string) int {
+	if len(args) != 3 {
+		return 2
+	}
+	n, err := strconv.Atoi(args[2])
+	if err != nil {
+		return 2
+	}
+	b := New()
+	if args[1] != "" {
+		b = New(WithParent(args[1]))
+	}
+	for i := range n {
+		c, err := b.New(context.Background(), contain.Options{KillOnOwnerDeath: true})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		cmd := testchild.Command(testchild.ModeSleep)
+		if i == 0 {
+			cmd = testchild.Command(testchild.ModeTree, args[0])
+		}
+		if err := c.PrepareCmd(cmd); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		if err := c.Started(cmd); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		fmt.Printf("cgroup %q\n", dirOf(c))
+	}
+	fmt.Printf("watchdog %d\nready\n", watchdog.Pid())
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// ownerRun is a started helper owner.
+type ownerRun struct {
+	cmd      *exec.Cmd
+	dirs     []string
+	watchdog int
+}
+
+func startOwner(t *testing.T, pidfile, parent string, n int) ownerRun {
+	t.Helper()
+	cmd := testchild.Command(helperOwner, pidfile, parent, strconv.Itoa(n))
+	// A pipe of our own, not StdoutPipe, whose reads must end before Wait.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pr.Close() })
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = pw, &stderr
+	err = cmd.Start()
+	_ = pw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := testchild.Reap(t, cmd, func(context.Context) error { return cmd.Process.Kill() })
+	run := ownerRun{cmd: cmd}
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		ln := sc.Text()
+		if ln == "ready" {
+			return run
+		}
+		if q, ok := strings.CutPrefix(ln, "cgroup "); ok {
+			dir, err := strconv.Unquote(q)
+			if err != nil {
+				t.Fatalf("bad line %q", ln)
+			}
+			run.dirs = append(run.dirs, dir)
+			continue
+		}
+		if _, err := fmt.Sscanf(ln, "watchdog %d", &run.watchdog); err != nil {
+			t.Fatalf("bad line %q", ln)
+		}
+	}
+	_ = cmd.Process.Kill()
+	_ = wait()
+	t.Fatalf("helper owner ended before it was ready: %s", stderr.String())
+	return run
+}
+
+// members lists the pids in dir's cgroup.procs.
+func members(t *testing.T, dir string) []int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		p, _ := strconv.Atoi(f)
+		out = append(out, p)
+	}
+	return out
+}
+
+// oddName is a cgroup name with everything a shell could misread.
+const oddName = "odd dir 'q' \"dq\" $HOME `id` *?[a] \\ \tx"
+
+func TestOwnerDeathKillsTreeAndRemovesCgroups(t *testing.T) {
+	b := usable(t)
+	for _, tc := range []struct {
+		name string
+		odd  bool
+		n    int
+	}{
+		{"eight containers", false, 8},
+		{"parent with spaces and shell characters", true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			parent := ""
+			if tc.odd {
+				s, err := b.resolve()
+				if err != nil {
+					t.Fatal(err)
+				}
+				dir := filepath.Join(s.parentDir, "tether-"+strconv.Itoa(os.Getpid())+"-"+oddName)
+				if err := os.Mkdir(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					if err := removeTree(dir); err != nil {
+						t.Errorf("removing the odd parent: %v", err)
+					}
+				})
+				parent = strings.TrimPrefix(dir, s.h.mountpoint)
+			}
+			pidfile := testchild.PidFile(t)
+			run := startOwner(t, pidfile, parent, tc.n)
+			tree := testchild.WaitTree(t, pidfile, patience)
+			if len(run.dirs) != tc.n || run.watchdog == 0 {
+				t.Fatalf("owner reported %d cgroups and watchdog %d", len(run.dirs), run.watchdog)
+			}
+			pids := tree.Pids()
+			for _, dir := range run.dirs[1:] {
+				var ms []int
+				testchild.Poll(t, patience, "the sleeper in "+dir, func() bool {
+					ms = members(t, dir)
+					return len(ms) > 0
+				})
+				pids = append(pids, ms...)
+			}
+			if tc.odd && !strings.Contains(run.dirs[0], oddName) {
+				t.Fatalf("container %q is not under the odd parent", run.dirs[0])
+			}
+			assertWatchdogApart(t, run.watchdog, tree["child"])
+
+			began := time.Now()
+			if err := run.cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			dead := waitGone(t, began, func() bool {
+				for _, p := range pids {
+					if sysproc.Alive(p) {
+						return false
+					}
+				}
+				return true
+			})
+			removed := waitGone(t, began, func() bool {
+				for _, dir := range run.dirs {
+					if _, err := os.Stat(dir); err == nil {
+						return false
+					}
+				}
+				return true
+			})
+			t.Logf("owner SIGKILL -> %d processes in %d cgroups dead: %v; cgroups removed: %v", len(pids), tc.n, dead, removed)
+			testchild.WaitDead(t, patience, run.watchdog)
+		})
+	}
+}
+
+// waitGone polls cond tightly (so the poll does not dominate what is
+// measured) until it holds, within the 2 s tether promises after an
+// owner's death, and returns the time since began.
+func waitGone(t *testing.T, began time.Time, cond func() bool) time.Duration {
+	t.Helper()
+	const budget = 2 * time.Second
+	for !cond() {
+		if time.Since(began) > budget {
+			t.Fatalf("not done %v after the owner was killed", time.Since(began))
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	return time.Since(began)
+}
+
+// assertWatchdogApart checks that the watchdog is in no tether cgroup and
+// not in the tree's process group or session.
+func assertWatchdogApart(t *testing.T, wd, child int) {
+	t.Helper()
+	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", wd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(cg), "/tether-") {
+		t.Errorf("watchdog %d is in a tether cgroup: %q", wd, cg)
+	}
+	wpg, _ := unix.Getpgid(wd)
+	cpg, _ := unix.Getpgid(child)
+	wsid, _ := unix.Getsid(wd)
+	csid, _ := unix.Getsid(child)
+	if wpg == cpg || wsid == csid || wsid != wpg {
+		t.Errorf("watchdog pgid %d sid %d, tree child pgid %d sid %d", wpg, wsid, cpg, csid)
+	}
+}
+
+func TestCloseWithdrawsRegistration(t *testing.T) {
+	b := usable(t)
+	before := watchdog.Registered()
+	c, err := b.New(context.Background(), contain.Options{KillOnOwnerDeath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := watchdog.Registered(); got != before+1 {
+		t.Fatalf("Registered = %d after New, want %d", got, before+1)
+	}
+	dir := dirOf(c)
+	start(t, c, testchild.Command(testchild.ModeSleep))
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := watchdog.Registered(); got != before {
+		t.Fatalf("Registered = %d after Close, want %d", got, before)
+	}
+
+	// Someone makes a cgroup at the same path and runs a process in it;
+	// then the owner's watchdog sees EOF (as at exit). It must leave both
+	// alone: the registration was withdrawn.
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := removeTree(dir); err != nil {
+			t.Errorf("removing the re-created cgroup: %v", err)
+		}
+	})
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	cmd := testchild.Command(testchild.ModeSleep)
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testchild.Reap(t, cmd, func(context.Context) error { return cmd.Process.Kill() })
+	if err := watchdog.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !sysproc.Alive(cmd.Process.Pid) {
+		t.Fatal("the watchdog killed a process in a cgroup whose registration was withdrawn")
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the watchdog removed a re-created cgroup: %v", err)
+	}
+}
+
+func TestManyContainersRegisterAndWithdraw(t *testing.T) {
+	b := usable(t)
+	before := watchdog.Registered()
+	const n = 50
+	var cs []contain.Container
+	for range n {
+		c, err := b.New(context.Background(), contain.Options{KillOnOwnerDeath: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	if got := watchdog.Registered(); got != before+n {
+		t.Fatalf("Registered = %d, want %d", got, before+n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	for _, c := range cs {
+		if err := c.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := watchdog.Registered(); got != before {
+		t.Fatalf("Registered = %d after Close, want %d", got, before)
+	}
+}
+
+func TestProbeStatesOwnerDeathWithAndWithoutTheOption(t *testing.T) {
+	a := New().Probe()
+	for _, want := range []string{"with KillOnOwnerDeath:", "cgroup.kill", "removes the cgroup", "without it: the tree keeps running"} {
+		if !strings.Contains(a.OwnerDeath, want) {
+			t.Errorf("OwnerDeath %q does not say %q", a.OwnerDeath, want)
+		}
+	}
+}

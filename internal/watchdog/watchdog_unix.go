@@ -1,0 +1,321 @@
+//go:build unix
+
+package watchdog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gotether/tether/internal/sysproc"
+)
+
+// writeTimeout bounds one message to the watchdog. The watchdog drains the
+// pipe as fast as it can, so the pipe (64 KiB on Linux) only fills if it
+// is stopped (SIGSTOP cannot be ignored) or starved; a registration then
+// fails instead of blocking a spawn forever.
+const writeTimeout = 5 * time.Second
+
+// pipeBuf is the largest write POSIX makes atomic on a pipe on every
+// unix (PIPE_BUF is 512 on macOS and the BSDs, 4096 on Linux). A message
+// longer than that is refused, so a message is never split and the
+// watchdog never sees half of one followed by another. cgroup paths exist
+// only on Linux, where the limit is 4096.
+func pipeBuf() int {
+	if runtime.GOOS == "linux" {
+		return 4096
+	}
+	return 512
+}
+
+// shell is the interpreter of the watchdog: an absolute path, never looked
+// up in PATH, so the owner's environment cannot substitute another program.
+const shell = "/bin/sh"
+
+// kind is what a registration names.
+type kind byte
+
+const (
+	cgroupKind kind = 'c'
+	groupKind  kind = 'p'
+)
+
+// entry is one live registration, kept so that a restarted watchdog can
+// be told everything again.
+type entry struct {
+	kind kind
+	path string // cgroupKind
+	pgid int    // groupKind
+}
+
+// dog is the owner's side of one watchdog. The package uses one, std.
+type dog struct {
+	mu sync.Mutex
+	// w is the write end of the pipe, O_CLOEXEC (os.Pipe) so that no
+	// child of the owner inherits it; nil while no watchdog runs.
+	w *os.File
+	// pid is the running watchdog's pid, 0 while none runs.
+	pid int
+	// slots holds the live registrations at index slot-1; a free slot is
+	// the zero entry. free lists free slots for reuse, so slot numbers
+	// stay as small as the peak number of live registrations.
+	slots []entry
+	free  []int
+	live  int
+	// gen counts Stops: a Registration from before a Stop must not
+	// withdraw a later registration that reuses its slot number.
+	gen int
+	// buf is reused for every message.
+	buf []byte
+}
+
+var std dog
+
+// Registration is one tree registered with the watchdog. The zero value
+// is not registered; Unregister on it does nothing.
+type Registration struct{ slot, gen int }
+
+// Registered reports whether r holds a live registration.
+func (r *Registration) Registered() bool { return r.slot != 0 }
+
+// Start makes sure the watchdog runs, starting it if needed. A backend
+// that registers only later (a process group exists only once its leader
+// has started) calls it at creation, so that a watchdog that cannot be
+// started fails the creation rather than the spawn.
+func Start() error {
+	std.mu.Lock()
+	defer std.mu.Unlock()
+	if std.w != nil {
+		return nil
+	}
+	return std.startLocked()
+}
+
+// RegisterCgroup registers the cgroup directory dir: if the owner dies
+// before r is unregistered, the watchdog writes "1" to dir/cgroup.kill,
+// waits for the cgroup to empty and removes it, nested cgroups first. dir
+// must be absolute and clean, must not contain a newline or end with a
+// space, and must fit one atomic pipe write.
+func RegisterCgroup(dir string) (Registration, error) {
+	if !filepath.IsAbs(dir) || filepath.Clean(dir) != dir || dir == "/" ||
+		strings.ContainsRune(dir, '\n') || strings.HasSuffix(dir, " ") {
+		return Registration{}, fmt.Errorf("watchdog: refusing cgroup path %q: it must be absolute and clean, without a newline or a trailing space", dir)
+	}
+	if len(dir)+24 > pipeBuf() {
+		return Registration{}, fmt.Errorf("watchdog: cgroup path is %d bytes, more than one atomic pipe write holds", len(dir))
+	}
+	return std.register(entry{kind: cgroupKind, path: dir})
+}
+
+// RegisterGroup registers the process group pgid: if the owner dies before
+// r is unregistered, the watchdog sends SIGKILL to the group. It kills by
+// number: if the group has emptied and its id was reused by an unrelated
+// group by then, that group is killed. Unregister as soon as the group is
+// known to be gone. pgid must be greater than 1.
+func RegisterGroup(pgid int) (Registration, error) {
+	if pgid <= 1 {
+		return Registration{}, fmt.Errorf("watchdog: refusing process group %d", pgid)
+	}
+	return std.register(entry{kind: groupKind, pgid: pgid})
+}
+
+// Unregister withdraws the registration and zeroes r; unregistering the
+// zero Registration does nothing. Once it returns, the owner's death no
+// longer touches the tree. If the watchdog has died meanwhile, there is
+// nothing to withdraw and that is not an error. An error means the
+// message could not be delivered (the watchdog is stopped or starved):
+// the registration is dropped on the owner's side, but the watchdog may
+// still act on it if the owner dies.
+func (r *Registration) Unregister() error {
+	if r.slot == 0 {
+		return nil
+	}
+	slot, gen := r.slot, r.gen
+	*r = Registration{}
+	return std.unregister(slot, gen)
+}
+
+// Stop ends the watchdog the way the owner's death would: it closes the
+// pipe, so the watchdog kills every tree still registered, and waits until
+// it has exited or ctx ends. A later registration starts a new watchdog.
+// It is meant for tests and for owners that want to confirm, before they
+// exit, that nothing is left.
+func Stop(ctx context.Context) error {
+	std.mu.Lock()
+	defer std.mu.Unlock()
+	if std.w == nil {
+		return nil
+	}
+	pid := std.pid
+	std.abandonLocked()
+	std.slots, std.free, std.live = nil, nil, 0
+	std.gen++
+	for wait := 50 * time.Microsecond; sysproc.Alive(pid); wait = min(2*wait, 20*time.Millisecond) {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("watchdog: pid %d has not exited after EOF: %w", pid, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Pid returns the running watchdog's pid, or 0 when none runs.
+func Pid() int {
+	std.mu.Lock()
+	defer std.mu.Unlock()
+	return std.pid
+}
+
+// Registered returns the number of live registrations.
+func Registered() int {
+	std.mu.Lock()
+	defer std.mu.Unlock()
+	return std.live
+}
+
+func (d *dog) register(e entry) (Registration, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var slot int
+	if n := len(d.free); n > 0 {
+		slot = d.free[n-1]
+		d.free = d.free[:n-1]
+	} else {
+		d.slots = append(d.slots, entry{})
+		slot = len(d.slots)
+	}
+	d.slots[slot-1] = e
+	d.live++
+	if err := d.sendLocked(d.message(slot, e)); err != nil {
+		d.releaseLocked(slot)
+		return Registration{}, err
+	}
+	return Registration{slot: slot, gen: d.gen}, nil
+}
+
+func (d *dog) unregister(slot, gen int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if gen != d.gen || slot > len(d.slots) || d.slots[slot-1].kind == 0 {
+		return nil // dropped by Stop
+	}
+	d.releaseLocked(slot)
+	if d.w == nil {
+		return nil
+	}
+	d.buf = append(append(d.buf[:0], "u "...), strconv.Itoa(slot)...)
+	d.buf = append(d.buf, '\n')
+	return d.sendLocked(d.buf)
+}
+
+func (d *dog) releaseLocked(slot int) {
+	d.slots[slot-1] = entry{}
+	d.free = append(d.free, slot)
+	d.live--
+}
+
+// message formats the registration of e in slot into d.buf.
+func (d *dog) message(slot int, e entry) []byte {
+	b := append(d.buf[:0], byte(e.kind), ' ')
+	b = strconv.AppendInt(b, int64(slot), 10)
+	b = append(b, ' ')
+	if e.kind == cgroupKind {
+		b = append(b, e.path...)
+	} else {
+		b = strconv.AppendInt(b, int64(e.pgid), 10)
+	}
+	d.buf = append(b, '\n')
+	return d.buf
+}
+
+// sendLocked delivers msg, starting the watchdog if none runs. If the
+// watchdog has died (EPIPE: nobody holds the read end any more), a new one
+// is started and told every live registration, msg's included, which the
+// caller has already recorded.
+func (d *dog) sendLocked(msg []byte) error {
+	if d.w != nil {
+		err := d.writeLocked(msg)
+		if !errors.Is(err, syscall.EPIPE) {
+			return err
+		}
+		d.abandonLocked()
+	}
+	return d.startLocked()
+}
+
+func (d *dog) writeLocked(msg []byte) error {
+	if err := d.w.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return fmt.Errorf("watchdog: %w", err)
+	}
+	if _, err := d.w.Write(msg); err != nil {
+		return fmt.Errorf("watchdog (pid %d) is not reading its pipe: %w", d.pid, err)
+	}
+	return nil
+}
+
+// abandonLocked closes the write end, which is EOF for a watchdog that
+// still runs, and forgets it.
+func (d *dog) abandonLocked() {
+	_ = d.w.Close()
+	d.w, d.pid = nil, 0
+}
+
+// startLocked starts a watchdog and tells it every live registration.
+func (d *dog) startLocked() error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("watchdog: %w", err)
+	}
+	cmd := exec.Command(shell, "-c", launcher, "tether-watchdog")
+	// fd 3 in the launcher. os/exec puts it in blocking mode, which the
+	// shell's read needs; the write end stays non-blocking, so writes can
+	// time out.
+	cmd.ExtraFiles = []*os.File{r}
+	// Inherit the owner's environment (PATH finds sleep and rmdir as the
+	// owner would), with byte semantics for the shell and a marker that
+	// names the owner for anyone listing processes.
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "TETHER_WATCHDOG_OWNER="+strconv.Itoa(os.Getpid()))
+	// Not the owner's working directory, which it would otherwise pin.
+	cmd.Dir = "/"
+	// A session and process group of its own: no terminal signal and no
+	// killpg aimed at the owner's group reaches it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	out, err := cmd.Output()
+	_ = r.Close()
+	if err != nil {
+		_ = w.Close()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
+			return fmt.Errorf("watchdog: starting %s: %w: %s", shell, err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return fmt.Errorf("watchdog: starting %s: %w", shell, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || pid <= 0 {
+		_ = w.Close()
+		return fmt.Errorf("watchdog: the launcher printed %q, not a pid", out)
+	}
+	d.w, d.pid = w, pid
+	for i, e := range d.slots {
+		if e.kind == 0 {
+			continue
+		}
+		if err := d.writeLocked(d.message(i+1, e)); err != nil {
+			d.abandonLocked()
+			return err
+		}
+	}
+	return nil
+}

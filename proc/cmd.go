@@ -247,6 +247,12 @@ func (c *Cmd) StdinLines(seq iter.Seq[string]) *Cmd {
 	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinLines, lines: seq} })
 }
 
+// InheritStdin returns a copy whose child reads the owner's own stdin
+// (a terminal, a pipe). The child and the owner then share it.
+func (c *Cmd) InheritStdin() *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinInherit} })
+}
+
 // StdinFile returns a copy whose stdin is the file at path, opened afresh
 // on every run (so a retried run reads it from the start).
 func (c *Cmd) StdinFile(path string) *Cmd {

@@ -42,6 +42,10 @@ var (
 	ErrOutputTooLarge = errors.New("proc: output too large")
 	// ErrTeardownNotConfirmed: the tree's death could not be confirmed.
 	ErrTeardownNotConfirmed = contain.ErrTeardownNotConfirmed
+	// ErrContainment: the run's container could not be created (the
+	// backend is not usable, a limit cannot be enforced, the cgroup could
+	// not be made). Returned inside a *StartError; nothing was spawned.
+	ErrContainment = errors.New("proc: containment failed")
 	// ErrUnsupported: the platform or runner cannot do what was asked.
 	ErrUnsupported = contain.ErrUnsupported
 )
@@ -227,6 +231,8 @@ func Preview(b []byte, max int) string {
 			s.WriteString(`\n`)
 		case r == '\t':
 			s.WriteString(`\t`)
+		case r == '\r':
+			s.WriteString(`\r`)
 		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
 			fmt.Fprintf(&s, `\x%02x`, r)
 		case isBidi(r):
@@ -259,3 +265,10 @@ func cancelCause(ctx context.Context) error {
 	}
 	return context.Canceled
 }
+
+// containmentError marks a failure to create the run's container.
+type containmentError struct{ err error }
+
+func (e *containmentError) Error() string        { return "containment: " + e.err.Error() }
+func (e *containmentError) Unwrap() error        { return e.err }
+func (e *containmentError) Is(target error) bool { return target == ErrContainment }

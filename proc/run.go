@@ -46,6 +46,8 @@ type RunningProcess struct {
 	stdinFed       chan struct{} // nil unless tether feeds stdin it controls
 	tooLarge       chan struct{}
 	tooLargeOnce   sync.Once
+	killReq        chan struct{}
+	killOnce       sync.Once
 
 	done   chan struct{} // the result is ready
 	result *Result
@@ -81,14 +83,8 @@ func (p *RunningProcess) Wait(ctx context.Context) (*Result, error) {
 // run has ended, and returns. The Result then says Signaled. If ctx ends
 // first the error matches ErrTeardownNotConfirmed.
 func (p *RunningProcess) Kill(ctx context.Context) error {
-	select {
-	case <-p.done:
-		return nil
-	default:
-	}
-	if err := p.container.Kill(ctx); err != nil && !errors.Is(err, contain.ErrClosed) {
-		return err
-	}
+	// The monitor does the killing, so teardown has one owner.
+	p.killOnce.Do(func() { close(p.killReq) })
 	select {
 	case <-p.done:
 		return nil
@@ -144,10 +140,11 @@ func start(ctx context.Context, c *Cmd, backend contain.Backend) (_ *RunningProc
 
 	ct, err := backend.New(ctx, contain.Options{Limits: c.limits, KillOnOwnerDeath: !c.noOwnerDeath, Logger: c.logger})
 	if err != nil {
-		return nil, &StartError{Program: c.name, Err: err}
+		return nil, &StartError{Program: c.name, Err: &containmentError{err}}
 	}
 	p := &RunningProcess{cmd: c, ecmd: ecmd, container: ct, log: log,
-		exited: make(chan struct{}), done: make(chan struct{}), tooLarge: make(chan struct{})}
+		exited: make(chan struct{}), done: make(chan struct{}), tooLarge: make(chan struct{}),
+		killReq: make(chan struct{})}
 
 	// Everything opened for the child; closed in the parent after Start
 	// (and on any failure).
@@ -180,7 +177,13 @@ func start(ctx context.Context, c *Cmd, backend contain.Backend) (_ *RunningProc
 	if err != nil {
 		return fail(&StartError{Program: c.name, Err: err})
 	}
-	ecmd.Stdin, p.stdinW = keep(stdin), stdinW
+	if stdin != nil && stdin != os.Stdin {
+		keep(stdin)
+	}
+	if stdin != nil {
+		ecmd.Stdin = stdin
+	}
+	p.stdinW = stdinW
 	for _, s := range []struct {
 		spec  outSpec
 		owner *os.File
@@ -241,12 +244,12 @@ func start(ctx context.Context, c *Cmd, backend contain.Backend) (_ *RunningProc
 		f.Close()
 	}
 	if feed != nil {
-		p.stdinFed = make(chan struct{})
-		go func() { defer close(p.stdinFed); feed() }()
-		if c.stdin.kind == stdinReader {
-			// A user's reader may block forever in Read; nothing can
-			// interrupt it, so the run does not wait for it.
-			p.stdinFed = nil
+		fed := make(chan struct{})
+		go func() { defer close(fed); feed() }()
+		// A user's reader may block forever in Read; nothing can
+		// interrupt it, so the run does not wait for that feeder.
+		if c.stdin.kind != stdinReader {
+			p.stdinFed = fed
 		}
 	}
 	for _, cp := range []*capture{p.outCap, p.errCap} {
@@ -283,7 +286,7 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 		timeout = t.C
 	}
 	var outcome Outcome
-	tooLarge := false
+	tooLarge, killed := false, false
 	select {
 	case <-p.exited:
 	case <-timeout:
@@ -292,9 +295,13 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 		outcome = Cancelled
 	case <-p.tooLarge:
 		tooLarge = true
+	case <-p.killReq:
+		killed = true
 	}
-	if outcome != 0 || tooLarge {
-		p.stop(outcome, tooLarge && outcome == 0)
+	select {
+	case <-p.exited:
+	default:
+		p.stop(outcome, tooLarge)
 	}
 	<-p.exited
 
@@ -352,6 +359,11 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 	if ps := p.ecmd.ProcessState; ps != nil {
 		code, sig = exitStatus(ps)
 	}
+	if killed && sig == "" {
+		// Killed through RunningProcess.Kill where the OS reports no
+		// signal (Windows: TerminateJobObject sets exit code 1).
+		sig = signalName(os.Kill)
+	}
 	r.Signal = sig
 	if outcome == 0 {
 		if sig != "" {
@@ -399,12 +411,13 @@ func (p *RunningProcess) stop(outcome Outcome, tooLarge bool) {
 	case tooLarge:
 		p.log.Warn("tether: output over its cap", "program", c.name, "pid", p.pid)
 	}
-	if c.grace.set && c.grace.period > 0 && !tooLarge {
+	if c.grace.set && c.grace.period > 0 && outcome != 0 {
 		if err := p.container.Signal(c.grace.sig); err == nil {
 			t := time.NewTimer(c.grace.period)
 			select {
 			case <-p.exited:
 			case <-t.C:
+			case <-p.killReq: // Kill cuts the grace short
 			}
 			t.Stop()
 		}

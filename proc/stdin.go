@@ -15,6 +15,7 @@ const (
 	stdinLines
 	stdinFile
 	stdinReader
+	stdinInherit
 )
 
 type stdinSpec struct {
@@ -39,6 +40,8 @@ func (s stdinSpec) open() (child, w *os.File, feed func(), err error) {
 	case stdinFile:
 		f, err := os.Open(s.path)
 		return f, nil, nil, err
+	case stdinInherit:
+		return os.Stdin, nil, nil, nil
 	}
 	r, w, err := os.Pipe()
 	if err != nil {

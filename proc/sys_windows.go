@@ -18,8 +18,6 @@ const envAllowsLeadingEquals = true
 // envKeyEqual: Windows environment names are case-insensitive.
 func envKeyEqual(a, b string) bool { return strings.EqualFold(a, b) }
 
-const pdeathsigSupported = false
-
 func (s sysSpec) apply(program string, cmd *exec.Cmd) error {
 	switch {
 	case s.setsid:

@@ -1,0 +1,82 @@
+//go:build unix
+
+package proc_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/testchild"
+	"github.com/gotether/tether/proc"
+)
+
+func TestGraceLetsTheChildStopCleanly(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b contain.Backend) {
+		r, err := script("onterm", "bye", "out", "ready\n", "block").
+			Timeout(200*time.Millisecond).Grace(graceSignal(), 5*time.Second).Backend(b).Output(ctxFor(t, patience))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Outcome != proc.TimedOut || string(r.Stdout) != "ready\nbye" {
+			t.Fatalf("outcome %v stdout %q: the child did not see the graceful signal", r.Outcome, r.Stdout)
+		}
+		if r.Duration > 4*time.Second {
+			t.Fatalf("the grace was waited out (%v) although the child exited at once", r.Duration)
+		}
+	})
+}
+
+func TestGraceEscalatesToKill(t *testing.T) {
+	began := time.Now()
+	r, err := script("ignoreterm", "block").Timeout(100*time.Millisecond).Grace(graceSignal(), 300*time.Millisecond).Output(ctxFor(t, patience))
+	if err != nil || r.Outcome != proc.TimedOut {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if el := time.Since(began); el < 400*time.Millisecond || el > 2*time.Second {
+		t.Fatalf("returned after %v, want timeout + grace (400 ms) and not much more", el)
+	}
+}
+
+func TestSignalReachesTheChild(t *testing.T) {
+	ctx := ctxFor(t, patience)
+	file := filepath.Join(testchild.TempDir(t), "ready")
+	p, err := script("onterm", "got it", "out", "", "pids", file, "block").Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testchild.ReadPidFile(t, file, patience)
+	if err := p.Signal(graceSignal()); err != nil {
+		t.Fatal(err)
+	}
+	r, err := p.Wait(ctx)
+	if err != nil || !r.Success() || string(r.Stdout) != "got it" {
+		t.Fatalf("%+v %v", r, err)
+	}
+}
+
+// Kill cuts a grace period short: the tree dies at once, not when the
+// grace ends.
+func TestKillDuringGraceKillsAtOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	file := filepath.Join(testchild.TempDir(t), "ready")
+	p, err := script("ignoreterm", "pids", file, "block").Grace(graceSignal(), time.Minute).Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testchild.ReadPidFile(t, file, patience)
+	cancel() // starts the graceful stop: SIGTERM, ignored, then a minute's grace
+	began := time.Now()
+	if err := p.Kill(ctxFor(t, patience)); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(began); el > 5*time.Second {
+		t.Fatalf("Kill waited %v: the grace was not cut short", el)
+	}
+	if testchild.Alive(p.Pid()) {
+		t.Fatal("child alive after Kill")
+	}
+}

@@ -3,8 +3,14 @@
 //
 // Usage:
 //
-//	tether doctor [--json]   report the containment backends usable here
-//	tether version           print the version
+//	tether run [flags] -- PROGRAM [ARGS...]   run PROGRAM contained; exit with its status
+//	tether doctor [--json]                    report the containment backends usable here
+//	tether version                            print the version
+//
+// `tether run` passes stdin, stdout and stderr through and exits with
+// PROGRAM's status, or as coreutils timeout does: 124 timed out, 125
+// tether failed, 126 not executable, 127 not found, 128+N died of signal
+// N (see `tether run --help` and docs/containment.md).
 //
 // `tether doctor` spawns nothing and changes nothing; it exits 0 when the
 // default backend is usable and 1 when no backend is.
@@ -29,18 +35,23 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 const usage = `usage: tether <command> [flags]
 
 commands:
-  doctor [--json]   report the containment backends usable on this host
-  version           print the version
+  run [flags] -- PROGRAM [ARGS...]   run PROGRAM contained and exit with its status
+                                     (tether run --help for the flags)
+  doctor [--json]                    report the containment backends usable on this host
+  version                            print the version
 `
 
 // run is main without the process exit, for tests. Exit codes: 0 ok,
-// 1 the command failed, 2 bad usage.
+// 1 the command failed, 2 bad usage; `tether run` has its own (see
+// runCommand).
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	switch args[0] {
+	case "run":
+		return runCommand(args[1:], stdout, stderr)
 	case "doctor":
 		return doctor(args[1:], stdout, stderr)
 	case "version":

@@ -6,12 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/gotether/tether/contain/host"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestDoctorJSONMatchesTheHostReport(t *testing.T) {
 	var out, errb bytes.Buffer

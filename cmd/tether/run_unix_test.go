@@ -1,0 +1,256 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gotether/tether/internal/testchild"
+)
+
+// stopForCleanup ends a tether left running by a failed test: SIGTERM
+// makes it tear its tree down before it exits.
+func stopForCleanup(p *os.Process) { _ = p.Signal(syscall.SIGTERM) }
+
+// waitPids polls the file a ModeScript "pids" op writes until it is there
+// and returns the pids in it (the child's, then its holders').
+func waitPids(t *testing.T, path string) []int {
+	t.Helper()
+	var pids []int
+	testchild.Poll(t, testchild.Patience, "the tree's pid file", func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false
+		}
+		pids = pids[:0]
+		for _, ln := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			f := strings.Fields(ln) // "role pid", or a bare pid
+			if len(f) == 0 {
+				t.Fatalf("empty line in pid file %q", b)
+			}
+			n, err := strconv.Atoi(f[len(f)-1])
+			if err != nil {
+				t.Fatalf("bad pid file line %q", ln)
+			}
+			pids = append(pids, n)
+		}
+		return true
+	})
+	return pids
+}
+
+// assertDead fails for every pid still alive now (a zombie is dead): once
+// tether has exited, its tree must already be gone, with no grace. It
+// kills survivors by pid so they do not outlive the test.
+func assertDead(t *testing.T, pids []int) {
+	t.Helper()
+	for _, p := range pids {
+		if testchild.Alive(p) {
+			t.Errorf("pid %d is alive after tether exited", p)
+			testchild.KillPids(p)
+		}
+	}
+}
+
+func TestRunNotExecutableExits126(t *testing.T) {
+	dir := testchild.TempDir(t)
+	noX := filepath.Join(dir, "not-executable")
+	if err := os.WriteFile(noX, []byte("#!/bin/sh\nexit 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, prog := range []string{noX, dir} {
+		code, _, stderr := runIn(t, "--", prog)
+		if code != exitCannotExec || !strings.HasPrefix(stderr, "tether: ") {
+			t.Errorf("%s: exit %d, stderr %q; want 126 and a diagnostic", prog, code, stderr)
+		}
+	}
+}
+
+func TestRunChildKilledBySignalExits128PlusN(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
+		t.Run(unix.SignalName(sig), func(t *testing.T) {
+			code, tp := runTether(t, nil, script("kill", strconv.Itoa(int(sig)))...)
+			if want := 128 + int(sig); code != want {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, want, tp.stderr)
+			}
+		})
+	}
+}
+
+// TestRunTimeoutKillsTheWholeTree is the README's first command: a 2 s
+// timeout on `sh -c 'sleep 60 & sleep 60'` exits 124, at the deadline,
+// and nothing of the tree is left alive. The run also carries an argument,
+// an environment value and a working directory marked SECRET, none of
+// which may reach tether's diagnostics.
+func TestRunTimeoutKillsTheWholeTree(t *testing.T) {
+	dir := filepath.Join(testchild.TempDir(t), "SECRET-dir")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pidfile := filepath.Join(dir, "bg.pid")
+	t.Cleanup(func() {
+		_ = os.Remove(pidfile)
+		_ = os.Remove(dir)
+	})
+	tp := startTetherWith(t, func(cmd *exec.Cmd) {
+		cmd.Dir = dir
+		cmd.Env = append(cmd.Env, "TETHER_TEST_SECRET=SECRET-env")
+	}, "--timeout", "2s", "--", "sh", "-c", `sleep 60 & echo $! > "$1.tmp" && mv "$1.tmp" "$1"; sleep 60`, "sh", pidfile, "SECRET-arg")
+	code := tp.exitCode(t)
+	took := time.Since(tp.started)
+	t.Logf("tether exited %d after %v (timeout 2s)", code, took)
+	if code != exitTimedOut {
+		t.Fatalf("exit %d, want 124; stderr:\n%s", code, tp.stderr)
+	}
+	if took < 2*time.Second || took > 4*time.Second {
+		t.Errorf("tether took %v for a 2 s timeout", took)
+	}
+	bg := waitPids(t, pidfile)
+	assertDead(t, bg)
+	waitNothingLeft(t)
+	stderr := tp.stderr.String()
+	if !strings.HasPrefix(stderr, "tether: timed out after 2s") || strings.Contains(stderr, "SECRET") {
+		t.Errorf("stderr %q", stderr)
+	}
+}
+
+// TestRunTimeoutOnATreeHoldingStdout: the grandchild holds stdout; the
+// timeout still returns at the deadline and the grandchild dies.
+func TestRunTimeoutOnATreeHoldingStdout(t *testing.T) {
+	pidfile := filepath.Join(testchild.TempDir(t), "pids")
+	code, tp := runTether(t, nil, append([]string{"--timeout", "500ms", "--json", pidfile + ".json"}, script("hold", "pids", pidfile, "out", "before\n", "block")...)...)
+	took := time.Since(tp.started)
+	t.Logf("tether exited %d after %v (timeout 500ms)", code, took)
+	if code != exitTimedOut {
+		t.Fatalf("exit %d, want 124; stderr:\n%s", code, tp.stderr)
+	}
+	assertDead(t, waitPids(t, pidfile))
+	waitNothingLeft(t)
+	if tp.stdout.String() != "before\n" {
+		t.Errorf("stdout %q", tp.stdout)
+	}
+	r := readReport(t, pidfile+".json")
+	if r["timed_out"] != true || r["exit_code"] != nil || r["signal"] != "SIGKILL" || r["status"] != 124.0 || r["outcome"] != "timed out" {
+		t.Errorf("report %v", r)
+	}
+}
+
+// TestRunForwardsStopSignals: SIGINT, SIGTERM and SIGHUP sent to tether
+// stop the tree (killed at once without --grace); tether exits 128+N of
+// the signal it received, and no member outlives it.
+func TestRunForwardsStopSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(unix.SignalName(sig), func(t *testing.T) {
+			pidfile := filepath.Join(testchild.TempDir(t), "pids")
+			tp := startTether(t, nil, script("hold", "pids", pidfile, "block")...)
+			tree := waitPids(t, pidfile)
+			sent := time.Now()
+			if err := tp.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			code := tp.exitCode(t)
+			t.Logf("%s to tether: exited %d after %v", unix.SignalName(sig), code, time.Since(sent))
+			if want := 128 + int(sig); code != want {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, want, tp.stderr)
+			}
+			assertDead(t, tree)
+			waitNothingLeft(t)
+			if !strings.Contains(tp.stderr.String(), "tether: received "+unix.SignalName(sig)) {
+				t.Errorf("stderr %q", tp.stderr)
+			}
+		})
+	}
+}
+
+// TestRunGraceLetsTheProgramExitCleanly: with --grace, a stop request
+// sends --signal first; a program that handles it exits in the grace,
+// long before the kill.
+func TestRunGraceLetsTheProgramExitCleanly(t *testing.T) {
+	pidfile := filepath.Join(testchild.TempDir(t), "pids")
+	tp := startTether(t, nil, append([]string{"--grace", "1m", "--signal", "SIGTERM"}, script("onterm", "bye", "pids", pidfile, "block")...)...)
+	tree := waitPids(t, pidfile)
+	sent := time.Now()
+	if err := tp.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	code := tp.exitCode(t)
+	t.Logf("exited %d %v after SIGINT", code, time.Since(sent))
+	if code != 130 || tp.stdout.String() != "bye" {
+		t.Fatalf("exit %d, stdout %q; want 130 and the program's goodbye; stderr:\n%s", code, tp.stdout, tp.stderr)
+	}
+	assertDead(t, tree)
+}
+
+// TestRunGraceOnTimeout: the timeout takes the graceful path too, and
+// still exits 124.
+func TestRunGraceOnTimeout(t *testing.T) {
+	code, tp := runTether(t, nil, append([]string{"--timeout", "2s", "--grace", "1m", "--signal", "term"}, script("onterm", "bye", "block")...)...)
+	took := time.Since(tp.started)
+	t.Logf("exited %d after %v", code, took)
+	if code != exitTimedOut || tp.stdout.String() != "bye" {
+		t.Fatalf("exit %d, stdout %q; want 124 and the program's goodbye; stderr:\n%s", code, tp.stdout, tp.stderr)
+	}
+	if took > 2*time.Second+testchild.Patience/2 {
+		t.Errorf("took %v: the grace was waited out although the program had exited", took)
+	}
+}
+
+// TestRunGraceThenKill: a program that ignores the graceful signal is
+// killed, with its whole tree, once the grace is over.
+func TestRunGraceThenKill(t *testing.T) {
+	pidfile := filepath.Join(testchild.TempDir(t), "pids")
+	tp := startTether(t, nil, append([]string{"--grace", "300ms"}, script("ignoreterm", "hold", "pids", pidfile, "block")...)...)
+	tree := waitPids(t, pidfile)
+	sent := time.Now()
+	if err := tp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code := tp.exitCode(t)
+	took := time.Since(sent)
+	t.Logf("exited %d %v after SIGTERM (grace 300ms)", code, took)
+	if code != 143 {
+		t.Fatalf("exit %d, want 143; stderr:\n%s", code, tp.stderr)
+	}
+	if took < 300*time.Millisecond {
+		t.Errorf("exited after %v, before the 300ms grace was over", took)
+	}
+	assertDead(t, tree)
+	waitNothingLeft(t)
+}
+
+// TestRunSecondSignalKillsAtOnce: a second stop signal during the grace
+// kills the tree immediately; the status stays that of the first.
+func TestRunSecondSignalKillsAtOnce(t *testing.T) {
+	pidfile := filepath.Join(testchild.TempDir(t), "pids")
+	tp := startTether(t, nil, append([]string{"--grace", "1m"}, script("ignoreterm", "hold", "pids", pidfile, "block")...)...)
+	tree := waitPids(t, pidfile)
+	if err := tp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	testchild.Poll(t, testchild.Patience, "tether to start the graceful stop", func() bool {
+		return strings.Contains(tp.stderr.String(), "received SIGTERM")
+	})
+	sent := time.Now()
+	if err := tp.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	code := tp.exitCode(t)
+	t.Logf("exited %d %v after the second signal (grace 1m)", code, time.Since(sent))
+	if code != 143 {
+		t.Fatalf("exit %d, want 143; stderr:\n%s", code, tp.stderr)
+	}
+	assertDead(t, tree)
+	waitNothingLeft(t)
+	if !strings.Contains(tp.stderr.String(), "received SIGINT again") {
+		t.Errorf("stderr %q", tp.stderr)
+	}
+}

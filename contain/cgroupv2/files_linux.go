@@ -108,6 +108,10 @@ func waitEvent(ctx context.Context, dir, key string, want uint64) error {
 // rmdir of a cgroup that has just become empty can fail with EBUSY for a
 // moment, so each directory is retried briefly.
 func removeTree(dir string) error {
+	// The common case is a leaf with no nested cgroup: one rmdir, no walk.
+	if err := unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
 	var dirs []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {

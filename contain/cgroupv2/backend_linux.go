@@ -243,6 +243,8 @@ func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Contai
 		}
 	}
 	c := &container{dir: dir, fd: -1, log: log}
+	_, statErr := os.Stat(filepath.Join(dir, "memory.current"))
+	c.hasMemory = statErr == nil
 	mgr, err := cgroup2.Load(strings.TrimPrefix(dir, s.h.mountpoint), cgroup2.WithMountpoint(s.h.mountpoint))
 	if err == nil && res != nil {
 		if _, serr := os.Stat(filepath.Join(dir, "memory.swap.max")); serr != nil && res.Memory != nil {

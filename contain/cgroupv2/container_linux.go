@@ -40,6 +40,12 @@ type container struct {
 	killed bool // cgroup.kill written: never place a process here again
 	closed bool
 	frozen bool // frozen on the caller's request
+
+	// hasMemory records, at creation, whether the memory controller's
+	// files exist: they cannot appear later (the parent's subtree_control
+	// is fixed while this leaf lives), and three failed opens per Stats
+	// were measurable.
+	hasMemory bool
 }
 
 func (c *container) Mechanism() contain.Mechanism { return contain.CgroupV2 }
@@ -349,11 +355,18 @@ func treeProcs(dir string, out []int) ([]int, error) {
 // counting members that already exited), memory.current, memory.peak and
 // memory.events where the memory controller is enabled.
 func (c *container) Stats() (contain.Stats, error) {
-	pids, err := c.Pids()
-	if err != nil {
-		return contain.Stats{}, err
+	c.mu.Lock()
+	killed := c.killed
+	c.mu.Unlock()
+	st := contain.Stats{CPUIncludesExited: true}
+	if !killed || populated(c.dir) {
+		// After a confirmed kill the count is zero: skip the listing.
+		pids, err := c.Pids()
+		if err != nil {
+			return contain.Stats{}, err
+		}
+		st.Processes = len(pids)
 	}
-	st := contain.Stats{Processes: len(pids), CPUIncludesExited: true}
 	if kv, err := readKV(filepath.Join(c.dir, "cpu.stat")); err == nil {
 		us := func(k string) contain.Optional[time.Duration] {
 			v, ok := kv[k]
@@ -363,6 +376,9 @@ func (c *container) Stats() (contain.Stats, error) {
 			return contain.Some(time.Duration(v) * time.Microsecond)
 		}
 		st.CPU, st.UserCPU, st.SystemCPU = us("usage_usec"), us("user_usec"), us("system_usec")
+	}
+	if !c.hasMemory {
+		return st, nil
 	}
 	if v, err := readUint(filepath.Join(c.dir, "memory.current")); err == nil {
 		st.Memory = contain.Some(v)

@@ -38,6 +38,9 @@ type container struct {
 	mu     sync.Mutex
 	fd     int  // O_PATH descriptor of dir, for clone3; -1 once closed
 	killed bool // cgroup.kill written: never place a process here again
+	// empty is set once a killed cgroup was seen unpopulated: nothing can
+	// enter it again, so it stays empty and need not be read again.
+	empty bool
 	closed bool
 	frozen bool // frozen on the caller's request
 
@@ -229,7 +232,7 @@ func (c *container) writeKill() error {
 	// direct child exited and left nothing behind. Marking it killed
 	// keeps the rule that it is never reused.
 	if !populated(c.dir) {
-		c.killed = true
+		c.killed, c.empty = true, true
 		return nil
 	}
 	if err := writeFile(c.dir, "cgroup.kill", "1"); err != nil {
@@ -245,6 +248,12 @@ func (c *container) Kill(ctx context.Context) error {
 	if err := c.writeKill(); err != nil {
 		return err
 	}
+	c.mu.Lock()
+	empty := c.empty
+	c.mu.Unlock()
+	if empty {
+		return nil
+	}
 	if err := waitEvent(ctx, c.dir, "populated", 0); err != nil {
 		// A concurrent Close may have removed the cgroup meanwhile: the
 		// kernel refuses to remove a populated one, so gone means empty.
@@ -254,6 +263,9 @@ func (c *container) Kill(ctx context.Context) error {
 		pids, _ := c.Pids()
 		return &contain.TeardownError{Mechanism: contain.CgroupV2, Remaining: pids, Err: err}
 	}
+	c.mu.Lock()
+	c.empty = true
+	c.mu.Unlock()
 	c.log.Debug("tether: cgroup killed", "path", c.dir, "confirmed_after", time.Since(start))
 	return nil
 }
@@ -356,10 +368,10 @@ func treeProcs(dir string, out []int) ([]int, error) {
 // memory.events where the memory controller is enabled.
 func (c *container) Stats() (contain.Stats, error) {
 	c.mu.Lock()
-	killed := c.killed
+	empty := c.empty
 	c.mu.Unlock()
 	st := contain.Stats{CPUIncludesExited: true}
-	if !killed || populated(c.dir) {
+	if !empty {
 		// After a confirmed kill the count is zero: skip the listing.
 		pids, err := c.Pids()
 		if err != nil {

@@ -40,7 +40,7 @@ type container struct {
 	killed bool // cgroup.kill written: never place a process here again
 	// empty is set once a killed cgroup was seen unpopulated: nothing can
 	// enter it again, so it stays empty and need not be read again.
-	empty bool
+	empty  bool
 	closed bool
 	frozen bool // frozen on the caller's request
 

@@ -513,15 +513,12 @@ func startFailure(program string, err error) (int, string) {
 		}
 		return exitNotFound, "cannot run " + name + ": no such file"
 	case errors.Is(err, proc.ErrContainment):
-		return exitTether, "cannot contain " + name + ": " + safeCause(err)
+		return exitTether, "cannot contain " + name + ": " + err.Error()
 	case errors.Is(err, proc.ErrStart):
-		var se *proc.StartError
-		if errors.As(err, &se) && se.Err != nil {
-			return exitCannotExec, "cannot run " + name + ": " + safeCause(se.Err)
-		}
-		return exitCannotExec, "cannot run " + name
+		// proc's error text is already free of paths and values.
+		return exitCannotExec, "cannot run " + name + ": " + err.Error()
 	}
-	return exitTether, "cannot run " + name + ": " + safeCause(err)
+	return exitTether, "cannot run " + name + ": " + err.Error()
 }
 
 // safeCause prints an OS error without the path it carries (a path may

@@ -346,19 +346,7 @@ func WaitTree(t testing.TB, pidfile string, timeout time.Duration) Tree {
 	t.Helper()
 	var tr Tree
 	Poll(t, timeout, "tree pid file", func() bool {
-		b, err := os.ReadFile(pidfile)
-		if err != nil {
-			return false
-		}
-		tr = Tree{}
-		for _, ln := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			role, p, ok := strings.Cut(ln, " ")
-			n, err := strconv.Atoi(p)
-			if !ok || err != nil {
-				t.Fatalf("bad pid file line %q", ln)
-			}
-			tr[role] = n
-		}
+		tr = readPids(t, pidfile)
 		return len(tr) == 1+len(treeRoles)
 	})
 	return tr
@@ -370,21 +358,28 @@ func ReadPidFile(t testing.TB, path string, timeout time.Duration) Tree {
 	t.Helper()
 	var tr Tree
 	Poll(t, timeout, "pid file", func() bool {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return false
-		}
-		tr = Tree{}
-		for _, ln := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			role, p, ok := strings.Cut(ln, " ")
-			n, err := strconv.Atoi(p)
-			if !ok || err != nil {
-				t.Fatalf("bad pid file line %q", ln)
-			}
-			tr[role] = n
-		}
-		return true
+		tr = readPids(t, path)
+		return tr != nil
 	})
+	return tr
+}
+
+// readPids parses a "role pid" file, or returns nil while it is absent.
+func readPids(t testing.TB, path string) Tree {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	tr := Tree{}
+	for _, ln := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		role, p, ok := strings.Cut(ln, " ")
+		n, err := strconv.Atoi(p)
+		if !ok || err != nil {
+			t.Fatalf("bad pid file line %q", ln)
+		}
+		tr[role] = n
+	}
 	return tr
 }
 

@@ -34,6 +34,7 @@ type Cmd struct {
 	stdin   stdinSpec
 	stdout  outSpec
 	stderr  outSpec
+	lines   lineSpec
 	timeout time.Duration
 	grace   graceSpec
 	okCodes []int
@@ -89,6 +90,7 @@ func (c *Cmd) with(f func(*Cmd)) *Cmd {
 	n.env = c.env.clone()
 	n.okCodes = slices.Clone(c.okCodes)
 	n.limits = slices.Clone(c.limits)
+	n.lines.onLine = slices.Clone(c.lines.onLine)
 	if c.sys.cred != nil {
 		cred := *c.sys.cred
 		cred.groups = slices.Clone(cred.groups)

@@ -33,6 +33,9 @@ var (
 	ErrExit = errors.New("proc: command failed")
 	// ErrTimeout: the command's own timeout fired and the tree was killed.
 	ErrTimeout = errors.New("proc: timed out")
+	// ErrIdle: the command's IdleTimeout fired (no output for that long)
+	// and the tree was killed. Such an error also matches ErrTimeout.
+	ErrIdle = errors.New("proc: idle timeout")
 	// ErrCancelled: the context ended and the tree was killed. Such an
 	// error also matches the context's error (context.Canceled or
 	// context.DeadlineExceeded).
@@ -171,6 +174,8 @@ func (e *ExitError) Error() string {
 		b.WriteString(" timed out; the tree was killed")
 	case Cancelled:
 		b.WriteString(" cancelled; the tree was killed")
+	case IdleTimedOut:
+		b.WriteString(" produced no output for its idle timeout; the tree was killed")
 	}
 	if errors.Is(e.cause, ErrOutputTooLarge) {
 		b.WriteString(" (output too large)")
@@ -186,14 +191,16 @@ func (e *ExitError) Error() string {
 	return b.String()
 }
 
-// Is matches ErrExit always, ErrTimeout for a timeout, ErrCancelled for a
-// cancellation, ErrOutputTooLarge when a cap was exceeded under CapFail.
+// Is matches ErrExit always, ErrTimeout for a timeout (and ErrIdle too for
+// an idle timeout), ErrCancelled for a cancellation.
 func (e *ExitError) Is(target error) bool {
 	switch target {
 	case ErrExit:
 		return true
 	case ErrTimeout:
-		return e.Outcome == TimedOut
+		return e.Outcome == TimedOut || e.Outcome == IdleTimedOut
+	case ErrIdle:
+		return e.Outcome == IdleTimedOut
 	case ErrCancelled:
 		return e.Outcome == Cancelled
 	}

@@ -14,9 +14,12 @@ import (
 const patience = testchild.Patience
 
 // script is a Cmd running the test binary as a ModeScript child.
-func script(ops ...string) *proc.Cmd {
-	c := proc.Command(testchild.Exe(), testchild.Script(ops...)...)
-	for _, kv := range testchild.EnvVars(testchild.ModeScript) {
+func script(ops ...string) *proc.Cmd { return child(testchild.ModeScript, ops...) }
+
+// child is a Cmd running the test binary in a helper mode.
+func child(mode string, args ...string) *proc.Cmd {
+	c := proc.Command(testchild.Exe(), args...)
+	for _, kv := range testchild.EnvVars(mode) {
 		c = c.SetEnv(kv[0], kv[1])
 	}
 	return c

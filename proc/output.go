@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // DefaultCap is the default capture cap per stream: 32 MiB. Stdout keeps
@@ -83,10 +85,13 @@ func (s outSpec) captures() bool { return s.mode == modeCapture || s.mode == mod
 
 // capture drains one pipe into a capped buffer.
 type capture struct {
-	r      *os.File // the read end of the child's pipe
-	limit  int64
-	policy CapPolicy
-	tee    io.Writer
+	r     *os.File // the read end of the child's pipe
+	lines *liner   // nil unless the run streams lines
+	// activity is the time of the last byte read, for IdleTimeout.
+	activity *atomic.Int64
+	limit    int64
+	policy   CapPolicy
+	tee      io.Writer
 	// over is called once when the cap is passed under CapFail.
 	over func()
 
@@ -117,13 +122,22 @@ func (c *capture) drain() {
 		}
 		n, err := c.r.Read(dst)
 		if n > 0 {
+			if c.activity != nil {
+				c.activity.Store(time.Now().UnixNano())
+			}
 			if direct {
 				c.commit(dst[:n])
 			} else {
 				c.write(dst[:n])
 			}
+			if c.lines != nil {
+				c.lines.write(dst[:n])
+			}
 		}
 		if err != nil {
+			if c.lines != nil {
+				c.lines.flush()
+			}
 			return
 		}
 	}

@@ -3,10 +3,10 @@ package proc
 import (
 	"bytes"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/encoding"
 )
 
 // Outcome is how a run ended.
@@ -23,6 +23,9 @@ const (
 	TimedOut
 	// Cancelled: the context ended; tether killed the tree.
 	Cancelled
+	// IdleTimedOut: neither stream produced output for the command's
+	// IdleTimeout; tether killed the tree.
+	IdleTimedOut
 )
 
 func (o Outcome) String() string {
@@ -35,6 +38,8 @@ func (o Outcome) String() string {
 		return "timed out"
 	case Cancelled:
 		return "cancelled"
+	case IdleTimedOut:
+		return "idle timed out"
 	}
 	return "unknown"
 }
@@ -72,18 +77,33 @@ type Result struct {
 	Usage contain.Stats
 	// Attempts is the number of runs made (1 until retry lands).
 	Attempts int
+	// Streams counts the bytes and lines of each stream and the lines
+	// line-stream readers lost to overflow.
+	Streams Counters
+	// CallbackErrors reports OnLine callbacks that panicked (each was
+	// disabled; the run went on).
+	CallbackErrors []error
 
+	enc       [3]encoding.Encoding
 	okCodes   []int
 	tooLarge  bool
 	cancelErr error
 }
 
-// StdoutText returns stdout as text: valid UTF-8, with invalid bytes
-// replaced by U+FFFD. Use Stdout for the exact bytes.
-func (r *Result) StdoutText() string { return strings.ToValidUTF8(string(r.Stdout), "\uFFFD") }
+// StdoutText returns stdout decoded to text with the command's encoding
+// (UTF-8 by default): always valid UTF-8, invalid input replaced by
+// U+FFFD. Use Stdout for the exact bytes.
+func (r *Result) StdoutText() string { return decodeAll(r.enc[Stdout], r.Stdout) }
 
 // StderrText returns stderr as text, like StdoutText.
-func (r *Result) StderrText() string { return strings.ToValidUTF8(string(r.Stderr), "\uFFFD") }
+func (r *Result) StderrText() string { return decodeAll(r.enc[Stderr], r.Stderr) }
+
+// decodeAll decodes a whole capture with the same decoder the line
+// streams use, so text and lines agree (a leading BOM is dropped, a run
+// of invalid bytes becomes one U+FFFD per maximal ill-formed sequence).
+func decodeAll(e encoding.Encoding, b []byte) string {
+	return string(e.NewDecoder().Decode(nil, b, true))
+}
 
 // Success reports whether the run exited with 0 or one of the command's
 // OKCodes, and no cap failure occurred.

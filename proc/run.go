@@ -8,9 +8,11 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/encoding"
 )
 
 const (
@@ -48,6 +50,13 @@ type RunningProcess struct {
 	tooLargeOnce   sync.Once
 	killReq        chan struct{}
 	killOnce       sync.Once
+
+	hub      *hub
+	stdin    *StdinWriter
+	activity atomic.Int64 // unix nanoseconds of the last output byte
+	cbMu     sync.Mutex
+	cbErrs   []error
+	liners   []*liner
 
 	done   chan struct{} // the result is ready
 	result *Result
@@ -108,7 +117,7 @@ func (p *RunningProcess) Signal(sig os.Signal) error {
 // start validates c, creates the container, spawns the child in it and
 // starts the monitor. Nothing is spawned when it fails, and nothing is
 // left behind.
-func start(ctx context.Context, c *Cmd, backend contain.Backend) (_ *RunningProcess, err error) {
+func start(ctx context.Context, c *Cmd, backend contain.Backend, streaming bool) (_ *RunningProcess, err error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
@@ -145,6 +154,13 @@ func start(ctx context.Context, c *Cmd, backend contain.Backend) (_ *RunningProc
 	p := &RunningProcess{cmd: c, ecmd: ecmd, container: ct, log: log,
 		exited: make(chan struct{}), done: make(chan struct{}), tooLarge: make(chan struct{}),
 		killReq: make(chan struct{})}
+	ls := c.lines.withDefaults()
+	p.hub = newHub(ls.bufLines, ls.bufBytes, ls.policy, p.overCap)
+	p.stdin = &StdinWriter{err: errNotInteractive}
+	// Lines are made when someone can read them: a started process (its
+	// streams may be read later) or OnLine callbacks. A plain Output
+	// without callbacks pays nothing for them.
+	streaming = streaming || len(ls.onLine) > 0
 
 	// Everything opened for the child; closed in the parent after Start
 	// (and on any failure).
@@ -183,7 +199,11 @@ func start(ctx context.Context, c *Cmd, backend contain.Backend) (_ *RunningProc
 	if stdin != nil {
 		ecmd.Stdin = stdin
 	}
-	p.stdinW = stdinW
+	if c.stdin.kind == stdinInteractive {
+		p.stdin = &StdinWriter{w: stdinW}
+	} else {
+		p.stdinW = stdinW
+	}
 	for _, s := range []struct {
 		spec  outSpec
 		owner *os.File
@@ -205,7 +225,15 @@ func start(ctx context.Context, c *Cmd, backend contain.Backend) (_ *RunningProc
 		}
 		if read != nil {
 			p.reads = append(p.reads, read)
-			*s.dst = &capture{r: read, limit: s.spec.limit, policy: s.spec.policy, tee: s.spec.w, over: p.overCap}
+			cp := &capture{r: read, limit: s.spec.limit, policy: s.spec.policy, tee: s.spec.w, over: p.overCap, activity: &p.activity}
+			if streaming {
+				st := Stdout
+				if s.dst == &p.errCap {
+					st = Stderr
+				}
+				cp.lines = p.newLiner(st, ls)
+			}
+			*s.dst = cp
 		}
 	}
 	if err := ct.PrepareCmd(ecmd); err != nil {
@@ -231,6 +259,8 @@ func start(ctx context.Context, c *Cmd, backend contain.Backend) (_ *RunningProc
 			return
 		}
 		p.started = time.Now()
+		p.hub.started = p.started
+		p.activity.Store(p.started.UnixNano())
 		started <- nil
 		p.waitErr = ecmd.Wait()
 		p.exitAt = time.Now()
@@ -263,6 +293,24 @@ func start(ctx context.Context, c *Cmd, backend contain.Backend) (_ *RunningProc
 	return p, nil
 }
 
+func (p *RunningProcess) newLiner(st Stream, ls lineSpec) *liner {
+	enc := ls.enc[st]
+	if enc == (encoding.Encoding{}) {
+		enc = encoding.UTF8
+	}
+	l := &liner{
+		stream: st,
+		r:      encoding.NewLineReader(enc, encoding.SplitterOptions{Terminators: ls.terms, MaxLine: ls.maxLine}),
+		hub:    p.hub,
+		cbs:    ls.onLine,
+		dead:   make([]bool, len(ls.onLine)),
+		panics: &p.cbErrs,
+		mu:     &p.cbMu,
+	}
+	p.liners = append(p.liners, l)
+	return l
+}
+
 // startError classifies a failed exec.Cmd.Start.
 func startError(program string, err error) error {
 	if errors.Is(err, os.ErrNotExist) {
@@ -285,10 +333,25 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 		defer t.Stop()
 		timeout = t.C
 	}
+	var idle <-chan time.Time
+	var idleTimer *time.Timer
+	if c.lines.idle > 0 {
+		idleTimer = time.NewTimer(c.lines.idle)
+		defer idleTimer.Stop()
+		idle = idleTimer.C
+	}
 	var outcome Outcome
 	tooLarge, killed := false, false
+wait:
 	select {
 	case <-p.exited:
+	case <-idle:
+		quiet := time.Since(time.Unix(0, p.activity.Load()))
+		if quiet < c.lines.idle {
+			idleTimer.Reset(c.lines.idle - quiet)
+			goto wait
+		}
+		outcome = IdleTimedOut
 	case <-timeout:
 		outcome = TimedOut
 	case <-ctx.Done():
@@ -314,6 +377,10 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 		errs = append(errs, err)
 	}
 	usage, _ := p.container.Stats()
+	// The tree is dead: a reader that fell behind must no longer hold the
+	// drains back (Block applies only while the child can be throttled).
+	p.hub.release()
+	p.stdin.shut()
 	if p.stdinW != nil {
 		p.stdinW.Close() // unblocks a feeder whose reader has gone
 	}
@@ -383,6 +450,21 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 		r.Stderr = p.errCap.bytes()
 		r.StderrTotal, r.StderrTruncated = p.errCap.stats()
 	}
+	r.enc = c.lines.enc
+	r.Streams = p.hub.snapshot()
+	for _, l := range p.liners {
+		if l.stream == Stdout {
+			r.Streams.Stdout.Replaced = l.r.Replaced()
+		} else {
+			r.Streams.Stderr.Replaced = l.r.Replaced()
+		}
+	}
+	p.cbMu.Lock()
+	r.CallbackErrors = p.cbErrs
+	p.cbMu.Unlock()
+	for _, err := range r.CallbackErrors {
+		p.log.Warn("tether: line callback panicked and was disabled", "program", c.name, "pid", p.pid, "err", err)
+	}
 	p.log.Info("tether: exited", "program", c.name, "pid", p.pid, "mechanism", r.Mechanism,
 		"outcome", r.Outcome.String(), "code", r.ExitCode, "signal", r.Signal,
 		"duration", r.Duration, "teardown", time.Since(began))
@@ -396,6 +478,7 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 		p.err = r.Err()
 	}
 	close(p.done)
+	p.hub.close(Event{Kind: EventExited, Time: time.Now(), Result: r})
 }
 
 // stop ends a run that has not ended by itself: a graceful signal to the
@@ -408,6 +491,8 @@ func (p *RunningProcess) stop(outcome Outcome, tooLarge bool) {
 		p.log.Warn("tether: timeout", "program", c.name, "pid", p.pid, "after", c.timeout)
 	case outcome == Cancelled:
 		p.log.Warn("tether: cancelled", "program", c.name, "pid", p.pid)
+	case outcome == IdleTimedOut:
+		p.log.Warn("tether: idle timeout", "program", c.name, "pid", p.pid, "after", c.lines.idle)
 	case tooLarge:
 		p.log.Warn("tether: output over its cap", "program", c.name, "pid", p.pid)
 	}

@@ -47,7 +47,7 @@ func (r containedRunner) backendFor() contain.Backend {
 
 // Output runs c in a fresh container and returns once the tree is dead.
 func (r containedRunner) Output(ctx context.Context, c *Cmd) (*Result, error) {
-	p, err := r.Start(ctx, c)
+	p, err := start(ctx, c, r.backendFor(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (r containedRunner) Output(ctx context.Context, c *Cmd) (*Result, error) {
 
 // Start starts c in a fresh container.
 func (r containedRunner) Start(ctx context.Context, c *Cmd) (*RunningProcess, error) {
-	return start(ctx, c, r.backendFor())
+	return start(ctx, c, r.backendFor(), true)
 }
 
 func (c *Cmd) runnerOrDefault() Runner {

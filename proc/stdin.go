@@ -16,6 +16,7 @@ const (
 	stdinFile
 	stdinReader
 	stdinInherit
+	stdinInteractive
 )
 
 type stdinSpec struct {
@@ -42,6 +43,9 @@ func (s stdinSpec) open() (child, w *os.File, feed func(), err error) {
 		return f, nil, nil, err
 	case stdinInherit:
 		return os.Stdin, nil, nil, nil
+	case stdinInteractive:
+		r, w, err := os.Pipe()
+		return r, w, nil, err
 	}
 	r, w, err := os.Pipe()
 	if err != nil {

@@ -44,6 +44,9 @@ func (c *Cmd) validate() error {
 	if c.stdin.kind == stdinReader && c.stdin.reader == nil {
 		return &InvalidError{Program: c.name, Reason: "nil stdin reader"}
 	}
+	if err := c.lines.validate(c.name); err != nil {
+		return err
+	}
 	if err := contain.ValidateLimits(c.limits); err != nil {
 		return err
 	}

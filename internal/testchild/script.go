@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -26,6 +27,11 @@ import (
 //	                started detached in a new process group)
 //	outhex HEX      write the bytes HEX encodes to stdout
 //	ids             write "uid gid sid pid" to stdout (-1 where the OS has none)
+//	listen ADDR     listen on TCP ADDR ("127.0.0.1:0"), accept in the background,
+//	                write "listening on HOST:PORT\n" to stdout
+//	listenunix PATH the same on a Unix socket at PATH
+//	lines N         write N numbered lines ("line 1\n" ...) to stdout
+//	waitin          read one line from stdin (a go signal from the test)
 //	pids FILE       write "role pid" lines of this process and its holders to FILE
 //	sleep D         sleep for duration D
 //	block           block until killed
@@ -60,6 +66,39 @@ func runScript(args []string) int {
 				return 2
 			}
 			_, _ = os.Stdout.Write(b)
+		case "listen", "listenunix":
+			network := "tcp"
+			if op == "listenunix" {
+				network = "unix"
+			}
+			ln, err := net.Listen(network, next(&i))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "testchild: listen:", err)
+				return 3
+			}
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					_ = c.Close()
+				}
+			}()
+			fmt.Printf("listening on %s\n", ln.Addr())
+		case "waitin":
+			if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+				return 3
+			}
+		case "lines":
+			n, _ := strconv.Atoi(next(&i))
+			w := bufio.NewWriter(os.Stdout)
+			for k := 1; k <= n; k++ {
+				fmt.Fprintf(w, "line %d\n", k)
+			}
+			if err := w.Flush(); err != nil {
+				return 3
+			}
 		case "ids":
 			_, _ = os.Stdout.WriteString(ids())
 		case "err":

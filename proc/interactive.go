@@ -1,0 +1,197 @@
+package proc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gotether/tether/contain"
+)
+
+// InteractiveStdin returns a copy whose stdin is fed over time through
+// RunningProcess.Stdin (write, write a line, send a control character,
+// close for EOF). Only Start gives access to it; the other verbs run with
+// stdin closed at once.
+func (c *Cmd) InteractiveStdin() *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinInteractive} })
+}
+
+// StdinWriter writes to a running child's stdin. Its methods are safe for
+// concurrent use. After Close, or once the run has ended, writes fail with
+// an error matching contain.ErrClosed (or os.ErrClosed).
+type StdinWriter struct {
+	mu  sync.Mutex
+	w   *os.File // nil when stdin is not interactive
+	err error
+}
+
+var errNotInteractive = errors.New("proc: stdin is not interactive (use Cmd.InteractiveStdin)")
+
+// Write writes b to the child's stdin. It blocks while the pipe is full
+// (the child is not reading).
+func (s *StdinWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	w, err := s.w, s.err
+	s.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return w.Write(b)
+}
+
+// WriteString writes str.
+func (s *StdinWriter) WriteString(str string) (int, error) { return s.Write([]byte(str)) }
+
+// WriteLine writes line followed by "\n".
+func (s *StdinWriter) WriteLine(line string) error {
+	_, err := s.Write([]byte(line + "\n"))
+	return err
+}
+
+// SendControl writes the control character Ctrl-c as one byte: 'C' (or
+// 'c') gives 0x03, 'D' gives 0x04, '[' gives ESC. Without a terminal this
+// is just a byte; no signal is generated (use RunningProcess.Signal).
+func (s *StdinWriter) SendControl(c byte) error {
+	if c >= 'a' && c <= 'z' {
+		c -= 'a' - 'A'
+	}
+	if c < '@' || c > '_' {
+		return &InvalidError{Reason: "SendControl takes a letter or one of @[\\]^_"}
+	}
+	_, err := s.Write([]byte{c & 0x1f})
+	return err
+}
+
+// Close closes stdin: the child reads EOF.
+func (s *StdinWriter) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return nil
+	}
+	s.err = contain.ErrClosed
+	return s.w.Close()
+}
+
+// shut is Close at the end of the run.
+func (s *StdinWriter) shut() { _ = s.Close() }
+
+// Stdin returns the writer for the child's stdin. Unless the Cmd asked
+// for InteractiveStdin, every method of the writer fails.
+func (p *RunningProcess) Stdin() *StdinWriter { return p.stdin }
+
+// FirstLine starts the command, returns the first line of stdout for
+// which match is true, and then kills the tree and waits for the run to
+// end. If stdout ends first it fails with an error matching ErrNoMatch
+// (and ErrTimeout when the command's timeout ended the run). The command's
+// timeout and ctx bound the wait.
+func (c *Cmd) FirstLine(ctx context.Context, match func(Line) bool) (Line, error) {
+	p, err := c.Start(ctx)
+	if err != nil {
+		return Line{}, err
+	}
+	line, werr := p.waitLine(ctx, "first matching line", []Stream{Stdout}, match)
+	kctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+	defer cancel()
+	if err := p.Kill(kctx); err != nil {
+		return Line{}, err
+	}
+	if werr == nil {
+		return line, nil
+	}
+	r, rerr := p.Wait(kctx)
+	if rerr != nil && !errors.Is(rerr, ErrCancelled) {
+		return Line{}, rerr
+	}
+	nm := &NoMatchError{Program: c.name, Result: r}
+	if ctx.Err() != nil {
+		nm.cause = cancelCause(ctx)
+	}
+	return Line{}, nm
+}
+
+// ErrNoMatch means FirstLine's stream ended without a matching line.
+var ErrNoMatch = errors.New("proc: no matching line")
+
+// NoMatchError reports that no line matched. It matches ErrNoMatch, and
+// ErrTimeout or ErrCancelled (and the context's error) when that is what
+// ended the run.
+type NoMatchError struct {
+	Program string
+	Result  *Result
+	cause   error
+}
+
+func (e *NoMatchError) Error() string {
+	s := "proc: " + e.Program + ": no line matched before stdout ended"
+	if e.Result != nil {
+		s += " (the process " + e.Result.Outcome.String() + ")"
+	}
+	return s
+}
+
+// Is matches ErrNoMatch, and ErrTimeout for a run ended by its timeout.
+func (e *NoMatchError) Is(target error) bool {
+	return target == ErrNoMatch || (target == ErrTimeout && e.Result != nil && e.Result.Outcome == TimedOut)
+}
+
+// Unwrap returns the context's error when the context ended the wait.
+func (e *NoMatchError) Unwrap() error { return e.cause }
+
+// Sample is one measurement of a running tree.
+type Sample struct {
+	At        time.Duration // since the profile began
+	Processes int
+	CPU       contain.Optional[time.Duration]
+	Memory    contain.Optional[uint64]
+}
+
+// Profile is a running tree's resource use sampled over time.
+type Profile struct {
+	Duration   time.Duration
+	CPU        contain.Optional[time.Duration] // the last sample's
+	PeakMemory contain.Optional[uint64]        // the highest seen (or the container's own peak)
+	Samples    []Sample
+}
+
+// Profile samples the tree's CPU and memory every interval until the run
+// ends or ctx ends, from the container (cgroup v2 and Job Objects measure
+// the whole tree, exited members included; process groups sum the live
+// members on Linux). It does not stop the run.
+func (p *RunningProcess) Profile(ctx context.Context, interval time.Duration) (*Profile, error) {
+	if interval <= 0 {
+		return nil, &InvalidError{Program: p.cmd.name, Reason: "profile interval must be positive"}
+	}
+	began := time.Now()
+	prof := &Profile{}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if st, err := p.container.Stats(); err == nil {
+			s := Sample{At: time.Since(began), Processes: st.Processes, CPU: st.CPU, Memory: st.Memory}
+			prof.Samples = append(prof.Samples, s)
+			prof.CPU = st.CPU
+			peak := st.MemoryPeak
+			if m, ok := st.Memory.Get(); ok && (!peak.Valid || m > peak.Value) {
+				peak = contain.Some(m)
+			}
+			if v, ok := peak.Get(); ok && (!prof.PeakMemory.Valid || v > prof.PeakMemory.Value) {
+				prof.PeakMemory = contain.Some(v)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			prof.Duration = time.Since(began)
+			return prof, ctx.Err()
+		case <-p.done:
+			prof.Duration = time.Since(began)
+			return prof, nil
+		case <-t.C:
+		}
+	}
+}
+
+var _ io.Writer = (*StdinWriter)(nil)

@@ -1,0 +1,325 @@
+package proc
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Stream names one of a child's output streams.
+type Stream int
+
+// The output streams.
+const (
+	Stdout Stream = iota + 1
+	Stderr
+)
+
+func (s Stream) String() string {
+	switch s {
+	case Stdout:
+		return "stdout"
+	case Stderr:
+		return "stderr"
+	}
+	return "unknown"
+}
+
+// Line is one line of a child's output, decoded to UTF-8 (see
+// Cmd.Encoding) and without its terminator.
+type Line struct {
+	Stream Stream
+	Text   string
+	// Seq numbers the lines of one stream from 1.
+	Seq int64
+	// Cut is set when the line was longer than the maximum line size
+	// (Cmd.MaxLine) and was cut there; the rest follows as further lines.
+	Cut bool
+	// Partial is set on the last line of a stream that ended without a
+	// terminator.
+	Partial bool
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// The event kinds of RunningProcess.Events.
+const (
+	// EventStarted is the first event of every Events iteration.
+	EventStarted EventKind = iota + 1
+	// EventLine carries a line of stdout or stderr (see Line.Stream).
+	EventLine
+	// EventExited is the last event: the run has ended and Result is set.
+	EventExited
+)
+
+// Event is one item of the merged event stream.
+type Event struct {
+	Kind   EventKind
+	Time   time.Time
+	Line   Line    // for EventLine
+	Result *Result // for EventExited
+}
+
+// Overflow is what happens when a reader of a line stream falls behind
+// and its buffer is full.
+type Overflow int
+
+// The overflow policies.
+const (
+	// Block stops reading the child's pipe until the reader catches up, so
+	// the child blocks on its next write (backpressure). Nothing is lost
+	// while the child runs; once the tree is dead, lines that still do
+	// not fit are dropped and counted, so that Wait and Kill never stall.
+	Block Overflow = iota + 1
+	// DropOldest discards the oldest buffered line to make room.
+	DropOldest
+	// DropNewest discards the line that does not fit.
+	DropNewest
+	// FailOverflow kills the tree; the run fails with ErrOutputTooLarge.
+	FailOverflow
+)
+
+// Defaults for line streams.
+const (
+	// DefaultMaxLine is the longest line delivered whole: 1 MiB. A longer
+	// one is cut there (Line.Cut).
+	DefaultMaxLine = 1 << 20
+	// DefaultBufferLines and DefaultBufferBytes bound each reader's
+	// buffer.
+	DefaultBufferLines = 10_000
+	DefaultBufferBytes = 16 << 20
+	// historyLines and historyBytes bound the recent lines a stream keeps
+	// so that a readiness probe started late still sees a line printed
+	// early.
+	historyLines = 1000
+	historyBytes = 1 << 20
+)
+
+// StreamCounters counts what one stream carried.
+type StreamCounters struct {
+	// Bytes and Lines count what the child wrote (bytes before decoding).
+	Bytes, Lines int64
+	// Dropped counts lines a reader did not receive because its buffer
+	// overflowed (summed over readers).
+	Dropped int64
+	// Replaced counts invalid byte sequences decoded as U+FFFD in the
+	// line stream (set in Result.Streams once the run has ended).
+	Replaced int64
+}
+
+// Counters are the per-stream counters of a run.
+type Counters struct {
+	Stdout, Stderr StreamCounters
+}
+
+// hub fans the lines of both streams out to every reader. Each reader has
+// its own bounded queue; the policy decides what happens when one is full.
+// One mutex and one condition variable serve producers (the drain
+// goroutines) and consumers (iterators, probes): lines are rare events
+// next to the system calls that produce them.
+type hub struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+
+	subs     map[*sub]struct{}
+	maxLines int
+	maxBytes int64
+	policy   Overflow
+	// over is called (once, by the caller's Once) on FailOverflow.
+	over func()
+
+	history  [3][]Line // per stream, oldest first
+	histSize [3]int64
+	counters [3]StreamCounters
+	started  time.Time
+
+	released bool // the tree is dead: producers never block again
+	closed   bool // no more events
+	final    *Event
+}
+
+// sub is one reader.
+type sub struct {
+	mask   [3]bool // which streams
+	events bool    // also lifecycle events (Events)
+	queue  []Event
+	head   int
+	bytes  int64
+	gone   bool // the reader stopped (break, or its context ended)
+}
+
+func newHub(maxLines int, maxBytes int64, policy Overflow, over func()) *hub {
+	h := &hub{subs: map[*sub]struct{}{}, maxLines: maxLines, maxBytes: maxBytes, policy: policy, over: over}
+	h.cond = sync.NewCond(&h.mu)
+	return h
+}
+
+func lineSize(l Line) int64 { return int64(len(l.Text)) + 64 }
+
+// publish delivers a line to every reader of its stream, and keeps it in
+// the stream's history.
+func (h *hub) publish(l Line) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := &h.counters[l.Stream]
+	c.Lines++
+	l.Seq = c.Lines
+	hist := append(h.history[l.Stream], l)
+	h.histSize[l.Stream] += lineSize(l)
+	for len(hist) > historyLines || (h.histSize[l.Stream] > historyBytes && len(hist) > 1) {
+		h.histSize[l.Stream] -= lineSize(hist[0])
+		hist = hist[1:]
+	}
+	h.history[l.Stream] = hist
+	ev := Event{Kind: EventLine, Time: time.Now(), Line: l}
+	for s := range h.subs {
+		if s.mask[l.Stream] {
+			h.enqueue(s, ev)
+		}
+	}
+}
+
+// enqueue adds ev to s's queue under the policy. Called with h.mu held.
+func (h *hub) enqueue(s *sub, ev Event) {
+	size := lineSize(ev.Line)
+	fits := func() bool {
+		n := len(s.queue) - s.head
+		return n < h.maxLines && (s.bytes+size <= h.maxBytes || n == 0)
+	}
+	for !fits() {
+		if s.gone {
+			return
+		}
+		switch {
+		case h.policy == Block && !h.released:
+			h.cond.Wait()
+			continue
+		case h.policy == DropOldest && len(s.queue) > s.head:
+			old := s.queue[s.head]
+			s.bytes -= lineSize(old.Line)
+			s.queue[s.head] = Event{}
+			s.head++
+			if old.Kind == EventLine {
+				h.counters[old.Line.Stream].Dropped++
+			}
+			continue
+		case h.policy == FailOverflow && h.over != nil:
+			go h.over()
+		}
+		h.counters[ev.Line.Stream].Dropped++
+		return
+	}
+	if s.head > 0 && s.head == len(s.queue) {
+		s.queue, s.head = s.queue[:0], 0
+	}
+	s.queue = append(s.queue, ev)
+	s.bytes += size
+	h.cond.Broadcast()
+}
+
+// subscribe registers a reader. With history the reader first receives
+// the recent lines of its streams (each stream's own order is kept; the
+// interleaving of the two streams in the history is not).
+func (h *hub) subscribe(streams []Stream, events, history bool) *sub {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := &sub{events: events}
+	for _, st := range streams {
+		s.mask[st] = true
+		if history {
+			for _, l := range h.history[st] {
+				s.queue = append(s.queue, Event{Kind: EventLine, Line: l})
+				s.bytes += lineSize(l)
+			}
+		}
+	}
+	if events {
+		s.queue = append([]Event{{Kind: EventStarted, Time: h.started}}, s.queue...)
+	}
+	if h.closed {
+		if events && h.final != nil {
+			s.queue = append(s.queue, *h.final)
+		}
+		s.gone = true // nothing more will come; what is queued is still read
+		return s
+	}
+	h.subs[s] = struct{}{}
+	return s
+}
+
+func (h *hub) unsubscribe(s *sub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s.gone = true
+	delete(h.subs, s)
+	h.cond.Broadcast() // a producer may be blocked on s
+}
+
+// next returns the reader's next event, blocking until there is one. It
+// returns false once the hub is closed and the queue is empty, or when
+// ctx ends.
+func (h *hub) next(ctx context.Context, s *sub) (Event, bool) {
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.cond.Broadcast()
+		})
+		defer stop()
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for {
+		if s.head < len(s.queue) {
+			ev := s.queue[s.head]
+			s.queue[s.head] = Event{}
+			s.head++
+			s.bytes -= lineSize(ev.Line)
+			h.cond.Broadcast() // room for a blocked producer
+			return ev, true
+		}
+		// A reader that subscribed after the close was marked gone at
+		// once; it still gets what was queued for it, above.
+		if h.closed || s.gone || ctx.Err() != nil {
+			return Event{}, false
+		}
+		h.cond.Wait()
+	}
+}
+
+// release lets producers stop blocking: the tree is dead.
+func (h *hub) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.released = true
+	h.cond.Broadcast()
+}
+
+// close ends every reader after what it has queued, appending the final
+// event for the readers of Events.
+func (h *hub) close(final Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.final = &final
+	for s := range h.subs {
+		if s.events {
+			s.queue = append(s.queue, final)
+		}
+	}
+	h.closed = true
+	h.released = true
+	h.cond.Broadcast()
+}
+
+func (h *hub) addBytes(st Stream, n int) {
+	h.mu.Lock()
+	h.counters[st].Bytes += int64(n)
+	h.mu.Unlock()
+}
+
+func (h *hub) snapshot() Counters {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return Counters{Stdout: h.counters[Stdout], Stderr: h.counters[Stderr]}
+}

@@ -1,0 +1,217 @@
+package proc
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/gotether/tether/encoding"
+)
+
+// lineSpec is how a Cmd turns output into lines.
+type lineSpec struct {
+	enc      [3]encoding.Encoding // per stream; the zero value means UTF-8
+	terms    encoding.Terminators
+	maxLine  int
+	bufLines int
+	bufBytes int64
+	policy   Overflow
+	onLine   []func(Line)
+	idle     time.Duration
+}
+
+// Encoding returns a copy whose stdout and stderr are decoded from e: for
+// line streams, callbacks and probes, and for Result.StdoutText and
+// StderrText. The raw bytes (Result.Stdout, Tee) are never decoded. The
+// default is UTF-8, with invalid bytes replaced by U+FFFD.
+func (c *Cmd) Encoding(e encoding.Encoding) *Cmd {
+	return c.with(func(n *Cmd) { n.lines.enc[Stdout], n.lines.enc[Stderr] = e, e })
+}
+
+// StdoutEncoding returns a copy whose stdout is decoded from e.
+func (c *Cmd) StdoutEncoding(e encoding.Encoding) *Cmd {
+	return c.with(func(n *Cmd) { n.lines.enc[Stdout] = e })
+}
+
+// StderrEncoding returns a copy whose stderr is decoded from e.
+func (c *Cmd) StderrEncoding(e encoding.Encoding) *Cmd {
+	return c.with(func(n *Cmd) { n.lines.enc[Stderr] = e })
+}
+
+// LineTerminators returns a copy that splits lines at t. The default
+// splits at "\n" and "\r\n"; encoding.CR also splits at a lone "\r", which
+// progress bars use to redraw a line.
+func (c *Cmd) LineTerminators(t encoding.Terminators) *Cmd {
+	return c.with(func(n *Cmd) { n.lines.terms = t })
+}
+
+// MaxLine returns a copy that cuts lines longer than n bytes (after
+// decoding) into pieces of n, each flagged Line.Cut, so a flood without
+// newlines cannot grow memory. The default is DefaultMaxLine (1 MiB).
+func (c *Cmd) MaxLine(n int) *Cmd { return c.with(func(n2 *Cmd) { n2.lines.maxLine = n }) }
+
+// LineBuffer returns a copy whose line-stream readers each buffer at most
+// lines lines and bytes bytes, with policy deciding what happens when a
+// reader falls behind (Block, DropOldest, DropNewest, FailOverflow). Drops
+// are counted exactly (Counters, Result.Streams). The default is
+// DefaultBufferLines, DefaultBufferBytes and Block.
+func (c *Cmd) LineBuffer(lines int, bytes int64, policy Overflow) *Cmd {
+	return c.with(func(n *Cmd) { n.lines.bufLines, n.lines.bufBytes, n.lines.policy = lines, bytes, policy })
+}
+
+// OnLine returns a copy that calls f for every line of stdout and stderr,
+// in order per stream, from the drain goroutine of that stream (so a slow
+// f slows the draining of that pipe, as Block does). A callback that
+// panics is recovered, disabled for the rest of the run and reported in
+// Result.CallbackErrors; the other callbacks and the draining go on.
+func (c *Cmd) OnLine(f func(Line)) *Cmd {
+	return c.with(func(n *Cmd) { n.lines.onLine = append(append([]func(Line){}, n.lines.onLine...), f) })
+}
+
+// IdleTimeout returns a copy whose tree is killed when neither stdout nor
+// stderr produced a byte for d; the Result's Outcome is then IdleTimedOut.
+// Only captured (or streamed) output counts: use it with Capture or Tee.
+func (c *Cmd) IdleTimeout(d time.Duration) *Cmd { return c.with(func(n *Cmd) { n.lines.idle = d }) }
+
+func (s lineSpec) validate(program string) error {
+	switch {
+	case s.maxLine < 0:
+		return &InvalidError{Program: program, Reason: "negative maximum line size"}
+	case s.bufLines < 0 || s.bufBytes < 0:
+		return &InvalidError{Program: program, Reason: "negative line buffer bound"}
+	case s.policy != 0 && (s.policy < Block || s.policy > FailOverflow):
+		return &InvalidError{Program: program, Reason: "unknown overflow policy"}
+	case s.idle < 0:
+		return &InvalidError{Program: program, Reason: "negative idle timeout"}
+	}
+	for _, f := range s.onLine {
+		if f == nil {
+			return &InvalidError{Program: program, Reason: "nil OnLine callback"}
+		}
+	}
+	return nil
+}
+
+func (s lineSpec) withDefaults() lineSpec {
+	if s.maxLine == 0 {
+		s.maxLine = DefaultMaxLine
+	}
+	if s.bufLines == 0 {
+		s.bufLines = DefaultBufferLines
+	}
+	if s.bufBytes == 0 {
+		s.bufBytes = DefaultBufferBytes
+	}
+	if s.policy == 0 {
+		s.policy = Block
+	}
+	return s
+}
+
+// liner turns one stream's chunks into lines: a persistent decoder and
+// splitter, the callbacks, and the hub.
+type liner struct {
+	stream Stream
+	r      *encoding.LineReader
+	hub    *hub
+	cbs    []func(Line)
+	dead   []bool
+	panics *[]error
+	mu     *sync.Mutex // guards panics, shared by both streams
+}
+
+func (l *liner) write(chunk []byte) {
+	l.hub.addBytes(l.stream, len(chunk))
+	l.r.Write(chunk, l.emit)
+}
+
+func (l *liner) flush() { l.r.Flush(l.emit) }
+
+func (l *liner) emit(el encoding.Line) {
+	line := Line{Stream: l.stream, Text: el.Text(), Cut: el.Cut, Partial: el.Partial}
+	for i, f := range l.cbs {
+		if !l.dead[i] {
+			l.call(i, f, line)
+		}
+	}
+	l.hub.publish(line)
+}
+
+func (l *liner) call(i int, f func(Line), line Line) {
+	defer func() {
+		if v := recover(); v != nil {
+			l.dead[i] = true
+			l.mu.Lock()
+			*l.panics = append(*l.panics, fmt.Errorf("proc: OnLine callback %d panicked on %s and was disabled: %v\n%s", i, l.stream, v, debug.Stack()))
+			l.mu.Unlock()
+		}
+	}()
+	f(line)
+}
+
+// StdoutLines returns stdout as a sequence of lines. Each iteration is a
+// reader of its own: every reader sees every line (none steals from
+// another), starting with the recent lines printed before it began (up to
+// the last 1000; use Cmd.OnLine to see every line from the start). The
+// sequence ends when the run has ended and the reader has had every line.
+// A reader that falls behind is handled by the Cmd's LineBuffer policy;
+// stopping the iteration (break) stops the reader.
+func (p *RunningProcess) StdoutLines() iter.Seq[Line] { return p.lineSeq(Stdout) }
+
+// StderrLines is StdoutLines for stderr.
+func (p *RunningProcess) StderrLines() iter.Seq[Line] { return p.lineSeq(Stderr) }
+
+// Lines returns the lines of both streams, each tagged with its Stream.
+func (p *RunningProcess) Lines() iter.Seq[Line] { return p.lineSeq(Stdout, Stderr) }
+
+func (p *RunningProcess) lineSeq(streams ...Stream) iter.Seq[Line] {
+	return func(yield func(Line) bool) {
+		s := p.hub.subscribe(streams, false, true)
+		defer p.hub.unsubscribe(s)
+		for {
+			ev, ok := p.hub.next(context.Background(), s)
+			if !ok || !yield(ev.Line) {
+				return
+			}
+		}
+	}
+}
+
+// Events returns the merged event stream: EventStarted, then every line
+// of stdout and stderr as it arrives (the recent ones first, as with
+// StdoutLines), then EventExited with the Result.
+func (p *RunningProcess) Events() iter.Seq[Event] {
+	return func(yield func(Event) bool) {
+		s := p.hub.subscribe([]Stream{Stdout, Stderr}, true, true)
+		defer p.hub.unsubscribe(s)
+		for {
+			ev, ok := p.hub.next(context.Background(), s)
+			if !ok || !yield(ev) {
+				return
+			}
+		}
+	}
+}
+
+// Counters returns the bytes and lines each stream carried so far, and
+// the lines readers lost to overflow.
+func (p *RunningProcess) Counters() Counters { return p.hub.snapshot() }
+
+// waitLine is the core of the line probes: the first line of streams
+// (recent history included) for which match is true.
+func (p *RunningProcess) waitLine(ctx context.Context, probe string, streams []Stream, match func(Line) bool) (Line, error) {
+	s := p.hub.subscribe(streams, false, true)
+	defer p.hub.unsubscribe(s)
+	for {
+		ev, ok := p.hub.next(ctx, s)
+		if !ok {
+			return Line{}, p.notReady(ctx, probe)
+		}
+		if match(ev.Line) {
+			return ev.Line, nil
+		}
+	}
+}

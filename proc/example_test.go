@@ -111,3 +111,15 @@ func ExampleCommand_notFound() {
 	fmt.Println(errors.Is(err, proc.ErrNotFound), errors.As(err, &nf) && len(nf.Searched) > 0)
 	// Output: true true
 }
+
+// A Client holds a tool's defaults; Parse turns its output into a value.
+func ExampleNewClient() {
+	sh := proc.NewClient("sh").WithArgs("-c")
+	n, err := proc.Parse(context.Background(), sh.Command("echo 41"), func(out string) (int, error) {
+		var n int
+		_, err := fmt.Sscan(out, &n)
+		return n + 1, err
+	})
+	fmt.Println(n, err)
+	// Output: 42 <nil>
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"slices"
 	"time"
+
+	"github.com/gotether/tether/retry"
 )
 
 // Client runs one program with shared defaults: default arguments,
@@ -45,6 +47,11 @@ func (c *Client) Timeout(d time.Duration) *Client {
 // Runner returns a copy whose commands run through r (a proctest double,
 // a runner bound to a backend).
 func (c *Client) Runner(r Runner) *Client { return c.with(func(b *Cmd) *Cmd { return b.Runner(r) }) }
+
+// Retry returns a copy whose commands retry under p (Cmd.Retry).
+func (c *Client) Retry(p retry.Policy) *Client {
+	return c.with(func(b *Cmd) *Cmd { return b.Retry(p) })
+}
 
 // Configure returns a copy whose commands get f applied, for any other
 // Cmd option (Logger, Limits, OKCodes, Encoding, ...).

@@ -35,6 +35,7 @@ type Cmd struct {
 	stdout  outSpec
 	stderr  outSpec
 	lines   lineSpec
+	retry   retrySpec
 	timeout time.Duration
 	grace   graceSpec
 	okCodes []int
@@ -91,6 +92,10 @@ func (c *Cmd) with(f func(*Cmd)) *Cmd {
 	n.okCodes = slices.Clone(c.okCodes)
 	n.limits = slices.Clone(c.limits)
 	n.lines.onLine = slices.Clone(c.lines.onLine)
+	if c.retry.policy != nil {
+		p := *c.retry.policy
+		n.retry.policy = &p
+	}
 	if c.sys.cred != nil {
 		cred := *c.sys.cred
 		cred.groups = slices.Clone(cred.groups)

@@ -44,6 +44,16 @@ func checkGrace(program string, sig os.Signal) error {
 	return unsupported(program, "graceful termination with "+sig.String(), "Windows has no signals; the tree is killed at the deadline instead")
 }
 
-func signalName(sig os.Signal) string { return sig.String() }
+// signalName gives shell-style names, as on unix, so a Result reads the
+// same on every OS ("SIGKILL" for a tree tether killed).
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Kill:
+		return "SIGKILL"
+	case os.Interrupt:
+		return "SIGINT"
+	}
+	return sig.String()
+}
 
 func exitStatus(ps *os.ProcessState) (code int, signal string) { return ps.ExitCode(), "" }

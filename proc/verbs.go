@@ -2,6 +2,7 @@ package proc
 
 import (
 	"context"
+	"errors"
 	"strings"
 )
 
@@ -14,6 +15,14 @@ import (
 // tree's death could not be confirmed (ErrTeardownNotConfirmed). In every
 // case the tree is dead when Output returns.
 func (c *Cmd) Output(ctx context.Context) (*Result, error) {
+	if c.retry.output {
+		r, err := c.withRetry(ctx, true)
+		var ee *ExitError
+		if err != nil && r != nil && errors.As(err, &ee) && ee.Result == r && r.Outcome != Cancelled && !r.tooLarge {
+			return r, nil // the last attempt's failure is data, as without Retry
+		}
+		return r, err
+	}
 	return c.runnerOrDefault().Output(ctx, c)
 }
 
@@ -55,7 +64,7 @@ func (c *Cmd) Exec(ctx context.Context) error {
 // succeeded; otherwise the error (an *ExitError for a failed run, whose
 // Result field holds everything captured).
 func (c *Cmd) Checked(ctx context.Context) (*Result, error) {
-	r, err := c.Output(ctx)
+	r, err := c.withRetry(ctx, true)
 	if err != nil {
 		return nil, err
 	}

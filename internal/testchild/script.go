@@ -32,6 +32,8 @@ import (
 //	listenunix PATH the same on a Unix socket at PATH
 //	lines N         write N numbered lines ("line 1\n" ...) to stdout
 //	waitin          read one line from stdin (a go signal from the test)
+//	failuntil FILE N  count this run in FILE; exit 75 while fewer than N runs
+//	                were counted (a flaky tool, for retry tests)
 //	pids FILE       write "role pid" lines of this process and its holders to FILE
 //	sleep D         sleep for duration D
 //	block           block until killed
@@ -86,6 +88,19 @@ func runScript(args []string) int {
 				}
 			}()
 			fmt.Printf("listening on %s\n", ln.Addr())
+		case "failuntil":
+			file := next(&i)
+			n, _ := strconv.Atoi(next(&i))
+			b, _ := os.ReadFile(file)
+			count, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			count++
+			if err := os.WriteFile(file, []byte(strconv.Itoa(count)), 0o600); err != nil {
+				return 3
+			}
+			if count < n {
+				fmt.Fprintf(os.Stderr, "flaky: run %d of %d\n", count, n)
+				os.Exit(75)
+			}
 		case "waitin":
 			if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
 				return 3

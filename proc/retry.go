@@ -1,0 +1,102 @@
+package proc
+
+import (
+	"context"
+	"time"
+
+	"github.com/gotether/tether/retry"
+)
+
+// retrySpec is a Cmd's retry policy.
+type retrySpec struct {
+	policy *retry.Policy
+	output bool // Output retries too, not only the must-succeed verbs
+}
+
+// Retry returns a copy whose must-succeed verbs (Run, RunBytes, Exec,
+// Checked, and Parse) retry a failed run under p: every attempt is a
+// fresh process in a fresh container, and Result.Attempts counts them.
+// Which failures are retried is p.Retryable's decision (by default only
+// transient start errors); a cancelled context ends the retrying at once.
+// Output retries only after RetryOutput. A one-shot Stdin reader cannot be
+// replayed, so combining it with Retry fails with ErrInvalid before the
+// first spawn. Each retry is logged (with Logger) as one event.
+func (c *Cmd) Retry(p retry.Policy) *Cmd {
+	return c.with(func(n *Cmd) { n.retry = retrySpec{policy: &p, output: n.retry.output} })
+}
+
+// RetryOutput returns a copy whose Output (and ExitCode and Probe, which
+// use it) also retries under the Retry policy: a failed run (by Err)
+// that the policy finds retryable is run again; the last Result is
+// returned as data as usual.
+func (c *Cmd) RetryOutput() *Cmd {
+	return c.with(func(n *Cmd) { n.retry.output = true })
+}
+
+// ExitStatus returns the exit code and true when the run exited by
+// itself (retry.ExitStatus).
+func (e *ExitError) ExitStatus() (code int, exited bool) { return e.Code, e.Outcome == Exited }
+
+// SignalName names the signal that ended the run, only when a signal not
+// sent by tether's own timeout or cancellation did (retry.SignalStatus).
+func (e *ExitError) SignalName() string {
+	if e.Outcome == Signaled {
+		return e.Signal
+	}
+	return ""
+}
+
+// TimedOut reports a run ended by its own timeout or idle timeout
+// (retry.TimeoutStatus).
+func (e *ExitError) TimedOut() bool { return e.Outcome == TimedOut || e.Outcome == IdleTimedOut }
+
+// OOMKilled reports that the out-of-memory killer killed a member of the
+// tree, where the mechanism can tell (retry.OOMStatus).
+func (e *ExitError) OOMKilled() bool {
+	if e.Result == nil {
+		return false
+	}
+	n, ok := e.Result.Usage.OOMKills.Get()
+	return ok && n > 0
+}
+
+// OutputTails returns the bounded tails of stdout and stderr
+// (retry.OutputStatus).
+func (e *ExitError) OutputTails() (stdout, stderr []byte) { return e.StdoutTail, e.StderrTail }
+
+// withRetry runs once through the runner, or under the retry policy when
+// the Cmd has one and the verb retries. fail says which results count as
+// failures to classify (for the must-succeed verbs, any non-success).
+func (c *Cmd) withRetry(ctx context.Context, retrying bool) (*Result, error) {
+	if c.retry.policy == nil || !retrying {
+		return c.runnerOrDefault().Output(ctx, c)
+	}
+	if c.stdin.kind == stdinReader {
+		return nil, &InvalidError{Program: c.name, Reason: "a one-shot stdin reader cannot be replayed by Retry; use StdinBytes, StdinLines or StdinFile"}
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	p := *c.retry.policy
+	user := p.OnRetry
+	log := c.logger
+	p.OnRetry = func(attempt int, err error, delay time.Duration) {
+		if log != nil {
+			log.Warn("tether: retrying", "program", c.name, "attempt", attempt, "delay", delay, "err", err)
+		}
+		if user != nil {
+			user(attempt, err, delay)
+		}
+	}
+	r, err := retry.Do(ctx, p, func(ctx context.Context) (*Result, error) {
+		r, err := c.runnerOrDefault().Output(ctx, c)
+		if r != nil {
+			r.Attempts = retry.Attempt(ctx)
+		}
+		if err != nil {
+			return r, err
+		}
+		return r, r.Err()
+	})
+	return r, err
+}

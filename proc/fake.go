@@ -92,9 +92,13 @@ func NewResult(c *Cmd, outcome Outcome, code int, signal string, stdout, stderr 
 // callbacks, probes and stdin work exactly as for a real one: what it
 // writes goes through the same decoder, splitter, readers and capture.
 type FakeProcess struct {
-	p       *RunningProcess
-	stdinR  *os.File
-	endOnce sync.Once
+	p      *RunningProcess
+	stdinR *os.File
+	// mu serialises writes and the end: the end can come from the fake's
+	// own goroutine (Kill, cancellation, an overflow) while a double
+	// writes output, and the line reader is not safe for that.
+	mu    sync.Mutex
+	ended bool
 }
 
 // NewFakeProcess returns a started fake run of c with the given pid. The
@@ -129,7 +133,7 @@ func NewFakeProcess(ctx context.Context, c *Cmd, pid int) (*FakeProcess, error) 
 		case <-p.killReq:
 			f.End(Signaled, -1, signalName(os.Kill))
 		case <-ctx.Done():
-			f.End(Cancelled, -1, "")
+			f.end(Cancelled, -1, "", cancelCause(ctx))
 		case <-p.tooLarge:
 			f.End(Signaled, -1, signalName(os.Kill))
 		case <-p.done:
@@ -148,10 +152,10 @@ func (f *FakeProcess) WriteStdout(b []byte) { f.write(f.p.outCap, b) }
 func (f *FakeProcess) WriteStderr(b []byte) { f.write(f.p.errCap, b) }
 
 func (f *FakeProcess) write(c *capture, b []byte) {
-	select {
-	case <-f.p.exited:
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ended {
 		return
-	default:
 	}
 	f.p.activity.Store(time.Now().UnixNano())
 	c.write(b)
@@ -177,7 +181,19 @@ func (f *FakeProcess) Killed() <-chan struct{} { return f.p.killReq }
 // get their last lines and EventExited, and Wait returns the Result. Only
 // the first call counts.
 func (f *FakeProcess) End(outcome Outcome, code int, signal string) {
-	f.endOnce.Do(func() {
+	f.end(outcome, code, signal, context.Canceled)
+}
+
+// end is End with the cause a Cancelled outcome carries (the context's
+// own: Canceled or DeadlineExceeded).
+func (f *FakeProcess) end(outcome Outcome, code int, signal string, cause error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ended {
+		return
+	}
+	f.ended = true
+	{
 		p := f.p
 		p.exitAt = time.Now()
 		close(p.exited)
@@ -190,6 +206,9 @@ func (f *FakeProcess) End(outcome Outcome, code int, signal string) {
 			_ = f.stdinR.Close()
 		}
 		r := NewResult(p.cmd, outcome, code, signal, p.outCap.bytes(), p.errCap.bytes())
+		if outcome == Cancelled {
+			r.cancelErr = cause
+		}
 		r.Pid, r.Duration = p.pid, p.exitAt.Sub(p.started)
 		r.StdoutTotal, r.StdoutTruncated = p.outCap.stats()
 		r.StderrTotal, r.StderrTruncated = p.errCap.stats()
@@ -208,7 +227,7 @@ func (f *FakeProcess) End(outcome Outcome, code int, signal string) {
 		}
 		close(p.done)
 		p.hub.close(Event{Kind: EventExited, Time: time.Now(), Result: r})
-	})
+	}
 }
 
 // fakeContainer stands in for a container where nothing runs. Signal

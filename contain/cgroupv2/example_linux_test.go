@@ -1,0 +1,36 @@
+//go:build linux
+
+package cgroupv2_test
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+
+	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/contain/cgroupv2"
+)
+
+// A cgroup v2 container holds a whole tree, setsid escapees included, and
+// Close kills it and removes the cgroup.
+func ExampleBackend_New() {
+	b := cgroupv2.New()
+	if a := b.Probe(); !a.Usable {
+		fmt.Println("cgroup v2 not usable here:", a.Reason != "")
+		return
+	}
+	ctx := context.Background()
+	c, err := b.New(ctx, contain.Options{})
+	if err != nil {
+		panic(err)
+	}
+	cmd := exec.Command("sh", "-c", "setsid sleep 60 & exit 0")
+	_ = c.PrepareCmd(cmd) // born inside the cgroup (clone3)
+	_ = cmd.Run()         // sh exits; the setsid sleep is still in the cgroup
+	pids, _ := c.Pids()
+	fmt.Println(len(pids))
+	fmt.Println(c.Close(ctx)) // kills the sleep, confirms, removes the cgroup
+	// Output:
+	// 1
+	// <nil>
+}

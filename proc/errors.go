@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/redact"
 )
 
 // Sentinel errors. Match them with errors.Is; the typed errors carry the
@@ -97,7 +95,7 @@ type StartError struct {
 }
 
 func (e *StartError) Error() string {
-	return "proc: " + e.Program + ": start failed: " + safeCause(e.Err)
+	return "proc: " + e.Program + ": start failed: " + redact.Cause(e.Err)
 }
 
 // Unwrap returns ErrStart and the cause.
@@ -112,29 +110,11 @@ type DirError struct {
 }
 
 func (e *DirError) Error() string {
-	return "proc: working directory (see DirError.Dir) cannot be used: " + safeCause(e.Err)
+	return "proc: working directory (see DirError.Dir) cannot be used: " + redact.Cause(e.Err)
 }
 
 // Unwrap returns ErrStart and the cause (fs.ErrNotExist, ...).
 func (e *DirError) Unwrap() []error { return []error{ErrStart, e.Err} }
-
-// safeCause prints an OS error without the path it may carry: a path can
-// name a secret directory, and the program is already named.
-func safeCause(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Op + ": " + pe.Err.Error()
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Op + ": " + le.Err.Error()
-	}
-	var ee *exec.Error
-	if errors.As(err, &ee) {
-		return ee.Err.Error()
-	}
-	return err.Error()
-}
 
 // ExitError reports a run that did not succeed. Its Error shows the
 // program, the outcome and at most a 200-byte preview of stderr (or of

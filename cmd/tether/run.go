@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +18,7 @@ import (
 	"github.com/gotether/tether/contain/host"
 	"github.com/gotether/tether/contain/jobobject"
 	"github.com/gotether/tether/contain/pgid"
+	"github.com/gotether/tether/internal/redact"
 	"github.com/gotether/tether/proc"
 )
 
@@ -319,7 +318,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		// before anything is spawned.
 		f, err := os.OpenFile(o.jsonPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
-			say("cannot open the --json file: %s", safeCause(err))
+			say("cannot open the --json file: %s", redact.Cause(err))
 			return exitTether
 		}
 		jsonFile = f
@@ -336,7 +335,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 			err = cerr
 		}
 		if err != nil {
-			say("writing the --json file failed: %s", safeCause(err))
+			say("writing the --json file failed: %s", redact.Cause(err))
 			return exitTether
 		}
 		return status
@@ -519,24 +518,6 @@ func startFailure(program string, err error) (int, string) {
 		return exitCannotExec, "cannot run " + name + ": " + err.Error()
 	}
 	return exitTether, "cannot run " + name + ": " + err.Error()
-}
-
-// safeCause prints an OS error without the path it carries (a path may
-// be a secret argument or name the working directory).
-func safeCause(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Op + ": " + pe.Err.Error()
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Op + ": " + le.Err.Error()
-	}
-	var ee *exec.Error
-	if errors.As(err, &ee) {
-		return ee.Err.Error()
-	}
-	return err.Error()
 }
 
 // runReport is what --json writes. Unknown values are null, never zero.

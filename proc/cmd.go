@@ -285,10 +285,10 @@ func (c *Cmd) Stderr(o Output) *Cmd {
 // tree; the run fails with ErrOutputTooLarge). The child is never blocked:
 // past the cap the pipe is still drained and the bytes counted.
 func (c *Cmd) CapStdout(limit int64, policy CapPolicy) *Cmd {
-	return c.with(func(n *Cmd) { n.stdout.limit, n.stdout.policy = limit, policy })
+	return c.with(func(n *Cmd) { n.stdout.limit, n.stdout.policy, n.stdout.capSet = limit, policy, true })
 }
 
 // CapStderr is CapStdout for stderr.
 func (c *Cmd) CapStderr(limit int64, policy CapPolicy) *Cmd {
-	return c.with(func(n *Cmd) { n.stderr.limit, n.stderr.policy = limit, policy })
+	return c.with(func(n *Cmd) { n.stderr.limit, n.stderr.policy, n.stderr.capSet = limit, policy, true })
 }

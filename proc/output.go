@@ -36,6 +36,9 @@ const (
 	modeFile
 	modeAppend
 	modeTee
+	// modePipe: the write end of a pipeline's OS pipe (Pipe only). The
+	// run closes the parent's copy right after the spawn.
+	modePipe
 )
 
 // Output is where a stream goes; build one with Capture, Inherit, Discard,
@@ -73,6 +76,10 @@ type outSpec struct {
 	w      io.Writer
 	limit  int64
 	policy CapPolicy
+	pipe   *os.File
+	// capSet: the cap was set explicitly (CapStdout, CapStderr), so a
+	// pipeline keeps it instead of its smaller stage default.
+	capSet bool
 }
 
 func (s outSpec) apply(o Output) outSpec {
@@ -280,6 +287,8 @@ func (s outSpec) open(owner *os.File) (child *os.File, read *os.File, err error)
 	case modeCapture, modeTee:
 		r, w, err := os.Pipe()
 		return w, r, err
+	case modePipe:
+		return s.pipe, nil, nil
 	}
 	return nil, nil, errors.New("proc: unknown output mode")
 }

@@ -50,6 +50,11 @@ type RunningProcess struct {
 	tooLargeOnce   sync.Once
 	killReq        chan struct{}
 	killOnce       sync.Once
+	// reqOutcome is the outcome a kill request gives the run (0: Kill's
+	// Signaled); set before killReq is closed. byRequest is set by the
+	// monitor when a request, not the child, ended the run.
+	reqOutcome Outcome
+	byRequest  bool
 
 	hub      *hub
 	stdin    *StdinWriter
@@ -102,6 +107,16 @@ func (p *RunningProcess) Kill(ctx context.Context) error {
 	}
 }
 
+// end asks the monitor to end the run as if by o (TimedOut for a
+// pipeline's timeout; 0 for a plain kill, reported as Signaled) and
+// returns at once.
+func (p *RunningProcess) end(o Outcome) {
+	p.killOnce.Do(func() {
+		p.reqOutcome = o
+		close(p.killReq)
+	})
+}
+
 // Signal sends sig to every member of the tree (see contain.Container
 // Signal for what each mechanism can deliver). After the run has ended it
 // returns an error matching contain.ErrClosed.
@@ -117,7 +132,30 @@ func (p *RunningProcess) Signal(sig os.Signal) error {
 // start validates c, creates the container, spawns the child in it and
 // starts the monitor. Nothing is spawned when it fails, and nothing is
 // left behind.
-func start(ctx context.Context, c *Cmd, backend contain.Backend, streaming bool) (_ *RunningProcess, err error) {
+func start(ctx context.Context, c *Cmd, backend contain.Backend, streaming bool) (*RunningProcess, error) {
+	pr, err := prepare(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	ct, err := pr.newContainer(ctx, backend)
+	if err != nil {
+		return nil, err
+	}
+	return pr.spawn(ctx, ct, streaming)
+}
+
+// prepared is a validated command whose exec.Cmd is built but whose
+// container is not made yet (a pipeline makes every stage's container
+// before it spawns any stage).
+type prepared struct {
+	c    *Cmd
+	ecmd *exec.Cmd
+	log  *slog.Logger
+}
+
+// prepare validates c and builds its exec.Cmd. It creates nothing that
+// needs cleaning up.
+func prepare(ctx context.Context, c *Cmd) (*prepared, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
@@ -146,11 +184,23 @@ func start(ctx context.Context, c *Cmd, backend contain.Backend, streaming bool)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	return &prepared{c: c, ecmd: ecmd, log: log}, nil
+}
 
+// newContainer makes the run's fresh container.
+func (pr *prepared) newContainer(ctx context.Context, backend contain.Backend) (contain.Container, error) {
+	c := pr.c
 	ct, err := backend.New(ctx, contain.Options{Limits: c.limits, KillOnOwnerDeath: !c.noOwnerDeath, Logger: c.logger})
 	if err != nil {
 		return nil, &StartError{Program: c.name, Err: &containmentError{err}}
 	}
+	return ct, nil
+}
+
+// spawn opens the child's streams, spawns it in ct and starts the
+// monitor. On failure it closes ct and everything it opened.
+func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming bool) (_ *RunningProcess, err error) {
+	c, ecmd, log := pr.c, pr.ecmd, pr.log
 	p := &RunningProcess{cmd: c, ecmd: ecmd, container: ct, log: log,
 		exited: make(chan struct{}), done: make(chan struct{}), tooLarge: make(chan struct{}),
 		killReq: make(chan struct{})}
@@ -341,7 +391,7 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 		idle = idleTimer.C
 	}
 	var outcome Outcome
-	tooLarge, killed := false, false
+	tooLarge, killed, viaReq := false, false, false
 wait:
 	select {
 	case <-p.exited:
@@ -359,11 +409,15 @@ wait:
 	case <-p.tooLarge:
 		tooLarge = true
 	case <-p.killReq:
-		killed = true
+		viaReq = true
+		if outcome = p.reqOutcome; outcome == 0 {
+			killed = true
+		}
 	}
 	select {
 	case <-p.exited:
 	default:
+		p.byRequest = viaReq
 		p.stop(outcome, tooLarge)
 	}
 	<-p.exited

@@ -17,6 +17,9 @@ const (
 	stdinReader
 	stdinInherit
 	stdinInteractive
+	// stdinPipe: the read end of a pipeline's OS pipe (Pipe only). The
+	// run closes the parent's copy right after the spawn.
+	stdinPipe
 )
 
 type stdinSpec struct {
@@ -25,6 +28,7 @@ type stdinSpec struct {
 	lines  iter.Seq[string]
 	path   string
 	reader io.Reader
+	pipe   *os.File
 	// used is shared by every copy of a Cmd made after Stdin, so a
 	// one-shot reader is consumed at most once across them.
 	used *atomic.Bool
@@ -43,6 +47,8 @@ func (s stdinSpec) open() (child, w *os.File, feed func(), err error) {
 		return f, nil, nil, err
 	case stdinInherit:
 		return os.Stdin, nil, nil, nil
+	case stdinPipe:
+		return s.pipe, nil, nil, nil
 	case stdinInteractive:
 		r, w, err := os.Pipe()
 		return r, w, nil, err

@@ -22,6 +22,8 @@ import (
 //	err TEXT        write TEXT to stderr
 //	outn N          write N bytes ('x') to stdout, in 64 KiB writes
 //	cat             copy stdin to stdout until EOF
+//	head N          copy the first N lines of stdin to stdout, then go on
+//	                (like head -N, without reading the rest)
 //	hold            start a grandchild that inherits stdout and stderr and blocks
 //	holdsid         the same, the grandchild calling setsid first (Windows:
 //	                started detached in a new process group)
@@ -109,7 +111,10 @@ func runScript(args []string) int {
 			n, _ := strconv.Atoi(next(&i))
 			w := bufio.NewWriter(os.Stdout)
 			for k := 1; k <= n; k++ {
-				fmt.Fprintf(w, "line %d\n", k)
+				// Stop at a broken pipe (Windows has no SIGPIPE).
+				if _, err := fmt.Fprintf(w, "line %d\n", k); err != nil {
+					return 3
+				}
 			}
 			if err := w.Flush(); err != nil {
 				return 3
@@ -127,6 +132,18 @@ func runScript(args []string) int {
 					return 3
 				}
 				n -= w
+			}
+		case "head":
+			n, _ := strconv.Atoi(next(&i))
+			in := bufio.NewReader(os.Stdin)
+			for k := 0; k < n; k++ {
+				line, err := in.ReadString('\n')
+				if _, werr := os.Stdout.WriteString(line); werr != nil {
+					return 3
+				}
+				if err != nil {
+					break
+				}
 			}
 		case "cat":
 			if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {

@@ -85,23 +85,9 @@ type ownerRun struct {
 
 func startOwner(t *testing.T, pidfile, parent string, n int) ownerRun {
 	t.Helper()
-	cmd := testchild.Command(helperOwner, pidfile, parent, strconv.Itoa(n))
-	// A pipe of our own, not StdoutPipe, whose reads must end before Wait.
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pr.Close() })
-	var stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = pw, &stderr
-	err = cmd.Start()
-	_ = pw.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wait := testchild.Reap(t, cmd, func(context.Context) error { return cmd.Process.Kill() })
-	run := ownerRun{cmd: cmd}
-	sc := bufio.NewScanner(pr)
+	h := testchild.StartHelper(t, helperOwner, pidfile, parent, strconv.Itoa(n))
+	run := ownerRun{cmd: h.Cmd}
+	sc := bufio.NewScanner(h.Out)
 	for sc.Scan() {
 		ln := sc.Text()
 		if ln == "ready" {
@@ -119,9 +105,7 @@ func startOwner(t *testing.T, pidfile, parent string, n int) ownerRun {
 			t.Fatalf("bad line %q", ln)
 		}
 	}
-	_ = cmd.Process.Kill()
-	_ = wait()
-	t.Fatalf("helper owner ended before it was ready: %s", stderr.String())
+	h.Fail(t, "helper owner ended before it was ready")
 	return run
 }
 

@@ -3,7 +3,6 @@
 package pgid
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -55,26 +54,11 @@ func runOwner(args []string) int {
 
 func TestOwnerDeathKillsTheGroupButNotTheEscapees(t *testing.T) {
 	pidfile := testchild.PidFile(t)
-	cmd := testchild.Command(helperOwner, pidfile)
-	// A pipe of our own, not StdoutPipe, whose reads must end before Wait.
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	var stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = pw, &stderr
-	err = cmd.Start()
-	_ = pw.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wait := reap(t, cmd, func(context.Context) error { return cmd.Process.Kill() })
+	h := testchild.StartHelper(t, helperOwner, pidfile)
+	cmd := h.Cmd
 	var wd int
-	if _, err := fmt.Fscanf(bufio.NewReader(pr), "watchdog %d\nready\n", &wd); err != nil {
-		_ = cmd.Process.Kill()
-		_ = wait()
-		t.Fatalf("helper owner: %v (stderr %q)", err, stderr.String())
+	if _, err := fmt.Fscanf(h.Out, "watchdog %d\nready\n", &wd); err != nil {
+		h.Fail(t, "helper owner: %v", err)
 	}
 	tr := testchild.WaitTree(t, pidfile, patience)
 	escapees := []int{tr["setsid"], tr["setpgid"]}

@@ -3,7 +3,6 @@
 package watchdog_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -70,27 +69,11 @@ func runOwner(args []string) int {
 // pid, once it is ready. A cleanup kills and reaps it.
 func startOwner(t *testing.T, args ...string) (owner *exec.Cmd, wait func() error, watchdogPid int) {
 	t.Helper()
-	cmd := testchild.Command(helperOwner, args...)
-	// A pipe of our own, not StdoutPipe, whose reads must end before Wait.
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
+	h := testchild.StartHelper(t, helperOwner, args...)
+	if _, err := fmt.Fscanf(h.Out, "watchdog %d\nready\n", &watchdogPid); err != nil {
+		h.Fail(t, "helper owner: %v", err)
 	}
-	t.Cleanup(func() { _ = pr.Close() })
-	var stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = pw, &stderr
-	err = cmd.Start()
-	_ = pw.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wait = testchild.Reap(t, cmd, func(context.Context) error { return cmd.Process.Kill() })
-	if _, err := fmt.Fscanf(bufio.NewReader(pr), "watchdog %d\nready\n", &watchdogPid); err != nil {
-		_ = cmd.Process.Kill()
-		_ = wait()
-		t.Fatalf("helper owner: %v (stderr %q)", err, stderr.String())
-	}
-	return cmd, wait, watchdogPid
+	return h.Cmd, h.Wait, watchdogPid
 }
 
 // sleeper starts a child that leads a process group of its own and

@@ -25,7 +25,8 @@ type Spec struct {
 	Args []string
 	Dir  string
 	// Env lists the variables the command sets (SetEnv), in order; a
-	// later one with the same name wins. Unset lists UnsetEnv names.
+	// later one with the same name wins. Unset lists UnsetEnv names. (The
+	// relative order of a set and an unset of the same name is not kept.)
 	Env   [][2]string
 	Unset []string
 	// ClearEnv and InheritOnly describe the base environment: nothing, an
@@ -91,6 +92,10 @@ func NewResult(c *Cmd, outcome Outcome, code int, signal string, stdout, stderr 
 // test double can hand out RunningProcess values whose lines, events,
 // callbacks, probes and stdin work exactly as for a real one: what it
 // writes goes through the same decoder, splitter, readers and capture.
+// What needs a real process does not apply: output is always captured
+// (Inherit, Discard and file modes are not honoured), IdleTimeout and the
+// Cmd's Timeout are the double's to model (proctest does), and Signal
+// returns ErrUnsupported.
 type FakeProcess struct {
 	p      *RunningProcess
 	stdinR *os.File

@@ -64,7 +64,9 @@ func (c *Cmd) LineBuffer(lines int, bytes int64, policy Overflow) *Cmd {
 
 // OnLine returns a copy that calls f for every line of stdout and stderr,
 // in order per stream, from the drain goroutine of that stream (so a slow
-// f slows the draining of that pipe, as Block does). A callback that
+// f slows the draining of that pipe, as Block does). Lines come only from
+// streams tether reads (Capture, the default, or Tee); a stream sent to
+// Inherit, Discard or a file yields none. A callback that
 // panics is recovered, disabled for the rest of the run and reported in
 // Result.CallbackErrors; the other callbacks and the draining go on.
 func (c *Cmd) OnLine(f func(Line)) *Cmd {
@@ -158,7 +160,9 @@ func (l *liner) call(i int, f func(Line), line Line) {
 // the last 1000; use Cmd.OnLine to see every line from the start). The
 // sequence ends when the run has ended and the reader has had every line.
 // A reader that falls behind is handled by the Cmd's LineBuffer policy;
-// stopping the iteration (break) stops the reader.
+// stopping the iteration (break) stops the reader. A stream that tether
+// does not read (Inherit, Discard, a file) has no lines: its iteration
+// ends with the run.
 func (p *RunningProcess) StdoutLines() iter.Seq[Line] { return p.lineSeq(Stdout) }
 
 // StderrLines is StdoutLines for stderr.

@@ -210,6 +210,7 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming b
 	// Lines are made when someone can read them: a started process (its
 	// streams may be read later) or OnLine callbacks. A plain Output
 	// without callbacks pays nothing for them.
+	viaStart := streaming // only Start hands out the interactive stdin
 	streaming = streaming || len(ls.onLine) > 0
 
 	// Everything opened for the child; closed in the parent after Start
@@ -249,9 +250,14 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming b
 	if stdin != nil {
 		ecmd.Stdin = stdin
 	}
-	if c.stdin.kind == stdinInteractive {
+	switch {
+	case c.stdin.kind == stdinInteractive && viaStart:
 		p.stdin = &StdinWriter{w: stdinW}
-	} else {
+	case c.stdin.kind == stdinInteractive:
+		// Nobody can write to it (Output and the other verbs have no
+		// handle): the child reads EOF at once, as documented.
+		_ = stdinW.Close()
+	default:
 		p.stdinW = stdinW
 	}
 	for _, s := range []struct {

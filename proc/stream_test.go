@@ -443,3 +443,14 @@ func TestWaitReturnsWhileAGrandchildHoldsTheStream(t *testing.T) {
 		}
 	})
 }
+
+func TestInteractiveStdinUnderOutputIsClosedAtOnce(t *testing.T) {
+	began := time.Now()
+	r, err := script("cat", "out", "done").InteractiveStdin().Output(ctxFor(t, patience))
+	if err != nil || !r.Success() || string(r.Stdout) != "done" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if el := time.Since(began); el > 5*time.Second {
+		t.Fatalf("cat waited %v for a stdin nobody could write", el)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gotether/tether/internal/sysproc"
 )
@@ -16,16 +17,39 @@ import (
 // its owner tag) and the tether-<its pid>-* cgroup directories it made on
 // any cgroup2 mount. It kills the processes by pid, so one failing suite
 // does not spoil the next.
+//
+// A tagged process gets leftoverGrace to die before it counts: the
+// owner-death watchdog of a helper owner (a re-executed test binary that
+// ran tether itself) ends on its own when that owner exits, a few
+// milliseconds later, and the check would otherwise race it.
 func leftovers() []string {
 	var out []string
 	me := []byte(ownerEnv + "=" + strconv.Itoa(os.Getpid()) + "\x00")
+	var tagged []int
 	pids, _ := sysproc.Pids()
 	for _, p := range pids {
 		env, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/environ")
-		if err != nil || !bytes.Contains(append(env, 0), me) || !sysproc.Alive(p) {
-			continue
+		if err == nil && bytes.Contains(append(env, 0), me) {
+			tagged = append(tagged, p)
 		}
-		out = append(out, "process "+strconv.Itoa(p))
+	}
+	deadline := time.Now().Add(leftoverGrace)
+	for {
+		var alive []int
+		for _, p := range tagged {
+			if sysproc.Alive(p) {
+				alive = append(alive, p)
+			}
+		}
+		tagged = alive
+		if len(tagged) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, p := range tagged {
+		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/comm")
+		out = append(out, "process "+strconv.Itoa(p)+" ("+strings.TrimSpace(string(comm))+")")
 		KillPids(p)
 	}
 	for _, dir := range TetherCgroups() {
@@ -33,6 +57,10 @@ func leftovers() []string {
 	}
 	return out
 }
+
+// leftoverGrace is how long a tagged process may take to end after the
+// suite before leftovers reports it.
+const leftoverGrace = 2 * time.Second
 
 // TetherCgroups lists the directories named tether-<this pid>-* on every
 // cgroup2 mount of this mount namespace: the cgroups this test process

@@ -116,6 +116,28 @@ type Container interface {
 	// measure are marked unavailable, never reported as zero.
 	Stats() (Stats, error)
 
+	// Sub creates a container nested in this one, for a tree of its own:
+	// the sub's members are members of this container too (this
+	// container's Signal, Kill, Freeze, Thaw, Pids and Stats include
+	// them), while the sub's own Signal, Kill and Close reach only its
+	// tree. Each mechanism nests in its own way: a child cgroup, a process
+	// group of its own tracked by the parent, a nested Job Object.
+	//
+	// opts.Limits bound the sub's tree alone, inside this container's
+	// limits. A mechanism that must delegate controllers for them (cgroup
+	// v2) can do so only while this container holds no process directly:
+	// a container meant to hold subs should place every process through
+	// one. opts.KillOnOwnerDeath is honoured for the sub; where this
+	// container's own registration already covers the sub (a cgroup's kill
+	// is recursive) nothing more is registered.
+	//
+	// Sub fails with an error matching ErrClosed once this container has
+	// been killed or closed. Killing or closing this container kills every
+	// sub; a sub's Close afterwards only releases what the sub holds and
+	// returns nil. Closing a sub removes it from this container: it is not
+	// listed, signalled or counted again.
+	Sub(ctx context.Context, opts Options) (Container, error)
+
 	// Close kills every member, confirms their death, and releases every
 	// OS resource the container holds (cgroup directory, job handle,
 	// descriptors). It is idempotent: once it has succeeded, later calls

@@ -256,6 +256,9 @@ func (fakeContainer) Thaw(context.Context) error {
 func (fakeContainer) Pids() ([]int, error)          { return nil, nil }
 func (fakeContainer) Stats() (contain.Stats, error) { return contain.Stats{}, nil }
 func (fakeContainer) Close(context.Context) error   { return nil }
+func (fakeContainer) Sub(context.Context, contain.Options) (contain.Container, error) {
+	return fakeContainer{}, nil
+}
 func (fakeContainer) Signal(sig os.Signal) error {
 	return contain.Unsupported(FakeMechanism, "signal "+sig.String(), "no process runs")
 }

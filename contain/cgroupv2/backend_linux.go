@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -62,10 +63,12 @@ func New(opts ...Option) *Backend {
 // Mechanism returns contain.CgroupV2.
 func (*Backend) Mechanism() contain.Mechanism { return contain.CgroupV2 }
 
-// site is a resolved place to create containers.
+// site is a resolved place to create containers: the backend's parent
+// cgroup for New, a container's own cgroup for its subs (nested).
 type site struct {
 	h         hierarchy
 	parentDir string
+	nested    bool
 }
 
 // minKernel is the oldest kernel with both clone3 CLONE_INTO_CGROUP (5.7)
@@ -181,8 +184,11 @@ func (s site) limitProblem(k contain.LimitKind) string {
 	}
 	if !contains(avail, ctrl) {
 		why := fmt.Sprintf("the %s controller is not available in %s (cgroup.controllers: %q)", ctrl, s.parentDir, strings.Join(avail, " "))
-		if s.h.layout() == "hybrid" {
+		switch {
+		case s.h.layout() == "hybrid":
 			why += "; on this hybrid host cgroup v1 holds it"
+		case s.nested:
+			why += "; a sub's limit needs it in the enclosing container's cgroup, which New enables when that container has a limit of the same kind"
 		}
 		return why
 	}
@@ -193,9 +199,18 @@ func (s site) limitProblem(k contain.LimitKind) string {
 	// Enabling a controller for the children needs the parent to have no
 	// processes of its own ("no internal processes").
 	if procs, _ := readWords(filepath.Join(s.parentDir, "cgroup.procs")); len(procs) > 0 {
-		return fmt.Sprintf("enabling %s in %s/cgroup.subtree_control needs that cgroup to hold no processes, and it holds %d (run the owner in a leaf and configure a parent with WithParent)", ctrl, s.parentDir, len(procs))
+		return fmt.Sprintf("enabling %s in %s/cgroup.subtree_control needs that cgroup to hold no processes, and it holds %d (%s)", ctrl, s.parentDir, len(procs), s.internalHint())
 	}
 	return ""
+}
+
+// internalHint says how to avoid processes in the cgroup whose
+// subtree_control must change.
+func (s site) internalHint() string {
+	if s.nested {
+		return "a container whose subs have limits must place every process through a sub, none directly"
+	}
+	return "run the owner in a leaf and configure a parent with WithParent"
 }
 
 func contains(list []string, s string) bool {
@@ -232,17 +247,34 @@ func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Contai
 	if err != nil {
 		return nil, err
 	}
-	dir, err := makeLeaf(s.parentDir)
+	prefix := leafPrefix()
+	dir, err := makeLeaf(s.parentDir, prefix)
 	if err != nil {
 		// The hierarchy may have changed since it was cached: look again.
 		if s, err = b.cachedSite(true); err != nil {
 			return nil, err
 		}
-		if dir, err = makeLeaf(s.parentDir); err != nil {
+		if dir, err = makeLeaf(s.parentDir, prefix); err != nil {
 			return nil, fmt.Errorf("contain: cgroupv2: %w", err)
 		}
 	}
-	c := &container{dir: dir, fd: -1, log: log}
+	c, err := s.open(dir, res, opts.Limits, opts.KillOnOwnerDeath, log)
+	if err != nil {
+		return nil, err
+	}
+	c.covered = opts.KillOnOwnerDeath
+	log.Debug("tether: cgroup created", "mechanism", contain.CgroupV2, "path", dir, "limits", len(opts.Limits), "kill_on_owner_death", opts.KillOnOwnerDeath)
+	return c, nil
+}
+
+// open makes the fresh cgroup dir, just created under s.parentDir, a
+// container: it writes res (the limits, from s.resources), opens the
+// descriptor clone3 needs and, if register is set, registers dir with the
+// owner-death watchdog. New and Sub both finish this way. On failure it
+// removes dir and leaves nothing behind.
+func (s site) open(dir string, res *cgroup2.Resources, limits []contain.Limit, register bool, log *slog.Logger) (*container, error) {
+	c := &container{dir: dir, fd: -1, log: log, h: s.h}
+	c.cgpath = path.Join(s.h.mountRoot, strings.TrimPrefix(dir, s.h.mountpoint))
 	_, statErr := os.Stat(filepath.Join(dir, "memory.current"))
 	c.hasMemory = statErr == nil
 	mgr, err := cgroup2.Load(strings.TrimPrefix(dir, s.h.mountpoint), cgroup2.WithMountpoint(s.h.mountpoint))
@@ -252,7 +284,7 @@ func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Contai
 		}
 		if uerr := mgr.Update(res); uerr != nil {
 			_ = removeTree(dir)
-			return nil, &contain.LimitError{Limit: opts.Limits[0], Mechanism: contain.CgroupV2, Reason: "writing the limits failed: " + uerr.Error(), Err: contain.ErrUnsupported}
+			return nil, &contain.LimitError{Limit: limits[0], Mechanism: contain.CgroupV2, Reason: "writing the limits failed: " + uerr.Error(), Err: contain.ErrUnsupported}
 		}
 	}
 	if err != nil {
@@ -268,14 +300,13 @@ func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Contai
 	c.fd = fd
 	// Registered last, when nothing can fail any more, and before the
 	// caller can place a process: no member ever runs unwatched.
-	if opts.KillOnOwnerDeath {
+	if register {
 		if c.reg, err = watchdog.RegisterCgroup(dir); err != nil {
 			_ = unix.Close(fd)
 			_ = removeTree(dir)
 			return nil, fmt.Errorf("contain: cgroupv2: KillOnOwnerDeath: %w", err)
 		}
 	}
-	log.Debug("tether: cgroup created", "mechanism", contain.CgroupV2, "path", dir, "limits", len(opts.Limits), "kill_on_owner_death", opts.KillOnOwnerDeath)
 	return c, nil
 }
 
@@ -309,7 +340,12 @@ func (s site) resources(ls []contain.Limit) (*cgroup2.Resources, error) {
 		enabled, _ := readWords(filepath.Join(s.parentDir, "cgroup.subtree_control"))
 		if !contains(enabled, ctrl) {
 			if err := writeFile(s.parentDir, "cgroup.subtree_control", "+"+ctrl); err != nil {
-				return nil, &contain.LimitError{Limit: l, Mechanism: contain.CgroupV2, Reason: fmt.Sprintf("enabling %s in %s: %v", ctrl, s.parentDir, err), Err: contain.ErrUnsupported}
+				why := fmt.Sprintf("enabling %s in %s: %v", ctrl, s.parentDir, err)
+				if errors.Is(err, unix.EBUSY) {
+					// A process entered since limitProblem looked.
+					why += fmt.Sprintf(" (cgroup v2 enables controllers for child cgroups only in a cgroup that holds no process directly; %s)", s.internalHint())
+				}
+				return nil, &contain.LimitError{Limit: l, Mechanism: contain.CgroupV2, Reason: why, Err: contain.ErrUnsupported}
 			}
 		}
 		switch l.Kind {
@@ -342,16 +378,20 @@ func cpuMax(cores float64) (quota int64, period uint64) {
 	return quota, period
 }
 
-// makeLeaf creates a fresh, uniquely named cgroup under parent. Mkdir (not
-// MkdirAll) so an existing directory is never adopted: a reused cgroup
-// could be one that was killed.
-func makeLeaf(parent string) (string, error) {
+// leafPrefix starts the name of every cgroup New makes: tether-<owner
+// pid>-, so the sweep can tell whose it is.
+func leafPrefix() string { return "tether-" + strconv.Itoa(os.Getpid()) + "-" }
+
+// makeLeaf creates a fresh cgroup under parent named prefix and random hex.
+// Mkdir (not MkdirAll) so an existing directory is never adopted: a reused
+// cgroup could be one that was killed.
+func makeLeaf(parent, prefix string) (string, error) {
 	var rnd [6]byte
 	for range 5 {
 		if _, err := rand.Read(rnd[:]); err != nil {
 			return "", err
 		}
-		dir := filepath.Join(parent, "tether-"+strconv.Itoa(os.Getpid())+"-"+hex.EncodeToString(rnd[:]))
+		dir := filepath.Join(parent, prefix+hex.EncodeToString(rnd[:]))
 		err := os.Mkdir(dir, 0o755)
 		if err == nil {
 			return dir, nil
@@ -404,17 +444,57 @@ func populated(dir string) bool {
 	return err != nil || kv["populated"] != 0
 }
 
-// sweep removes the empty cgroups of dead owners under parent (left by
-// owners that crashed or were SIGKILLed). It runs once per backend.
+// sweep removes the cgroups of dead owners under parent (left by owners
+// that crashed or were SIGKILLed) whose whole subtree is empty: the
+// container's cgroup and its subs' at every depth, deepest first. It never
+// kills: a tree with a live process anywhere in it ("populated" counts
+// descendants) is left whole, and Probe reports it. It runs once per
+// backend.
 func sweep(parent string, log *slog.Logger) {
 	for _, dir := range staleDirs(parent) {
 		if populated(dir) {
 			continue
 		}
-		if err := removeTree(dir); err != nil {
-			log.Debug("tether: stale cgroup not removed", "path", dir, "err", err)
+		n, err := removeEmptyTree(dir)
+		if err != nil {
+			log.Debug("tether: stale cgroup not removed", "path", dir, "removed_nested", n, "err", err)
 			continue
 		}
-		log.Debug("tether: stale cgroup removed", "path", dir)
+		log.Debug("tether: stale cgroup removed", "path", dir, "cgroups", n)
 	}
+}
+
+// removeEmptyTree removes dir and every cgroup nested in it, deepest
+// first, and returns how many it removed. It uses rmdir alone, which the
+// kernel refuses for a cgroup that holds a process or a child cgroup, so
+// it cannot kill anything; it does not wait either, and stops at the first
+// cgroup it cannot remove (one that became populated is not a stale
+// one). A cgroup someone else removed meanwhile (another owner's sweep)
+// counts as done.
+func removeEmptyTree(dir string) (int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if vanished(err) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	n := 0
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		k, err := removeEmptyTree(filepath.Join(dir, e.Name()))
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	if err := unix.Rmdir(dir); err != nil {
+		if vanished(err) {
+			return n, nil
+		}
+		return n, &os.PathError{Op: "rmdir", Path: dir, Err: err}
+	}
+	return n + 1, nil
 }

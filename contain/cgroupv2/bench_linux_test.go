@@ -92,3 +92,129 @@ func BenchmarkKillTree(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkSubCycle measures Sub and Close of an empty sub: mkdir, the
+// O_PATH descriptor, the kill check, rmdir and leaving the parent's list.
+// "with-sibling-subs" keeps 100 other subs open in the same parent, as a
+// long-lived group would.
+func BenchmarkSubCycle(b *testing.B) {
+	be := New()
+	if a := be.Probe(); !a.Usable {
+		b.Skipf("cgroup v2 not usable here: %s", a.Reason)
+	}
+	for _, siblings := range []int{0, 100} {
+		name := "alone"
+		if siblings > 0 {
+			name = "with-sibling-subs"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			p, err := be.New(ctx, contain.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = p.Close(ctx) }()
+			for range siblings {
+				if _, err := p.Sub(ctx, contain.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				s, err := p.Sub(ctx, contain.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Close(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSubKillTree measures kill-and-confirm of a running 4-process
+// tree in a sub, with a sibling sub running too ("sub"), and of the parent
+// over three such subs, 12 processes ("parent-of-3-subs").
+func BenchmarkSubKillTree(b *testing.B) {
+	be := New()
+	if a := be.Probe(); !a.Usable {
+		b.Skipf("cgroup v2 not usable here: %s", a.Reason)
+	}
+	ctx := context.Background()
+	spawn := func(b *testing.B, c contain.Container) *exec.Cmd {
+		cmd := exec.Command("sh", "-c", "sleep 60 & sleep 60 & sleep 60 & wait")
+		if err := c.PrepareCmd(cmd); err != nil {
+			b.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		return cmd
+	}
+	settle := func(c contain.Container, n int) {
+		for {
+			if p, _ := c.Pids(); len(p) == n {
+				return
+			}
+		}
+	}
+	b.Run("sub", func(b *testing.B) {
+		p, err := be.New(ctx, contain.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = p.Close(ctx) }()
+		sibling, err := p.Sub(ctx, contain.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sib := spawn(b, sibling)
+		defer func() { _ = sibling.Kill(ctx); _ = sib.Wait() }()
+		settle(sibling, 4)
+		for b.Loop() {
+			b.StopTimer()
+			s, err := p.Sub(ctx, contain.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cmd := spawn(b, s)
+			settle(s, 4)
+			b.StartTimer()
+			if err := s.Kill(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			_ = cmd.Wait()
+			_ = s.Close(ctx)
+			b.StartTimer()
+		}
+	})
+	b.Run("parent-of-3-subs", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			p, err := be.New(ctx, contain.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var cmds []*exec.Cmd
+			for range 3 {
+				s, err := p.Sub(ctx, contain.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				cmds = append(cmds, spawn(b, s))
+			}
+			settle(p, 12)
+			b.StartTimer()
+			if err := p.Kill(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			for _, cmd := range cmds {
+				_ = cmd.Wait()
+			}
+			_ = p.Close(ctx)
+			b.StartTimer()
+		}
+	})
+}

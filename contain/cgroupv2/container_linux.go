@@ -23,26 +23,56 @@ import (
 	"github.com/gotether/tether/internal/watchdog"
 )
 
-// container is one leaf cgroup.
+// container is one cgroup: a leaf made by Backend.New, or a sub made by
+// Sub inside another container's cgroup.
+//
+// Locking. closeMu serialises Close and the release of a sub by an
+// enclosing Close; mu guards the state below it. The locks are taken in
+// one order: every closeMu before every mu, and among locks of the same
+// kind an enclosing container's before its subs'. So an enclosing
+// container never waits for a sub while the sub waits for it: a sub's
+// Close drops its own mu before it takes its parent's mu to leave the
+// parent's list, and an enclosing Close takes a sub's closeMu only while
+// it holds no mu.
 type container struct {
 	dir string
 	mgr *cgroup2.Manager
 	log *slog.Logger
 
-	closeMu sync.Mutex // serialises Close
+	// h is the hierarchy dir lives in, and cgpath dir's path in it as
+	// /proc/<pid>/cgroup shows it: holds compares whole path elements,
+	// so a sub's members are recognised as the enclosing container's.
+	h      hierarchy
+	cgpath string
+
+	// parent is the enclosing container of a sub, nil for New's.
+	parent *container
+	// covered is set when a watchdog registration of this cgroup or of an
+	// enclosing one kills it on the owner's death: cgroup.kill is
+	// recursive, so a sub of a covered container registers nothing.
+	covered bool
+
+	closeMu sync.Mutex // serialises Close (and release)
 	// reg is the owner-death watchdog's registration of dir, with
 	// KillOnOwnerDeath; withdrawn by Close once dir is removed. Guarded
 	// by closeMu.
 	reg watchdog.Registration
 
-	mu     sync.Mutex
-	fd     int  // O_PATH descriptor of dir, for clone3; -1 once closed
-	killed bool // cgroup.kill written: never place a process here again
+	mu sync.Mutex
+	fd int // O_PATH descriptor of dir, for clone3; -1 once closed
+	// killed is set once cgroup.kill was written here or in an enclosing
+	// cgroup (a kill reaches the subtree): never place a process here
+	// again.
+	killed bool
 	// empty is set once a killed cgroup was seen unpopulated: nothing can
 	// enter it again, so it stays empty and need not be read again.
 	empty  bool
 	closed bool
 	frozen bool // frozen on the caller's request
+	// subs are the open subs made by Sub. A sub leaves the set when it is
+	// closed, so a long-lived container running many subs in turn holds
+	// only the live ones.
+	subs map[*container]struct{}
 
 	// hasMemory records, at creation, whether the memory controller's
 	// files exist: they cannot appear later (the parent's subtree_control
@@ -159,7 +189,9 @@ func (c *container) Signal(sig os.Signal) error {
 	if closed {
 		return fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrClosed)
 	}
-	if !userFrozen {
+	// A sub inside a frozen container is frozen already, and thawing it
+	// would not be confirmed while the enclosing freeze lasts.
+	if !userFrozen && !frozenNow(c.dir) {
 		// Bounded: a task in uninterruptible sleep can delay "frozen 1";
 		// the signal is still delivered, only the fork guarantee is lost.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -203,7 +235,10 @@ func (c *container) signalMember(pid int, s syscall.Signal) error {
 	return nil
 }
 
-// holds reports whether pid's cgroup is this container or nested in it.
+// holds reports whether pid's cgroup is this container or nested in it
+// (a sub's, at any depth): its path is c.cgpath or starts with it and a
+// slash. Whole path elements are compared, so neither a sibling whose
+// name merely shares a prefix nor a same-named cgroup elsewhere matches.
 func (c *container) holds(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
@@ -213,8 +248,19 @@ func (c *container) holds(pid int) bool {
 	if !ok {
 		return false
 	}
-	rel := "/" + filepath.Base(c.dir)
-	return strings.HasSuffix(own, rel) || strings.Contains(own, rel+"/")
+	return within(own, c.cgpath)
+}
+
+// within reports whether the hierarchy path p is cg or nested in it.
+func within(p, cg string) bool {
+	rest, ok := strings.CutPrefix(p, cg)
+	return ok && (rest == "" || rest[0] == '/')
+}
+
+// frozenNow reports whether cgroup.events in dir says "frozen 1".
+func frozenNow(dir string) bool {
+	kv, err := readKV(filepath.Join(dir, "cgroup.events"))
+	return err == nil && kv["frozen"] == 1
 }
 
 func (c *container) writeKill() error {
@@ -230,8 +276,10 @@ func (c *container) writeKill() error {
 	}
 	// An empty cgroup needs no kill: the usual end of a run, where the
 	// direct child exited and left nothing behind. Marking it killed
-	// keeps the rule that it is never reused.
-	if !populated(c.dir) {
+	// keeps the rule that it is never reused. Not with open subs: a child
+	// prepared for one of them may be starting right now, and only
+	// cgroup.kill is atomic against that; it is one write anyway.
+	if len(c.subs) == 0 && !populated(c.dir) {
 		c.killed, c.empty = true, true
 		return nil
 	}
@@ -239,7 +287,22 @@ func (c *container) writeKill() error {
 		return fmt.Errorf("contain: cgroupv2: writing cgroup.kill: %w", err)
 	}
 	c.killed = true
+	c.subsKilled()
 	return nil
+}
+
+// subsKilled records in every open sub, at every depth, that an enclosing
+// cgroup was killed: the kill reached them, and the kernel would kill a
+// child placed in them now at birth, so they refuse new processes and
+// subs from here on. Called with c.mu held; it takes each sub's mu in
+// turn, enclosing before nested.
+func (c *container) subsKilled() {
+	for s := range c.subs {
+		s.mu.Lock()
+		s.killed = true
+		s.subsKilled()
+		s.mu.Unlock()
+	}
 }
 
 // Kill writes cgroup.kill and waits for cgroup.events "populated 0".
@@ -355,12 +418,19 @@ func treeProcs(dir string, out []int) ([]int, error) {
 	}
 	for _, e := range ents {
 		if e.IsDir() {
-			if out, err = treeProcs(filepath.Join(dir, e.Name()), out); err != nil {
+			var err error
+			if out, err = treeProcs(filepath.Join(dir, e.Name()), out); err != nil && !vanished(err) {
 				return out, err
 			}
 		}
 	}
 	return out, nil
+}
+
+// vanished reports whether err says a cgroup was removed while it was
+// read (a sub closed meanwhile): it then holds no process.
+func vanished(err error) bool {
+	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV)
 }
 
 // Stats reads cpu.stat (present even without the cpu controller, and
@@ -418,6 +488,18 @@ func (c *container) Close(ctx context.Context) error {
 	if err := c.Kill(ctx); err != nil {
 		return err
 	}
+	// The whole tree is confirmed dead, and Kill made c refuse new subs.
+	// Release the open subs before removing their directories: a sub's
+	// own Close in progress finishes first (release waits for it), and
+	// none starts to remove anything afterwards, so the removal below is
+	// the only one walking the tree.
+	c.mu.Lock()
+	subs := c.subs
+	c.subs = nil
+	c.mu.Unlock()
+	for s := range subs {
+		s.release()
+	}
 	if err := removeTree(c.dir); err != nil {
 		return fmt.Errorf("contain: cgroupv2: removing %s: %w", c.dir, err)
 	}
@@ -436,6 +518,96 @@ func (c *container) Close(ctx context.Context) error {
 	if err := c.reg.Unregister(); err != nil {
 		c.log.Debug("tether: watchdog registration not withdrawn", "path", c.dir, "err", err)
 	}
+	if p := c.parent; p != nil {
+		p.mu.Lock()
+		delete(p.subs, c)
+		p.mu.Unlock()
+	}
 	c.log.Debug("tether: cgroup removed", "path", c.dir)
 	return nil
 }
+
+// release closes a sub whose enclosing container's Close has confirmed
+// the whole tree dead and is about to remove the directories: it closes
+// the descriptor, withdraws the sub's own watchdog registration and
+// releases the sub's subs. The sub's Close afterwards returns nil.
+func (c *container) release() {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed, c.killed, c.empty = true, true, true
+	if c.fd >= 0 {
+		_ = unix.Close(c.fd)
+		c.fd = -1
+	}
+	subs := c.subs
+	c.subs = nil
+	c.mu.Unlock()
+	for s := range subs {
+		s.release()
+	}
+	if err := c.reg.Unregister(); err != nil {
+		c.log.Debug("tether: watchdog registration not withdrawn", "path", c.dir, "err", err)
+	}
+	c.log.Debug("tether: sub released by the enclosing container's Close", "path", c.dir)
+}
+
+// Sub creates a cgroup nested in this one, named sub-<random>, with
+// opts.Limits written to it, and returns it as a container of its own.
+// Limits take New's path: the controllers must be available here and are
+// enabled in this cgroup's subtree_control first, which the kernel allows
+// only while this cgroup holds no process directly. With
+// opts.KillOnOwnerDeath the sub is registered with the watchdog unless
+// this container or an enclosing one is (their kill reaches the sub).
+// opts.Logger defaults to this container's logger.
+//
+// The sub is created and listed with c.mu held, so a concurrent Kill or
+// Close of this container either comes first (Sub fails with ErrClosed)
+// or finds the sub listed and kills, releases and removes it.
+func (c *container) Sub(ctx context.Context, opts contain.Options) (contain.Container, error) {
+	if err := contain.ValidateLimits(opts.Limits); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = c.log
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	s := site{h: c.h, parentDir: c.dir, nested: true}
+	res, err := s.resources(opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := makeLeaf(c.dir, subPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("contain: cgroupv2: %w", err)
+	}
+	register := opts.KillOnOwnerDeath && !c.covered
+	sub, err := s.open(dir, res, opts.Limits, register, log)
+	if err != nil {
+		return nil, err
+	}
+	sub.parent = c
+	sub.covered = c.covered || register
+	if c.subs == nil {
+		c.subs = make(map[*container]struct{})
+	}
+	c.subs[sub] = struct{}{}
+	log.Debug("tether: sub cgroup created", "mechanism", contain.CgroupV2, "path", dir, "limits", len(opts.Limits),
+		"kill_on_owner_death", opts.KillOnOwnerDeath, "registered", register)
+	return sub, nil
+}
+
+// subPrefix starts the name of every sub's cgroup.
+const subPrefix = "sub-"

@@ -21,6 +21,33 @@
 // hybrid host cgroup v1 usually holds them; New then fails with a
 // *contain.LimitError that says so rather than run unlimited.
 //
+// Containers nest. Sub makes a cgroup named sub-<random> inside the
+// container's own (mkdir, never adopting an existing directory) and
+// returns it as a container of its own, whose subs nest in turn. Because
+// cgroups are hierarchical, the enclosing container's Pids, Stats (cpu.stat
+// keeps the CPU time of subs' exited members, even of closed subs),
+// Signal, Freeze and Kill (cgroup.kill is recursive) include every sub,
+// while a sub's own Signal, Kill and Close reach only its tree. Killing a
+// container makes every sub refuse new processes and subs, as the kernel
+// would kill them at birth. Closing it kills the whole tree, removes the
+// directories deepest first and releases every sub still open (descriptor,
+// watchdog registration), so a sub's later Close returns nil. A closed sub
+// leaves its parent's list, so a container may run any number of subs in
+// turn. A sub's limits apply to its own cgroup and need the controllers
+// enabled in the enclosing cgroup's subtree_control, which cgroup v2
+// allows only while that cgroup holds no process directly ("no internal
+// processes"): a container meant to have limited subs places every process
+// through one. With KillOnOwnerDeath a sub registers with the watchdog only
+// when no enclosing container is registered. A sub frozen by an enclosing
+// container's Freeze stays frozen until that one thaws: the sub's own Thaw
+// waits for it.
+//
+// The first New of a backend also sweeps the cgroups that dead owners left
+// under the parent: a tether-<pid>-* tree whose owner is gone and in which
+// no process lives, subs included, is removed by rmdir alone, deepest
+// first. A tree with a live process anywhere in it is never touched, only
+// reported by Probe.
+//
 // The package compiles on every OS; off Linux its Backend reports itself
 // unusable.
 //

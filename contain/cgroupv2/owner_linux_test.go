@@ -24,7 +24,7 @@ import (
 )
 
 // helpers are this package's own helper modes, which need the backend.
-var helpers = map[string]testchild.Helper{helperOwner: runOwner}
+var helpers = map[string]testchild.Helper{helperOwner: runOwner, helperNestedOwner: runNestedOwner}
 
 // helperOwner is an owner process for the owner-death tests. Arguments:
 // a ModeTree pid file, a parent cgroup ("" for the default) and a count N.
@@ -71,6 +71,92 @@ func runOwner(args []string) int {
 		fmt.Printf("cgroup %q\n", dirOf(c))
 	}
 	fmt.Printf("watchdog %d\nready\n", watchdog.Pid())
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// helperNestedOwner is an owner of nested containers for the owner-death
+// tests. Argument: a ModeTree pid file. It builds two trees:
+//
+//	P1 (KillOnOwnerDeath)        registered
+//	  S1 (KillOnOwnerDeath)      covered by P1: registers nothing
+//	    S1a                      ModeTree child
+//	  S2                         ModeSleep child
+//	P2                           not registered, holds no process
+//	  S3 (KillOnOwnerDeath)      registered itself; ModeSleep child
+//	    S3a (KillOnOwnerDeath)   covered by S3; ModeSleep child
+//
+// It prints "cgroup <quoted dir>" for every cgroup that holds a child
+// (S1a, S2, S3, S3a), "removed <quoted dir>" for each registered one (P1,
+// S3), "kept <quoted dir>" for P2, "registered N", "watchdog <pid>" and
+// "ready", then blocks until killed.
+const helperNestedOwner = "nested-owner"
+
+func runNestedOwner(args []string) int {
+	if len(args) != 1 {
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	ctx := context.Background()
+	b := New()
+	kood := contain.Options{KillOnOwnerDeath: true}
+	run := func(c contain.Container, cmd *exec.Cmd) error {
+		if err := c.PrepareCmd(cmd); err != nil {
+			return err
+		}
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		fmt.Printf("cgroup %q\n", dirOf(c))
+		return c.Started(cmd)
+	}
+	p1, err := b.New(ctx, kood)
+	if err != nil {
+		return fail(err)
+	}
+	s1, err := p1.Sub(ctx, kood)
+	if err != nil {
+		return fail(err)
+	}
+	s1a, err := s1.Sub(ctx, contain.Options{})
+	if err != nil {
+		return fail(err)
+	}
+	s2, err := p1.Sub(ctx, contain.Options{})
+	if err != nil {
+		return fail(err)
+	}
+	p2, err := b.New(ctx, contain.Options{})
+	if err != nil {
+		return fail(err)
+	}
+	s3, err := p2.Sub(ctx, kood)
+	if err != nil {
+		return fail(err)
+	}
+	s3a, err := s3.Sub(ctx, kood)
+	if err != nil {
+		return fail(err)
+	}
+	for _, r := range []struct {
+		c   contain.Container
+		cmd *exec.Cmd
+	}{
+		{s1a, testchild.Command(testchild.ModeTree, args[0])},
+		{s2, testchild.Command(testchild.ModeSleep)},
+		{s3, testchild.Command(testchild.ModeSleep)},
+		{s3a, testchild.Command(testchild.ModeSleep)},
+	} {
+		if err := run(r.c, r.cmd); err != nil {
+			return fail(err)
+		}
+	}
+	fmt.Printf("removed %q\nremoved %q\nkept %q\n", dirOf(p1), dirOf(s3), dirOf(p2))
+	fmt.Printf("registered %d\nwatchdog %d\nready\n", watchdog.Registered(), watchdog.Pid())
 	for {
 		time.Sleep(time.Hour)
 	}
@@ -234,6 +320,111 @@ func assertWatchdogApart(t *testing.T, wd, child int) {
 	if wpg == cpg || wsid == csid || wsid != wpg {
 		t.Errorf("watchdog pgid %d sid %d, tree child pgid %d sid %d", wpg, wsid, cpg, csid)
 	}
+}
+
+func TestOwnerDeathKillsSubTrees(t *testing.T) {
+	b := usable(t)
+	s, err := b.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidfile := testchild.PidFile(t)
+	var held, removed, kept []string
+	// The unregistered parent survives its owner, empty: remove it as
+	// the next owner's sweep would. Registered before the helper starts,
+	// so it runs after the helper was killed and reaped, once the
+	// watchdog has emptied it, even when the test fails early.
+	t.Cleanup(func() {
+		for _, d := range kept {
+			testchild.Poll(t, patience, "removing "+d, func() bool {
+				_, err := removeEmptyTree(d)
+				return err == nil
+			})
+		}
+	})
+	h := testchild.StartHelper(t, helperNestedOwner, pidfile)
+	registered, wd := -1, 0
+	sc := bufio.NewScanner(h.Out)
+	ready := false
+	for !ready && sc.Scan() {
+		ln := sc.Text()
+		word, rest, _ := strings.Cut(ln, " ")
+		switch word {
+		case "ready":
+			ready = true
+		case "cgroup", "removed", "kept":
+			dir, err := strconv.Unquote(rest)
+			if err != nil {
+				h.Fail(t, "bad line %q", ln)
+			}
+			switch word {
+			case "cgroup":
+				held = append(held, dir)
+			case "removed":
+				removed = append(removed, dir)
+			default:
+				kept = append(kept, dir)
+			}
+		case "registered":
+			registered, _ = strconv.Atoi(rest)
+		case "watchdog":
+			wd, _ = strconv.Atoi(rest)
+		default:
+			h.Fail(t, "bad line %q", ln)
+		}
+	}
+	if !ready {
+		h.Fail(t, "helper owner ended before it was ready")
+	}
+	if len(held) != 4 || len(removed) != 2 || len(kept) != 1 || wd == 0 {
+		t.Fatalf("owner reported cgroups %q, removed %q, kept %q, watchdog %d", held, removed, kept, wd)
+	}
+	// Two registrations: the top parent and the sub of the unregistered
+	// one; their subs are covered by the recursive kill.
+	if registered != 2 {
+		t.Fatalf("owner made %d watchdog registrations, want 2", registered)
+	}
+	tree := testchild.WaitTree(t, pidfile, patience)
+	pids := tree.Pids()
+	for _, dir := range held[1:] {
+		var ms []int
+		testchild.Poll(t, patience, "the sleeper in "+dir, func() bool {
+			ms = members(t, dir)
+			return len(ms) > 0
+		})
+		pids = append(pids, ms...)
+	}
+	for _, dir := range held {
+		if !strings.HasPrefix(dir, s.parentDir+"/") || !strings.Contains(strings.TrimPrefix(dir, s.parentDir), "/"+subPrefix) {
+			t.Fatalf("%s is not a sub under %s", dir, s.parentDir)
+		}
+	}
+
+	began := time.Now()
+	if err := h.Cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	dead := waitGone(t, began, func() bool {
+		for _, p := range pids {
+			if sysproc.Alive(p) {
+				return false
+			}
+		}
+		return true
+	})
+	cleared := waitGone(t, began, func() bool {
+		for _, dir := range append(removed, held...) {
+			if _, err := os.Stat(dir); err == nil {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("owner SIGKILL -> %d processes in 4 subs (2 levels) dead: %v; registered cgroups removed: %v", len(pids), dead, cleared)
+	if populated(kept[0]) {
+		t.Errorf("the unregistered parent %s is populated", kept[0])
+	}
+	testchild.WaitDead(t, patience, wd)
 }
 
 func TestCloseWithdrawsRegistration(t *testing.T) {

@@ -62,7 +62,27 @@ var (
 	procNtResumeProcess = ntdll.NewProc("NtResumeProcess")
 	// wine_get_version exists only in Wine's ntdll.
 	procWineGetVersion = ntdll.NewProc("wine_get_version")
+
+	kernel32 = windows.NewLazySystemDLL("kernel32.dll")
+	// IsProcessInJob is missing from x/sys/windows v0.50.0. Under Wine it
+	// needs PROCESS_QUERY_INFORMATION on the process handle (real Windows
+	// also accepts PROCESS_QUERY_LIMITED_INFORMATION).
+	procIsProcessInJob = kernel32.NewProc("IsProcessInJob")
 )
+
+// isProcessInJob reports whether the process is a member of job, directly
+// or through a job nested in it.
+func isProcessInJob(process, job windows.Handle) (bool, error) {
+	if err := procIsProcessInJob.Find(); err != nil {
+		return false, err
+	}
+	var in int32 // a Win32 BOOL
+	r, _, errno := procIsProcessInJob.Call(uintptr(process), uintptr(job), uintptr(unsafe.Pointer(&in)))
+	if r == 0 {
+		return false, errno
+	}
+	return in != 0, nil
+}
 
 // ntResumeProcess calls ntdll!NtResumeProcess on h.
 func ntResumeProcess(h windows.Handle) error {

@@ -4,6 +4,7 @@ package jobobject
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"runtime"
 
@@ -85,6 +86,23 @@ func (*Backend) Probe() contain.Availability {
 // 100 % cap, which is what cgroup v2 does with a cpu.max above the core
 // count: a no-op, not an error.
 func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Container, error) {
+	c, err := newJob(ctx, opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.log != nil {
+		c.log.DebugContext(ctx, "jobobject: container created", "limits", len(opts.Limits), "wine", c.wine)
+	}
+	return c, nil
+}
+
+// newJob does the work of New and Sub: it validates opts.Limits, creates a
+// job with KILL_ON_JOB_CLOSE and applies the limits, or leaves nothing
+// behind. The job is not nested in parent's yet: that happens when its
+// first process, already in parent's job, is assigned to it. A job that
+// cannot be created is ErrNotUsable for New; for Sub the backend was
+// usable, so it is a plain error (out of handles or quota).
+func newJob(ctx context.Context, opts contain.Options, parent *container) (*container, error) {
 	if err := contain.ValidateLimits(opts.Limits); err != nil {
 		return nil, err
 	}
@@ -99,18 +117,17 @@ func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Contai
 	}
 	job, err := createJob()
 	if err != nil {
-		return nil, &contain.NotUsableError{Mechanism: contain.JobObject,
-			Reason: "cannot create a Job Object with KILL_ON_JOB_CLOSE: " + err.Error()}
+		const why = "cannot create a Job Object with KILL_ON_JOB_CLOSE: "
+		if parent != nil {
+			return nil, fmt.Errorf("jobobject: sub: %s%w", why, err)
+		}
+		return nil, &contain.NotUsableError{Mechanism: contain.JobObject, Reason: why + err.Error()}
 	}
 	if err := applyLimits(job, opts.Limits); err != nil {
 		_ = windows.CloseHandle(job)
 		return nil, err
 	}
-	c := &container{job: job, wine: wine, log: opts.Logger}
-	if c.log != nil {
-		c.log.DebugContext(ctx, "jobobject: container created", "limits", len(opts.Limits), "wine", wine)
-	}
-	return c, nil
+	return &container{job: job, wine: wine, log: opts.Logger, parent: parent}, nil
 }
 
 // applyLimits sets validated limits on job.

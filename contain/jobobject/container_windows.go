@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -18,19 +19,38 @@ import (
 	"github.com/gotether/tether/contain"
 )
 
-// container is one job and the tree inside it.
+// container is one job and the tree inside it. A container made by Sub
+// has a job of its own that becomes nested in its parent's job when its
+// first process is placed: every process in it is in every ancestor's
+// job too, so an ancestor's Pids, Stats, Signal and Kill reach it through
+// the kernel, with no walk over the subs.
 //
 // mu guards every use of the job handle, so Close cannot release it while
 // another method is using it, and it serialises placement against Kill:
 // Started and Adopt check killed and assign under the same lock, so no
 // process is assigned to a job after its kill.
+//
+// Lock order: a container's mu is always taken before the mu of any sub
+// nested in it, never while holding one. A method that needs several
+// locks takes them from the outermost container down (lockChain for a
+// placement, parent then sub for a sub's Close, a container then each of
+// its subs for Kill and Close). Nothing holds a sub's lock and then asks
+// for its parent's, so no cycle can form.
 type container struct {
 	mu     sync.Mutex
 	job    windows.Handle
-	killed bool // Kill or Close began: no new member is accepted
+	killed bool // Kill or Close of it or of an ancestor began: no new member is accepted
 	closed bool // the job handle is released
 	wine   bool
 	log    *slog.Logger
+
+	// parent is the container this one is nested in, nil for one made by
+	// New. It never changes, so it is read without a lock.
+	parent *container
+	// subs are the subs nested directly in this one whose handle is still
+	// open. A sub's Close removes it; this container's Close releases the
+	// rest. Guarded by mu.
+	subs map[*container]struct{}
 }
 
 var _ contain.Container = (*container)(nil)
@@ -75,10 +95,12 @@ func (c *container) PrepareCmd(cmd *exec.Cmd) error {
 	return nil
 }
 
-// Started assigns the suspended child to the job and resumes it. If cmd
-// was not prepared (the child is already running outside the job), if the
-// container was killed meanwhile, or if assignment or resumption fails,
-// the child is terminated before Started returns and the error says why.
+// Started assigns the suspended child to the job and resumes it; in a sub
+// it first assigns the child to every ancestor's job, outermost first, as
+// nesting requires. If cmd was not prepared (the child is already running
+// outside the job), if the container or an ancestor was killed meanwhile,
+// or if an assignment or the resumption fails, the child is terminated
+// before Started returns and the error says why.
 func (c *container) Started(cmd *exec.Cmd) error {
 	if cmd.Process == nil {
 		return errors.New("jobobject: started: cmd has not been started")
@@ -103,16 +125,13 @@ func (c *container) Started(cmd *exec.Cmd) error {
 // place assigns a child created with CREATE_SUSPENDED (if suspended) to
 // the job and resumes it.
 func (c *container) place(h windows.Handle, suspended bool) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !suspended {
 		return errors.New("jobobject: started: cmd was not prepared with PrepareCmd, so the child ran outside the job; it was terminated")
 	}
-	if c.killed {
-		return closedError("started")
-	}
-	if err := windows.AssignProcessToJobObject(c.job, h); err != nil {
-		return fmt.Errorf("jobobject: started: AssignProcessToJobObject: %w", err)
+	chain, unlock := c.lockChain()
+	defer unlock()
+	if err := assignChain("started", chain, h); err != nil {
+		return err
 	}
 	if err := ntResumeProcess(h); err != nil {
 		return fmt.Errorf("jobobject: started: NtResumeProcess: %w", err)
@@ -120,9 +139,93 @@ func (c *container) place(h windows.Handle, suspended bool) error {
 	return nil
 }
 
+// lockChain locks c's ancestors and c, outermost first (the lock order),
+// and returns them in that order with the function that unlocks them.
+func (c *container) lockChain() (chain []*container, unlock func()) {
+	for x := c; x != nil; x = x.parent {
+		chain = append(chain, x)
+	}
+	slices.Reverse(chain)
+	for _, x := range chain {
+		x.mu.Lock()
+	}
+	return chain, func() {
+		for i := len(chain) - 1; i >= 0; i-- {
+			chain[i].mu.Unlock()
+		}
+	}
+}
+
+// assignChain puts the process h into every job of chain (locked by
+// lockChain), outermost first, skipping the jobs it is already in. That
+// order is what nesting needs: each job receives the process from its
+// parent's job, so a sub's job, empty and unnested at creation, becomes
+// nested in its parent's at its first member, and stays a subset of it.
+// It fails with ErrClosed, before assigning anything, if any container of
+// the chain was killed.
+func assignChain(op string, chain []*container, h windows.Handle) error {
+	for _, x := range chain {
+		if x.killed {
+			return closedError(op)
+		}
+	}
+	placed := false // this call put h into the previous job of the chain
+	for i, x := range chain {
+		in, err := isProcessInJob(h, x.job)
+		if err != nil {
+			return fmt.Errorf("jobobject: %s: IsProcessInJob: %w", op, err)
+		}
+		if in {
+			placed = false
+			continue
+		}
+		if i > 0 && !placed {
+			if err := chain[i-1].refuseOtherSubs(op, h, x); err != nil {
+				return err
+			}
+		}
+		if err := windows.AssignProcessToJobObject(x.job, h); err != nil {
+			if len(chain) > 1 {
+				return fmt.Errorf("jobobject: %s: AssignProcessToJobObject (job %d of %d, outermost first): %w", op, i+1, len(chain), err)
+			}
+			return fmt.Errorf("jobobject: %s: AssignProcessToJobObject: %w", op, err)
+		}
+		placed = true
+	}
+	return nil
+}
+
+// refuseOtherSubs fails if h, a process already in c's job before this
+// placement (an Adopt of a member), sits in one of c's subs other than
+// into. Windows would refuse to move it into a sub that already holds a
+// process, since a process never leaves a job, but it would accept an
+// empty one and nest it under the other sub, so that the other sub's
+// Kill would reach into it. c.mu is held, so no sub of c can release its
+// handle meanwhile (releasing needs c.mu). The scan costs one call per
+// open sub, and only an Adopt of a process already in c pays it.
+func (c *container) refuseOtherSubs(op string, h windows.Handle, into *container) error {
+	for s := range c.subs {
+		if s == into {
+			continue
+		}
+		in, err := isProcessInJob(h, s.job)
+		if err != nil {
+			return fmt.Errorf("jobobject: %s: IsProcessInJob: %w", op, err)
+		}
+		if in {
+			return fmt.Errorf("jobobject: %s: the process is in another sub of the same container, and a process cannot leave a job", op)
+		}
+	}
+	return nil
+}
+
 // Adopt assigns a running process to the job. Only that process moves:
 // Windows keeps no process tree, so its existing children stay where they
-// are; the children it starts from now on are members. Adopting the
+// are; the children it starts from now on are members. Adopting into a
+// sub assigns the process to each ancestor's job it is not yet in,
+// outermost first, then to the sub's; a process already in the sub is
+// left as it is. A process in a sibling sub cannot move: Windows refuses
+// (a process never leaves a job), and so does Adopt. Adopting the
 // calling process itself is refused. The handle opened
 // here pins the process, so the pid cannot be reused between the
 // liveness check and the assignment. A pid that names no running process
@@ -151,20 +254,15 @@ func (c *container) Adopt(pid int) error {
 	if ev, err := windows.WaitForSingleObject(h, 0); err != nil || ev != uint32(windows.WAIT_TIMEOUT) {
 		return &contain.NoSuchProcessError{Pid: pid}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.killed {
-		return closedError("adopt")
-	}
-	if err := windows.AssignProcessToJobObject(c.job, h); err != nil {
-		return fmt.Errorf("jobobject: adopt: AssignProcessToJobObject: %w", err)
-	}
-	return nil
+	chain, unlock := c.lockChain()
+	defer unlock()
+	return assignChain("adopt", chain, h)
 }
 
 // Signal terminates every member at once when sig is os.Kill (with exit
-// code 1, as os.Process.Kill does). Unlike Kill it neither waits nor ends
-// the container. Any other signal fails with ErrUnsupported.
+// code 1, as os.Process.Kill does), the members of nested subs included.
+// Unlike Kill it neither waits nor ends the container or its subs. Any
+// other signal fails with ErrUnsupported.
 func (c *container) Signal(sig os.Signal) error {
 	if sig != os.Kill {
 		return contain.Unsupported(contain.JobObject, "signal "+sig.String(),
@@ -178,8 +276,11 @@ func (c *container) Signal(sig os.Signal) error {
 	})
 }
 
-// Kill terminates every member with TerminateJobObject and then waits
-// until the job counts no active process. It polls basic accounting with a
+// Kill terminates every member with TerminateJobObject, which also ends
+// the members of every sub nested in this job, marks this container and
+// every open sub below it killed, and then waits
+// until the job counts no active process (a parent's count includes its
+// subs' members). It polls basic accounting with a
 // short backoff rather than waiting on a completion port: the count is
 // exact, while port messages may be dropped when the port's queue is full
 // and, under Wine, never report processes killed by TerminateJobObject.
@@ -192,13 +293,26 @@ func (c *container) Kill(ctx context.Context) error {
 		c.mu.Unlock()
 		return nil
 	}
-	c.killed = true
+	c.markKilledLocked()
 	err := windows.TerminateJobObject(c.job, killExitCode)
 	c.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("jobobject: kill: TerminateJobObject: %w", err)
 	}
 	return c.waitEmpty(ctx)
+}
+
+// markKilledLocked marks c and every open sub below it killed, taking
+// each sub's lock under its parent's (the lock order). c.mu is held. The
+// mark is what makes a sub of a killed container refuse PrepareCmd,
+// Adopt and Sub without looking up its ancestors.
+func (c *container) markKilledLocked() {
+	c.killed = true
+	for s := range c.subs {
+		s.mu.Lock()
+		s.markKilledLocked()
+		s.mu.Unlock()
+	}
 }
 
 // waitEmpty polls until the job has no active process or ctx ends.
@@ -258,8 +372,9 @@ func (*container) Thaw(context.Context) error {
 	return contain.Unsupported(contain.JobObject, "thaw", "Freeze is unsupported, so there is nothing to thaw")
 }
 
-// Pids lists the job's live processes. Exited members leave the job's
-// list as they exit, so every pid listed is running (or being torn down).
+// Pids lists the job's live processes, those of nested subs included.
+// Exited members leave the job's list as they exit, so every pid listed
+// is running (or being torn down).
 func (c *container) Pids() ([]int, error) {
 	var pids []int
 	err := c.withJob("pids", func(job windows.Handle) error {
@@ -273,7 +388,8 @@ func (c *container) Pids() ([]int, error) {
 	return pids, err
 }
 
-// Stats reports the job's live process count and, on real Windows, its
+// Stats reports the job's live process count (nested subs' members
+// included, as the kernel accounts them) and, on real Windows, its
 // CPU times (including exited members) and peak memory. Current memory and
 // out-of-memory kills have no job-wide source and are always unavailable.
 // Under Wine the times and the peak read as zero whatever the tree does,
@@ -303,25 +419,98 @@ func (c *container) Stats() (contain.Stats, error) {
 	return s, err
 }
 
-// Close kills the tree, confirms it is dead and closes the job handle.
-// If death is not confirmed before ctx ends, the handle stays open (so the
-// job keeps its members in view) and Close may be called again. Later
-// calls after a successful Close return nil.
+// Close kills the tree, confirms it is dead and closes the job handle,
+// and the handles of every sub still open below it, so no handle outlives
+// the container even if its subs are never closed. A sub's Close also
+// removes it from its parent. If death is not confirmed before ctx ends,
+// the handles stay open (so the job keeps its members in view) and Close
+// may be called again. Later calls after a successful Close return nil,
+// as does a sub's Close after its parent's.
 func (c *container) Close(ctx context.Context) error {
 	if err := c.Kill(ctx); err != nil {
 		return err
+	}
+	p := c.parent
+	if p != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil
 	}
-	c.closed = true
-	if err := windows.CloseHandle(c.job); err != nil {
+	if p != nil {
+		delete(p.subs, c)
+	}
+	n, err := c.releaseLocked()
+	if err != nil {
 		return fmt.Errorf("jobobject: close: %w", err)
 	}
 	if c.log != nil {
-		c.log.DebugContext(ctx, "jobobject: container closed")
+		c.log.DebugContext(ctx, "jobobject: container closed", "open_subs_released", n)
 	}
 	return nil
+}
+
+// releaseLocked closes the job handles of every open sub below c, each
+// under its parent's lock, then c's own, and marks them all closed. c.mu
+// is held, and the tree is confirmed dead. It returns how many subs it
+// released. Every handle is closed even if one fails; the errors are
+// joined.
+func (c *container) releaseLocked() (int, error) {
+	var (
+		n    int
+		errs []error
+	)
+	for s := range c.subs {
+		s.mu.Lock()
+		m, err := s.releaseLocked()
+		s.mu.Unlock()
+		n += 1 + m
+		errs = append(errs, err)
+	}
+	c.subs = nil
+	c.killed, c.closed = true, true
+	errs = append(errs, windows.CloseHandle(c.job))
+	return n, errors.Join(errs...)
+}
+
+// Sub creates a job that becomes nested in this one (Windows 8 and later;
+// Go itself needs Windows 10) when its first process is placed: the
+// process goes into this container's job first, then into the sub's. The
+// sub's job has KILL_ON_JOB_CLOSE and opts.Limits, applied as New applies
+// them (under Wine every limit is refused, as by New); Windows enforces
+// the stricter of the sub's and the ancestors' limits. The sub needs no
+// owner-death registration: its handle, like its parent's, closes when
+// the owner dies, and either kill-on-close ends its tree.
+//
+// Sub fails with ErrClosed once this container was killed or closed.
+func (c *container) Sub(ctx context.Context, opts contain.Options) (contain.Container, error) {
+	c.mu.Lock()
+	killed := c.killed
+	c.mu.Unlock()
+	if killed {
+		return nil, closedError("sub")
+	}
+	s, err := newJob(ctx, opts, c)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.killed { // killed while the job was being made
+		c.mu.Unlock()
+		_ = windows.CloseHandle(s.job)
+		return nil, closedError("sub")
+	}
+	if c.subs == nil {
+		c.subs = make(map[*container]struct{})
+	}
+	c.subs[s] = struct{}{}
+	open := len(c.subs)
+	c.mu.Unlock()
+	if s.log != nil {
+		s.log.DebugContext(ctx, "jobobject: sub created", "limits", len(opts.Limits), "parent_open_subs", open)
+	}
+	return s, nil
 }

@@ -9,6 +9,25 @@
 // job before any of its code runs, then resumes it. If that fails the child
 // is terminated, so an unconfined child never runs.
 //
+// Sub nests jobs (Windows 8 and later; Go itself needs Windows 10). A sub
+// is a job of its own, with KILL_ON_JOB_CLOSE and the limits given to Sub
+// (Windows enforces the stricter of a sub's and its ancestors' limits).
+// Started places a child in a sub by assigning it, still suspended, to
+// the parent's job first and then to the sub's, which nests the sub's job
+// in the parent's; a sub of a sub goes through every level, outermost
+// first. Adopt does the same, skipping the jobs the process is already
+// in, and refuses a process that sits in another sub, since a process
+// never leaves a job. The kernel then counts a sub's members as members
+// of every ancestor, so a parent's Pids, Stats, Signal and Kill include
+// them with no walk over the subs, while a sub's own Signal, Kill and
+// Close reach its job alone. Killing or closing a parent kills every sub
+// (TerminateJobObject ends nested jobs too) and marks them killed, so
+// they refuse new processes with contain.ErrClosed; the parent's Close
+// also closes the handle of every sub not yet closed, and a sub's Close
+// afterwards returns nil. Owner death needs nothing more: every handle
+// closes with the owner, and kill-on-close ends the nested jobs with the
+// parent's. Locks are always taken from the parent down to its subs.
+//
 // Windows has no signals: Signal accepts only os.Kill (TerminateJobObject);
 // a graceful stop through CTRL_BREAK belongs to the proc layer. Freeze is
 // unsupported (see Container.Freeze in the Windows source for why).
@@ -18,8 +37,8 @@
 // matching contain.ErrNotUsable.
 //
 // Under Wine (detected through ntdll!wine_get_version) the job itself,
-// assignment, termination, kill-on-close, the process list and process
-// counts work, but limits are accepted without being enforced and CPU times
+// assignment, nesting, termination, kill-on-close, the process list and
+// process counts work, but limits are accepted without being enforced and CPU times
 // and peak memory read as zero. The backend therefore rejects every limit
 // with a *contain.LimitError matching contain.ErrUnsupported, and reports
 // those statistics as unavailable instead of as zeros.

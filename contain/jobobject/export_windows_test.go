@@ -2,6 +2,8 @@
 
 package jobobject
 
+import "github.com/gotether/tether/contain"
+
 // Hooks for the external tests.
 var (
 	UnderWine = underWine
@@ -16,4 +18,13 @@ func SetPidListInitial(n int) (restore func()) {
 	old := pidListInitial
 	pidListInitial = n
 	return func() { pidListInitial = old }
+}
+
+// OpenSubs counts the subs of c (a container from this backend) whose
+// Close has not run yet: the parent's list that a sub's Close must leave.
+func OpenSubs(c contain.Container) int {
+	p := c.(*container)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.subs)
 }

@@ -56,10 +56,22 @@ const ownerDeath = "with KillOnOwnerDeath: if the owner dies abruptly (even by S
 // internal/watchdog) and fails if it cannot be started; the group is
 // registered with it once Started has recorded the leader.
 func (*Backend) New(_ context.Context, opts contain.Options) (contain.Container, error) {
+	c, err := makeContainer(opts, opts.KillOnOwnerDeath)
+	if err != nil {
+		return nil, err
+	}
+	c.log.Debug("pgid: container created", "kill_on_owner_death", c.watch)
+	return c, nil
+}
+
+// makeContainer checks opts and makes an empty container, for New and for
+// Sub: every limit is rejected, and with watch the owner's watchdog must
+// run (the group is registered with it once Started records the leader).
+func makeContainer(opts contain.Options, watch bool) (*Container, error) {
 	if err := contain.RejectLimits(contain.PGID, noLimits, opts.Limits); err != nil {
 		return nil, err
 	}
-	if opts.KillOnOwnerDeath {
+	if watch {
 		if err := watchdog.Start(); err != nil {
 			return nil, fmt.Errorf("pgid: KillOnOwnerDeath: %w", err)
 		}
@@ -68,7 +80,5 @@ func (*Backend) New(_ context.Context, opts contain.Options) (contain.Container,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Container{log: log, watch: opts.KillOnOwnerDeath}
-	log.Debug("pgid: container created", "kill_on_owner_death", opts.KillOnOwnerDeath)
-	return c, nil
+	return &Container{log: log, watch: watch}, nil
 }

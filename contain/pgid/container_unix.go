@@ -21,12 +21,32 @@ import (
 )
 
 // Container is one POSIX process group, led by the first command started
-// in it, plus any adopted processes tracked one by one. Its methods are
+// in it, plus any adopted processes tracked one by one, plus the subs made
+// in it by Sub, each a Container with a group of its own. Its methods are
 // safe for concurrent use.
 //
 // The group holds every descendant that stays in it; a descendant that
 // calls setsid or setpgid leaves the group and is out of reach from then
 // on. Use contain/cgroupv2 where that matters.
+//
+// # Locking
+//
+// Each container has two locks: teardown, held across a whole Kill or
+// Close, and mu, which guards the state and is never held across a wait.
+// The order is teardown before mu, and a parent before its subs:
+//
+//   - An operation on a family (a container and its subs, recursively)
+//     takes a snapshot of it, parents first, and then takes each member's
+//     mu in turn, never two at once; a sub closed meanwhile is skipped.
+//   - A container's Kill and Close hold its own teardown lock and take its
+//     subs' mu locks, never their teardown locks.
+//   - A sub's Close takes its parent's mu, to leave the parent's list,
+//     only after it has released its own mu. No sub operation takes any
+//     other lock of its parent.
+//
+// So no code holds two containers' mu at once, and no teardown lock is
+// ever waited for while a mu is held. Code that comes to need two mu locks
+// must take the parent's (the ancestor's) first.
 type Container struct {
 	log *slog.Logger
 
@@ -35,6 +55,14 @@ type Container struct {
 	// stay responsive while a teardown polls.
 	teardown sync.Mutex
 	mu       sync.Mutex
+
+	// parent is the container Sub made this one in, nil for one made by
+	// Backend.New. It never changes.
+	parent *Container
+	// subs are the subs made in this container and not closed yet. A
+	// sub's Close removes itself; this container's Close releases them
+	// all and forgets them.
+	subs map[*Container]struct{}
 
 	// pgid is the group's id, the leader's pid; 0 until Started has
 	// recorded the leader.
@@ -56,7 +84,8 @@ type Container struct {
 	// closed is set once Close has confirmed death and released handles.
 	closed bool
 
-	// watch is Options.KillOnOwnerDeath. reg is then the watchdog's
+	// watch is Options.KillOnOwnerDeath (for a sub, also its parent's
+	// watch). reg is then the watchdog's
 	// registration of the group, made by Started for the leader and
 	// withdrawn as soon as a kill has confirmed the group dead.
 	//
@@ -106,7 +135,8 @@ func (c *Container) Mechanism() contain.Mechanism { return contain.PGID }
 // if another leader got there first.
 //
 // PrepareCmd fails with an error matching contain.ErrClosed after Kill or
-// Close, and with a plain error when the group has already ended (every
+// Close (of this container or of any container it is a sub of), and with
+// a plain error when the group has already ended (every
 // member exited and was reaped): its id may have been recycled, so it can
 // no longer be joined; use a new container. A later command can still fail
 // at Start with EPERM if the last member is reaped between PrepareCmd and
@@ -159,7 +189,8 @@ func (c *Container) PrepareCmd(cmd *exec.Cmd) error {
 // which stays valid after the caller's Wait). Every command is checked to
 // really be in the group; if it is not (its SysProcAttr was changed after
 // PrepareCmd, or a second leader started first), or the container was
-// killed meanwhile, the child is killed before Started returns an error
+// killed meanwhile (directly or through a container it is a sub of), the
+// child is killed before Started returns an error
 // (matching contain.ErrClosed in the last case).
 func (c *Container) Started(cmd *exec.Cmd) error {
 	if cmd == nil || cmd.Process == nil {
@@ -226,7 +257,8 @@ func (c *Container) Started(cmd *exec.Cmd) error {
 //
 // Adopt fails with a *contain.NoSuchProcessError when pid names no live
 // process (a zombie counts as dead on Linux), with an error matching
-// contain.ErrClosed after Kill or Close, and with a plain error for the
+// contain.ErrClosed after Kill or Close (of this container or of any
+// container it is a sub of), and with a plain error for the
 // calling process itself, which Kill would otherwise kill.
 func (c *Container) Adopt(pid int) error {
 	if pid <= 0 {
@@ -249,11 +281,12 @@ func (c *Container) Adopt(pid int) error {
 	return nil
 }
 
-// Signal sends sig to the group and to every adopted process. Only
-// syscall.Signal values (os.Kill and os.Interrupt among them) can be sent;
-// anything else returns an error matching contain.ErrUnsupported.
+// Signal sends sig to the group, to every adopted process, and to every
+// sub's members (recursively). Only syscall.Signal values (os.Kill and
+// os.Interrupt among them) can be sent; anything else returns an error
+// matching contain.ErrUnsupported.
 //
-// The group is signalled in the way that cannot hit a stranger's group
+// A group is signalled in the way that cannot hit a stranger's group
 // where the OS allows: on Linux 6.9 and later through the leader's pidfd
 // (PIDFD_SIGNAL_PROCESS_GROUP), elsewhere with killpg but only while the
 // group still has a member (see signalGroupLocked). A group that has no
@@ -267,16 +300,57 @@ func (c *Container) Signal(sig os.Signal) error {
 		return contain.Unsupported(contain.PGID, "Signal", fmt.Sprintf("signal %v is not a POSIX signal", sig))
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
 		return closedError("Signal")
 	}
-	return c.signalAllLocked(s)
+	return signalFamily(c.family(), s, nil)
 }
 
-// signalAllLocked signals the group and the adopted processes.
-func (c *Container) signalAllLocked(sig syscall.Signal) error {
-	err := c.signalGroupLocked(sig)
+// signalFamily sends sig to every container in nodes (their groups and
+// adopted processes). views, aligned with nodes, is a recent look at their
+// groups, which the killpg path needs; when it is nil and some group must
+// be signalled with killpg, one scan of all of them is taken first. A
+// container closed meanwhile is skipped. The first error is returned.
+func signalFamily(nodes []*Container, sig syscall.Signal, views []groupView) error {
+	if views == nil && needKillpg(nodes) {
+		views = scanFamily(nodes)
+	}
+	var first error
+	for i, n := range nodes {
+		var v groupView
+		if views != nil {
+			v = views[i]
+		}
+		n.mu.Lock()
+		err := n.signalAllLocked(sig, v)
+		n.mu.Unlock()
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// needKillpg reports whether some container in nodes has a group that can
+// only be signalled with killpg.
+func needKillpg(nodes []*Container) bool {
+	for _, n := range nodes {
+		n.mu.Lock()
+		need := n.pgid != 0 && !n.gone && !n.leader.groupSignal
+		n.mu.Unlock()
+		if need {
+			return true
+		}
+	}
+	return false
+}
+
+// signalAllLocked signals the group and the adopted processes; v is a
+// recent look at the group (see signalGroupLocked).
+func (c *Container) signalAllLocked(sig syscall.Signal, v groupView) error {
+	err := c.signalGroupLocked(sig, v)
 	for _, h := range c.adopted {
 		if e := h.signal(sig); e != nil && err == nil {
 			err = fmt.Errorf("pgid: signal adopted process %d: %w", h.pid, e)
@@ -293,15 +367,19 @@ func (c *Container) signalAllLocked(sig syscall.Signal) error {
 // the group. With a pidfd for the leader and PIDFD_SIGNAL_PROCESS_GROUP,
 // the kernel resolves the group from the pidfd's struct pid, not from the
 // number, so a recycled id is never hit, even after the leader was reaped.
-// Without it (Linux before 6.9, macOS, the BSDs) killpg is sent only after
-// seeing that the group still has a member.
+// Without it (Linux before 6.9, macOS, the BSDs) killpg is sent only when
+// v, a look at the group taken just before, saw that it still had a
+// member.
 //
-// Residual race of the killpg path: between that check and killpg the last
+// Residual race of the killpg path: between that look and killpg the last
 // member could exit and be reaped, and the freed id be taken by a new
-// process that makes itself a group leader. That needs the pid space to
-// wrap around within microseconds, and the stranger to be one we may
-// signal; it is not excluded, only improbable.
-func (c *Container) signalGroupLocked(sig syscall.Signal) error {
+// process that makes itself a group leader. The look is one scan shared by
+// a container and all its subs, taken by the same call or, during Kill, by
+// the previous check (at most pollMax before, plus the time the scan
+// takes), so the race needs the pid space to wrap around within a few
+// milliseconds, and the stranger to be one we may signal; it is not
+// excluded, only improbable.
+func (c *Container) signalGroupLocked(sig syscall.Signal, v groupView) error {
 	if c.pgid == 0 || c.gone {
 		return nil
 	}
@@ -315,7 +393,7 @@ func (c *Container) signalGroupLocked(sig syscall.Signal) error {
 		}
 		return nil
 	}
-	if !c.viewLocked().held {
+	if !v.held {
 		return nil
 	}
 	switch err := unix.Kill(-c.pgid, sig); {
@@ -327,71 +405,171 @@ func (c *Container) signalGroupLocked(sig syscall.Signal) error {
 	return nil
 }
 
-// Kill sends SIGKILL to the group and every adopted process and waits
-// until each is confirmed dead, re-sending SIGKILL on every check so that
-// a member forked while the first signal was in flight dies too. A zombie
-// counts as dead.
+// Kill sends SIGKILL to the group, every adopted process and every sub's
+// members (recursively), and waits until each is confirmed dead,
+// re-sending SIGKILL on every check so that a member forked while the
+// first signal was in flight dies too. A zombie counts as dead.
 //
 // On Linux a member is found by scanning /proc for the group id, so
-// zombies are seen and ignored. On macOS and the BSDs there is no /proc:
-// the group counts as dead when kill(-pgid, 0) fails with ESRCH, which a
-// zombie member prevents. Orphaned zombies are reaped by init; but the
-// leader and later commands are the caller's own children, so off Linux
-// Kill confirms only once the caller has reaped them with cmd.Wait (call
-// it concurrently, as proc does). The container never reaps them itself:
-// that would steal the exit status from cmd.Wait.
+// zombies are seen and ignored; one scan per check covers the container
+// and all its subs, however many there are. On macOS and the BSDs there
+// is no /proc: a group counts as dead when kill(-pgid, 0) fails with
+// ESRCH, which a zombie member prevents. Orphaned zombies are reaped by
+// init; but the leader and later commands are the caller's own children,
+// so off Linux Kill confirms only once the caller has reaped them with
+// cmd.Wait (call it concurrently, as proc does). The container never reaps
+// them itself: that would steal the exit status from cmd.Wait.
 //
 // If ctx ends first, Kill returns a *contain.TeardownError (matching
 // contain.ErrTeardownNotConfirmed and ctx's error) listing the members
 // still alive; off Linux that list holds only the members it knows. Kill
-// is terminal: PrepareCmd and Adopt fail with contain.ErrClosed from the
-// moment it begins. It may be called again, for example after a timeout.
+// is terminal for the container and every sub: PrepareCmd, Adopt and Sub
+// fail with contain.ErrClosed from the moment it begins. It may be called
+// again, for example after a timeout.
+//
+// A command whose Start is in flight when Kill begins (prepared before,
+// not yet passed to Started) may outlive Kill's return by that window:
+// Started then kills it and fails, as it does for a container killed
+// meanwhile.
 func (c *Container) Kill(ctx context.Context) error {
 	c.teardown.Lock()
 	defer c.teardown.Unlock()
-	return c.kill(ctx)
+	_, err := c.kill(ctx)
+	return err
 }
 
-func (c *Container) kill(ctx context.Context) error {
-	c.mu.Lock()
-	c.killed = true
-	c.mu.Unlock()
+// kill marks c and its subs killed, kills them and confirms their death.
+// It returns the family it killed, c first.
+func (c *Container) kill(ctx context.Context) ([]*Container, error) {
+	nodes := c.markKilled()
 	start := time.Now()
 	var lastErr error
+	var views []groupView
 	remaining, err := c.await(ctx, func() ([]int, bool) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if err := c.signalAllLocked(unix.SIGKILL); err != nil {
+		if err := signalFamily(nodes, unix.SIGKILL, views); err != nil {
 			lastErr = err
 		}
-		v := c.viewLocked()
-		left := c.withAdoptedLocked(v.live)
-		return left, len(left) == 0 && c.settledLocked(v)
+		views = scanFamily(nodes)
+		left, settled, _ := collect(nodes, views)
+		return left, len(left) == 0 && settled
 	})
 	if err != nil {
-		c.log.Debug("pgid: kill not confirmed", "remaining", len(remaining), "signal_err", lastErr)
-		return &contain.TeardownError{Mechanism: contain.PGID, Remaining: remaining, Err: err}
+		c.log.Debug("pgid: kill not confirmed", "remaining", len(remaining), "subs", len(nodes)-1, "signal_err", lastErr)
+		return nil, &contain.TeardownError{Mechanism: contain.PGID, Remaining: remaining, Err: err}
 	}
-	c.log.Debug("pgid: kill confirmed", "elapsed", time.Since(start))
-	// The group is dead, so its id may be reused from now on: withdraw it
-	// from the watchdog at once rather than at Close. A failed withdrawal
-	// is logged, not returned: the kill itself is confirmed.
-	c.mu.Lock()
-	pgid, werr := c.pgid, c.reg.Unregister()
-	c.mu.Unlock()
-	if werr != nil {
-		c.log.Debug("pgid: watchdog registration not withdrawn", "pgid", pgid, "err", werr)
+	c.log.Debug("pgid: kill confirmed", "elapsed", time.Since(start), "subs", len(nodes)-1)
+	// Every group is dead, so its id may be reused from now on: withdraw
+	// it from the watchdog at once rather than at Close. A failed
+	// withdrawal is logged, not returned: the kill itself is confirmed.
+	for _, n := range nodes {
+		n.mu.Lock()
+		pgid, werr := n.pgid, n.reg.Unregister()
+		n.mu.Unlock()
+		if werr != nil {
+			n.log.Debug("pgid: watchdog registration not withdrawn", "pgid", pgid, "err", werr)
+		}
 	}
-	return nil
+	return nodes, nil
 }
 
-// Freeze sends SIGSTOP to the group and every adopted process and returns
-// once they are stopped, re-sending it on every check so that a member
-// forked meanwhile stops too.
+// markKilled marks c and every sub not yet closed (recursively) killed,
+// so that none accepts a new process or sub from now on, and returns
+// them, parents before their subs. Sub adds a sub to its parent's list
+// under the parent's mu after checking killed, and killed is set here
+// under that mu before the list is read: a racing Sub either fails with
+// ErrClosed or its sub is in the list returned.
+func (c *Container) markKilled() []*Container {
+	return c.walk(true)
+}
+
+// family returns c and every sub not yet closed (recursively), parents
+// before their subs: a snapshot, taken one mu at a time.
+func (c *Container) family() []*Container {
+	return c.walk(false)
+}
+
+func (c *Container) walk(markKilled bool) []*Container {
+	nodes := []*Container{c}
+	for i := 0; i < len(nodes); i++ {
+		n := nodes[i]
+		n.mu.Lock()
+		if markKilled {
+			n.killed = true
+		}
+		for s := range n.subs {
+			nodes = append(nodes, s)
+		}
+		n.mu.Unlock()
+	}
+	return nodes
+}
+
+// scanFamily looks at the groups of every container in nodes at once (on
+// Linux one pass over /proc, see scanGroups), latches gone where a group
+// has ended, and returns the views aligned with nodes. A container without
+// a group to look at (nothing started yet, ended, or closed) gets the zero
+// view.
+func scanFamily(nodes []*Container) []groupView {
+	targets := make([]groupTarget, 0, len(nodes))
+	at := make([]int, 0, len(nodes))
+	for i, n := range nodes {
+		n.mu.Lock()
+		if n.pgid != 0 && !n.gone {
+			targets = append(targets, n.targetLocked())
+			at = append(at, i)
+		}
+		n.mu.Unlock()
+	}
+	views := make([]groupView, len(nodes))
+	for k, v := range scanGroups(targets) {
+		i := at[k]
+		views[i] = v
+		if v.gone {
+			// An ended group stays ended (nothing can join a group that
+			// has no process), so a latch from a slightly older look is
+			// still true.
+			n := nodes[i]
+			n.mu.Lock()
+			n.gone = true
+			n.mu.Unlock()
+		}
+	}
+	return views
+}
+
+// collect gathers, from a scan of nodes' groups, the live members of all
+// of them (the groups' and the adopted processes still alive), sorted and
+// without duplicates; settled reports whether every group can count as
+// dead (see settledLocked); err is the first error of the scan.
+func collect(nodes []*Container, views []groupView) (live []int, settled bool, err error) {
+	settled = true
+	for i, n := range nodes {
+		v := views[i]
+		live = append(live, v.live...)
+		n.mu.Lock()
+		for _, h := range n.adopted {
+			if !h.exited() {
+				live = append(live, h.pid)
+			}
+		}
+		settled = settled && n.settledLocked(v)
+		n.mu.Unlock()
+		if v.err != nil && err == nil {
+			err = v.err
+		}
+	}
+	slices.Sort(live)
+	return slices.Compact(live), settled, err
+}
+
+// Freeze sends SIGSTOP to the group, every adopted process and every
+// sub's members (recursively), and returns once they are stopped,
+// re-sending it on every check so that a member forked meanwhile stops
+// too. A sub made while Freeze runs is not covered.
 //
 // On Linux every thread of every live member must show state T (stopped)
 // or t (stopped by a tracer) in /proc. Off Linux nothing can be observed:
-// Freeze returns once SIGSTOP has been delivered to the group. SIGSTOP
+// Freeze returns once SIGSTOP has been delivered to the groups. SIGSTOP
 // cannot be caught, blocked or ignored, so a member stops before it next
 // runs its own code, but a member inside a slow system call may not have
 // stopped yet when Freeze returns.
@@ -404,12 +582,13 @@ func (c *Container) Freeze(ctx context.Context) error {
 	return c.stopOrContinue(ctx, "Freeze", unix.SIGSTOP, true)
 }
 
-// Thaw sends SIGCONT to the group and every adopted process and returns
-// once none of them is stopped (on Linux: no thread in state T). A member
-// stopped by a tracer (state t) is the tracer's to resume and does not
-// hold Thaw back. Off Linux, Thaw returns once SIGCONT is delivered. If
-// ctx ends first, Thaw returns an error wrapping ctx's error. It fails with
-// an error matching contain.ErrClosed after Kill or Close.
+// Thaw sends SIGCONT to the group, every adopted process and every sub's
+// members (recursively), and returns once none of them is stopped (on
+// Linux: no thread in state T). A member stopped by a tracer (state t) is
+// the tracer's to resume and does not hold Thaw back. Off Linux, Thaw
+// returns once SIGCONT is delivered. If ctx ends first, Thaw returns an
+// error wrapping ctx's error. It fails with an error matching
+// contain.ErrClosed after Kill or Close.
 func (c *Container) Thaw(ctx context.Context) error {
 	return c.stopOrContinue(ctx, "Thaw", unix.SIGCONT, false)
 }
@@ -417,16 +596,21 @@ func (c *Container) Thaw(ctx context.Context) error {
 func (c *Container) stopOrContinue(ctx context.Context, op string, sig syscall.Signal, stop bool) error {
 	var sigErr error
 	var closed bool
+	nodes := c.family()
+	var views []groupView
 	left, err := c.await(ctx, func() ([]int, bool) {
 		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.killed {
+		killed := c.killed
+		c.mu.Unlock()
+		if killed {
 			closed = true
 			return nil, true
 		}
-		sigErr = c.signalAllLocked(sig)
+		sigErr = signalFamily(nodes, sig, views)
+		views = scanFamily(nodes)
+		live, _, _ := collect(nodes, views)
 		var notYet []int
-		for _, p := range c.liveLocked() {
+		for _, p := range live {
 			if !settledStop(p, stop) {
 				notYet = append(notYet, p)
 			}
@@ -441,7 +625,7 @@ func (c *Container) stopOrContinue(ctx context.Context, op string, sig syscall.S
 	case err != nil:
 		return fmt.Errorf("pgid: %s not confirmed for %d member(s): %w", op, len(left), err)
 	}
-	c.log.Debug("pgid: "+op+" confirmed", "signal_err", sigErr)
+	c.log.Debug("pgid: "+op+" confirmed", "subs", len(nodes)-1, "signal_err", sigErr)
 	return sigErr
 }
 
@@ -466,27 +650,28 @@ func (c *Container) await(ctx context.Context, check func() ([]int, bool)) ([]in
 	}
 }
 
-// Pids lists the live members, sorted: on Linux every process in the group
-// found in /proc (zombies excluded) and the adopted processes that have not
-// exited. Off Linux, where there is no process table to scan, it lists the
-// members the container knows (the commands it started and the adopted
-// processes) that kill(pid, 0) finds, zombies included; descendants are in
-// the group but not listed. The error is non-nil only when /proc cannot be
-// read. After Close the list is empty.
+// Pids lists the live members, sorted: those of the group, the adopted
+// processes and every sub (recursively). On Linux a group's members are
+// every process in it found in /proc (zombies excluded), found by one scan
+// for the container and all its subs; an adopted process is listed until
+// it exits. Off Linux, where there is no process table to scan, it lists
+// the members the containers know (the commands they started and the
+// adopted processes) that kill(pid, 0) finds, zombies included;
+// descendants are in the groups but not listed. The error is non-nil only
+// when /proc cannot be read. After Close the list is empty.
 func (c *Container) Pids() ([]int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v := c.viewLocked()
-	return c.withAdoptedLocked(v.live), v.err
+	nodes := c.family()
+	live, _, err := collect(nodes, scanFamily(nodes))
+	return live, err
 }
 
-// Stats reports the live members' count and, on Linux, the sum of their
-// CPU time (user and system, from /proc) and resident memory. The CPU time
-// of members that already exited is lost (CPUIncludesExited is false), so
-// CPU can go down. MemoryPeak and OOMKills are always unavailable: a
-// process group has no accounting. Off Linux only Processes is reported,
-// counting the members Pids lists. The error is non-nil only when /proc
-// cannot be read.
+// Stats reports the live members' count (the subs' included, as Pids
+// lists them) and, on Linux, the sum of their CPU time (user and system,
+// from /proc) and resident memory. The CPU time of members that already
+// exited is lost (CPUIncludesExited is false), so CPU can go down.
+// MemoryPeak and OOMKills are always unavailable: a process group has no
+// accounting. Off Linux only Processes is reported, counting the members
+// Pids lists. The error is non-nil only when /proc cannot be read.
 func (c *Container) Stats() (contain.Stats, error) {
 	pids, err := c.Pids()
 	if err != nil {
@@ -495,13 +680,18 @@ func (c *Container) Stats() (contain.Stats, error) {
 	return statsOf(pids), nil
 }
 
-// Close kills the group and every adopted process, confirms their death
-// as Kill does, and then releases the handles the container holds (its
-// pidfds on Linux; os.Process values of the caller are never released,
-// since the caller still waits on them). It is idempotent: after it has
-// succeeded, later calls return nil at once. If death cannot be confirmed
-// before ctx ends it returns a *contain.TeardownError and keeps every
-// handle, so it may be called again. Concurrent calls are serialised.
+// Close kills the group, every adopted process and every sub's members
+// (recursively), confirms their death as Kill does, and then releases the
+// handles the container and every sub still open hold (their pidfds on
+// Linux; os.Process values of the caller are never released, since the
+// caller still waits on them). A sub's Close also removes it from its
+// parent's list, so the parent never lists, signals or counts it again.
+//
+// It is idempotent: after it has succeeded, later calls return nil at
+// once, and so does the first Close of a sub released this way. If death
+// cannot be confirmed before ctx ends it returns a *contain.TeardownError
+// and keeps every handle, so it may be called again. Concurrent calls are
+// serialised.
 func (c *Container) Close(ctx context.Context) error {
 	c.teardown.Lock()
 	defer c.teardown.Unlock()
@@ -511,11 +701,34 @@ func (c *Container) Close(ctx context.Context) error {
 	if closed {
 		return nil
 	}
-	if err := c.kill(ctx); err != nil {
+	nodes, err := c.kill(ctx)
+	if err != nil {
 		return err
 	}
+	// No sub can be added after markKilled, so nodes is the whole family.
+	// A sub that its own Close released meanwhile is skipped.
+	for _, n := range nodes {
+		n.release(n != c)
+	}
+	if p := c.parent; p != nil {
+		p.mu.Lock()
+		delete(p.subs, c)
+		if len(p.subs) == 0 {
+			p.subs = nil // let a big map go once the subs are gone
+		}
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// release closes c's handles and marks it closed, unless it already is.
+// byParent says an ancestor's Close does it.
+func (c *Container) release(byParent bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
 	if c.leader != nil {
 		c.leader.close()
 	}
@@ -524,15 +737,77 @@ func (c *Container) Close(ctx context.Context) error {
 	}
 	c.adopted = nil
 	c.joined = nil
+	c.subs = nil
 	c.gone = true
 	c.closed = true
-	c.log.Debug("pgid: container closed")
-	return nil
+	if byParent {
+		c.log.Debug("pgid: sub closed with its parent")
+	} else {
+		c.log.Debug("pgid: container closed")
+	}
 }
 
-// liveLocked lists the live members: the group's and the adopted ones.
-func (c *Container) liveLocked() []int {
-	return c.withAdoptedLocked(c.viewLocked().live)
+// Sub creates a container nested in c: an empty container whose group is
+// born with its first command, as with Backend.New, and which c tracks
+// from then on. The sub's members are c's members too: c's Signal, Kill,
+// Freeze, Thaw, Pids and Stats cover them, while the sub's own Signal,
+// Kill and Close reach only the sub's group, its adopted processes and its
+// own subs (subs nest to any depth). c and its other subs live on.
+//
+// Killing c kills every sub, and the kill is terminal for them too: their
+// PrepareCmd, Adopt and Sub fail with contain.ErrClosed. Closing c also
+// releases every sub still open; a sub's own Close afterwards returns nil.
+// A sub's Close removes it from c's list, so that a container that hosts
+// many runs over its life does not accumulate their old group ids: once
+// closed, a sub's group id is never signalled, listed or counted again.
+//
+// Limits are rejected as New rejects them (process groups enforce none).
+// With opts.KillOnOwnerDeath, or when c was made with it (its promise
+// covers its subs' members, as a cgroup's recursive kill would), the sub's
+// group is registered with the owner's watchdog when its leader starts
+// and withdrawn once a kill has confirmed it dead, exactly as for a
+// container from New. opts.Logger is the sub's own; nil means no logging.
+//
+// Sub fails with an error matching contain.ErrClosed once c has been
+// killed or closed. A Sub that races c's Kill or Close either fails so, or
+// its sub is killed with c (see Kill for a command whose Start is in
+// flight at that moment).
+func (c *Container) Sub(_ context.Context, opts contain.Options) (contain.Container, error) {
+	c.mu.Lock()
+	killed := c.killed
+	c.mu.Unlock()
+	if killed {
+		return nil, closedError("Sub")
+	}
+	s, err := makeContainer(opts, opts.KillOnOwnerDeath || c.watch)
+	if err != nil {
+		return nil, err
+	}
+	s.parent = c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.killed {
+		return nil, closedError("Sub")
+	}
+	if c.subs == nil {
+		c.subs = make(map[*Container]struct{})
+	}
+	c.subs[s] = struct{}{}
+	s.log.Debug("pgid: sub created", "kill_on_owner_death", s.watch, "parent_pgid", c.pgid)
+	return s, nil
+}
+
+// viewLocked looks at c's group alone (see scanGroups) and latches c.gone
+// when it has ended.
+func (c *Container) viewLocked() groupView {
+	if c.pgid == 0 || c.gone {
+		return groupView{}
+	}
+	v := scanGroups([]groupTarget{c.targetLocked()})[0]
+	if v.gone {
+		c.gone = true
+	}
+	return v
 }
 
 // settledLocked reports whether the group itself, seen as v, can count as
@@ -547,20 +822,7 @@ func (c *Container) settledLocked(v groupView) bool {
 	return v.err == nil && (zombiesVisible || !v.held)
 }
 
-// withAdoptedLocked returns group plus the adopted processes that are
-// still alive, sorted and without duplicates.
-func (c *Container) withAdoptedLocked(group []int) []int {
-	out := slices.Clone(group)
-	for _, h := range c.adopted {
-		if !h.exited() {
-			out = append(out, h.pid)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-// groupView is one look at the group.
+// groupView is one look at a group.
 type groupView struct {
 	// live are the members alive now. On Linux every member, zombies
 	// excluded; off Linux the known members that still exist.
@@ -568,6 +830,10 @@ type groupView struct {
 	// held is true when some process, zombie or not, still has the
 	// group's id, so the id cannot have been recycled.
 	held bool
+	// gone is true when the group has ended: no process has its id any
+	// more, or the id may have been recycled. It is never signalled,
+	// listed or joined again.
+	gone bool
 	// err is set when the process table could not be read; held is then
 	// true, since nothing could be ruled out.
 	err error

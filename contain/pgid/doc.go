@@ -27,6 +27,35 @@
 // seeing that the group still has a member (a small race remains, see
 // Container.Signal).
 //
+// # Nesting
+//
+// Container.Sub makes a container nested in another, for a tree of its
+// own: the sub's first command leads a process group of its own, and the
+// parent tracks the sub. The parent's Signal, Kill, Freeze, Thaw, Pids and
+// Stats cover its own group, its adopted processes and every sub, and subs
+// nest to any depth. A sub's own Signal, Kill and Close reach only its
+// tree (its group, its adopted processes, its own subs); the parent and
+// the other subs live on. Killing or closing the parent kills every sub,
+// and that is terminal for the subs too (they take no new process or
+// sub); closing the parent also releases every sub still open, whose own
+// Close then returns nil.
+//
+// A sub's Close removes it from its parent, so a long-lived parent that
+// runs each job in a sub and closes it at the end keeps no old group ids:
+// a closed sub's id is never signalled, listed or counted again, which
+// matters because the kernel may hand that id to a stranger's group once
+// the sub's group has ended. On Linux one /proc scan per check covers a
+// parent and all its subs, so Kill and Pids of a parent with many subs
+// cost about what they cost with one; off Linux each group is asked about
+// on its own (kill(-pgid, 0)).
+//
+// Each sub's group is registered with the owner-death watchdog when its
+// leader starts, if the sub was made with KillOnOwnerDeath or its parent
+// was (the parent's promise covers the sub's members), and is withdrawn
+// once a kill has confirmed it dead. A sub is no stronger than a group: a
+// member that calls setsid or setpgid leaves its sub, and so the parent
+// too. Process groups enforce no limits, so Sub rejects them as New does.
+//
 // # Platforms
 //
 // On Linux the members are found by scanning /proc for the group id, a

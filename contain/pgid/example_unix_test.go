@@ -56,3 +56,40 @@ func ExampleBackend_New() {
 		fmt.Println("build:", <-waitErr) // reaps the killed make
 	}
 }
+
+// A long-lived parent runs each job in a sub of its own and closes the sub
+// when the job ends, so that it keeps no trace of finished jobs; killing
+// the parent still kills every job that is running.
+func ExampleContainer_Sub() {
+	ctx := context.Background()
+	parent, err := pgid.New().New(ctx, contain.Options{KillOnOwnerDeath: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer parent.Close(ctx) // kills and releases every sub still open
+
+	runJob := func(name string, args ...string) error {
+		job, err := parent.Sub(ctx, contain.Options{})
+		if err != nil {
+			return err // matches contain.ErrClosed once the parent is killed
+		}
+		defer job.Close(ctx) // kills what the job left, forgets its group
+		cmd := exec.Command(name, args...)
+		if err := job.PrepareCmd(cmd); err != nil {
+			return err
+		}
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		if err := job.Started(cmd); err != nil {
+			return err
+		}
+		return cmd.Wait()
+	}
+	for _, dir := range []string{"a", "b"} {
+		if err := runJob("make", "-C", dir); err != nil {
+			fmt.Println(dir+":", err)
+		}
+	}
+}

@@ -144,43 +144,74 @@ func (h *handle) close() {
 	}
 }
 
-// viewLocked scans /proc for the group's members. It latches c.gone when
-// the group has no member at all, or when the leader's pid now belongs to
-// a newer process (which the kernel allows only once the group emptied).
+// listProcs lists every pid in /proc: one call per scan. A variable so
+// that tests can count the scans.
+var listProcs = sysproc.Pids
+
+// groupTarget is what a scan needs to know about one container's group:
+// its id and, to tell a recycled id, the leader's start time.
+type groupTarget struct {
+	pgid       int
+	startTicks uint64
+}
+
+// targetLocked describes c's group for scanGroups; c.pgid must be set.
+func (c *Container) targetLocked() groupTarget {
+	return groupTarget{pgid: c.pgid, startTicks: c.leader.startTicks}
+}
+
+// scanGroups looks at every target's group in one pass over /proc and
+// returns a view per target, in order. A group with no process left at
+// all, or whose leader's pid now belongs to a newer process (which the
+// kernel allows only once the group has emptied, so the id may have been
+// recycled for a stranger's group), is reported gone.
 //
-// A scan that follows a SIGKILL to the group cannot miss a member: a
-// member with SIGKILL pending cannot complete a fork, so no process joins
-// the group after the signal.
-func (c *Container) viewLocked() groupView {
-	if c.pgid == 0 || c.gone {
-		return groupView{}
+// A scan that follows a SIGKILL to a group cannot miss a member: a member
+// with SIGKILL pending cannot complete a fork, so no process joins the
+// group after the signal.
+func scanGroups(ts []groupTarget) []groupView {
+	out := make([]groupView, len(ts))
+	if len(ts) == 0 {
+		return out
 	}
-	pids, err := sysproc.Pids()
+	pids, err := listProcs()
 	if err != nil {
-		return groupView{held: true, err: fmt.Errorf("pgid: list processes: %w", err)}
+		err = fmt.Errorf("pgid: list processes: %w", err)
+		for i := range out {
+			out[i] = groupView{held: true, err: err}
+		}
+		return out
 	}
-	var v groupView
+	// Two targets share an id only when one of them is recycled; both are
+	// looked at, and the recycled one is told apart by its start time.
+	byGroup := make(map[int][]int, len(ts))
+	for i, t := range ts {
+		byGroup[t.pgid] = append(byGroup[t.pgid], i)
+	}
+	recycled := make([]bool, len(ts))
 	for _, p := range pids {
 		st, err := sysproc.ReadStat(p)
 		if err != nil {
 			continue // exited during the scan
 		}
-		if p == c.pgid && c.leader.startTicks != 0 && st.StartTicks != c.leader.startTicks {
-			c.gone = true
-			return groupView{}
+		for _, i := range byGroup[p] {
+			if ts[i].startTicks != 0 && st.StartTicks != ts[i].startTicks {
+				recycled[i] = true
+			}
 		}
-		if st.Pgrp != c.pgid {
-			continue
-		}
-		v.held = true
-		if st.State != 'Z' && st.State != 'X' {
-			v.live = append(v.live, p)
+		for _, i := range byGroup[st.Pgrp] {
+			out[i].held = true
+			if st.State != 'Z' && st.State != 'X' {
+				out[i].live = append(out[i].live, p)
+			}
 		}
 	}
-	if !v.held {
-		c.gone = true
+	for i := range out {
+		if recycled[i] || !out[i].held {
+			out[i] = groupView{gone: true}
+		}
 	}
-	return v
+	return out
 }
 
 // statsOf sums the live processes' CPU time and resident memory.

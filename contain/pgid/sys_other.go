@@ -59,27 +59,43 @@ func (h *handle) signalGroup(syscall.Signal) (sent bool, err error) { return fal
 
 func (h *handle) close() {}
 
-// viewLocked asks kill(-pgid, 0) whether the group still has a member
-// (zombies included) and lists the known members still in it. It latches
-// c.gone when the group is empty.
-func (c *Container) viewLocked() groupView {
-	if c.pgid == 0 || c.gone {
-		return groupView{}
-	}
-	switch err := unix.Kill(-c.pgid, 0); {
-	case errors.Is(err, unix.ESRCH):
-		c.gone = true
-		return groupView{}
-	case err != nil && !errors.Is(err, unix.EPERM):
-		return groupView{held: true, err: fmt.Errorf("pgid: kill(-%d, 0): %w", c.pgid, err)}
-	}
-	v := groupView{held: true}
-	for _, p := range append([]int{c.pgid}, c.joined...) {
-		if pg, err := unix.Getpgid(p); err == nil && pg == c.pgid {
-			v.live = append(v.live, p)
+// groupTarget is what a look at one container's group needs: its id and
+// the members known by pid (the leader and later commands).
+type groupTarget struct {
+	pgid  int
+	known []int
+}
+
+// targetLocked describes c's group for scanGroups; c.pgid must be set.
+func (c *Container) targetLocked() groupTarget {
+	return groupTarget{pgid: c.pgid, known: append([]int{c.pgid}, c.joined...)}
+}
+
+// scanGroups looks at each target's group in turn: kill(-pgid, 0) says
+// whether the group still has a member (zombies included), and the known
+// members still in it are listed. A group that is empty is reported gone.
+// There is no process table to scan once for all, so this costs a few
+// system calls per group.
+func scanGroups(ts []groupTarget) []groupView {
+	out := make([]groupView, len(ts))
+	for i, t := range ts {
+		switch err := unix.Kill(-t.pgid, 0); {
+		case errors.Is(err, unix.ESRCH):
+			out[i] = groupView{gone: true}
+			continue
+		case err != nil && !errors.Is(err, unix.EPERM):
+			out[i] = groupView{held: true, err: fmt.Errorf("pgid: kill(-%d, 0): %w", t.pgid, err)}
+			continue
 		}
+		v := groupView{held: true}
+		for _, p := range t.known {
+			if pg, err := unix.Getpgid(p); err == nil && pg == t.pgid {
+				v.live = append(v.live, p)
+			}
+		}
+		out[i] = v
 	}
-	return v
+	return out
 }
 
 // statsOf counts the processes; nothing else can be measured without

@@ -58,7 +58,7 @@ func (e envSpec) environ() ([]string, error) {
 	case e.clear:
 	case e.allow != nil:
 		for _, kv := range os.Environ() {
-			k, _, _ := strings.Cut(kv, "=")
+			k := envKey(kv)
 			if slices.ContainsFunc(e.allow, func(a string) bool { return envKeyEqual(a, k) }) {
 				base = append(base, kv)
 			}
@@ -68,8 +68,7 @@ func (e envSpec) environ() ([]string, error) {
 	}
 	for _, op := range e.ops {
 		base = slices.DeleteFunc(base, func(kv string) bool {
-			k, _, _ := strings.Cut(kv, "=")
-			return envKeyEqual(k, op.key)
+			return envKeyEqual(envKey(kv), op.key)
 		})
 		if !op.unset {
 			base = append(base, op.key+"="+op.value)
@@ -79,6 +78,19 @@ func (e envSpec) environ() ([]string, error) {
 		base = []string{} // an empty, not an inherited, environment
 	}
 	return base, nil
+}
+
+// envKey is the name in a KEY=VALUE entry: up to the first '=', past a
+// leading one where names may start with it (Windows' "=C:").
+func envKey(kv string) string {
+	from := 0
+	if envAllowsLeadingEquals && strings.HasPrefix(kv, "=") {
+		from = 1
+	}
+	if i := strings.IndexByte(kv[from:], '='); i >= 0 {
+		return kv[:from+i]
+	}
+	return kv
 }
 
 // validate checks names and values: no NUL anywhere, no '=' or empty

@@ -538,7 +538,8 @@ func decodeText(text, b64 *string) (string, error) {
 	return "", nil
 }
 
-func writeCassette(path string, ins []Interaction) error {
+// encodeCassette is the file's content for ins.
+func encodeCassette(ins []Interaction) ([]byte, error) {
 	f := cassetteFile{Version: CassetteVersion, Interactions: make([]fileInteraction, len(ins))}
 	for i, in := range ins {
 		fi := fileInteraction{Program: in.Program, Args: in.Args, Dir: in.Dir, EnvNames: in.EnvNames,
@@ -553,6 +554,14 @@ func writeCassette(path string, ins []Interaction) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(f); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func writeCassette(path string, ins []Interaction) error {
+	b, err := encodeCassette(ins)
+	if err != nil {
 		return err
 	}
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
@@ -572,7 +581,7 @@ func writeCassette(path string, ins []Interaction) error {
 	if err := tmp.Chmod(0o600); err != nil && !errors.Is(err, errors.ErrUnsupported) {
 		return fmt.Errorf("proctest: writing cassette: %w", err)
 	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		return fmt.Errorf("proctest: writing cassette: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -593,6 +602,11 @@ func readCassette(path string) ([]Interaction, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proctest: reading cassette: %w", err)
 	}
+	return parseCassette(path, b)
+}
+
+// parseCassette decodes b, the content of the cassette file at path.
+func parseCassette(path string, b []byte) ([]Interaction, error) {
 	var head struct {
 		Version int `json:"version"`
 	}
@@ -619,6 +633,7 @@ func readCassette(path string) ([]Interaction, error) {
 		if _, ok := outcomes[in.Outcome]; in.Error == "" && !ok {
 			return nil, fmt.Errorf("proctest: cassette %s: interaction %d: unknown outcome %q", path, i, fi.Outcome)
 		}
+		var err error
 		if in.Stdout, err = decodeText(fi.Stdout, fi.StdoutBase64); err == nil {
 			in.Stderr, err = decodeText(fi.Stderr, fi.StderrBase64)
 		}

@@ -237,10 +237,13 @@ func parseDuration(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	if err != nil {
 		f, ferr := strconv.ParseFloat(v, 64)
-		if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > math.MaxInt64/float64(time.Second) {
+		ns := f * float64(time.Second)
+		// 2^63 ns and beyond do not fit a Duration (the conversion would
+		// be implementation-defined).
+		if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(ns) >= 0x1p63 {
 			return 0, errors.New("not a duration (use 1.5s, 500ms, 2m, or a number of seconds)")
 		}
-		d = time.Duration(f * float64(time.Second))
+		d = time.Duration(ns)
 	}
 	if d < 0 {
 		return 0, errors.New("must not be negative")

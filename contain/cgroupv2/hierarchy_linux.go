@@ -3,12 +3,11 @@
 package cgroupv2
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -34,10 +33,11 @@ func (h hierarchy) layout() string {
 }
 
 // dirOf maps a hierarchy path to a directory under the mount, or fails if
-// the mount does not show it.
+// the mount does not show it (a ".." past the mount's root, as a cgroup
+// namespace shows a cgroup outside it, would lead out of the mount).
 func (h hierarchy) dirOf(cgpath string) (string, error) {
 	rel, ok := strings.CutPrefix(cgpath, h.mountRoot)
-	if !ok || (rel != "" && h.mountRoot != "/" && !strings.HasPrefix(rel, "/")) {
+	if !ok || (rel != "" && h.mountRoot != "/" && !strings.HasPrefix(rel, "/")) || slices.Contains(strings.Split(rel, "/"), "..") {
 		return "", fmt.Errorf("cgroup %s is outside the cgroup2 mount at %s (which shows %s)", cgpath, h.mountpoint, h.mountRoot)
 	}
 	return filepath.Join(h.mountpoint, rel), nil
@@ -92,10 +92,11 @@ func discoverFrom(mountinfo, procCgroup []byte) (hierarchy, error) {
 	return best, nil
 }
 
+// ownCgroup finds the path of the v2 line. Lines are cut at "\n" alone:
+// the kernel escapes nothing in a path, which may end with a "\r".
 func ownCgroup(procCgroup []byte) (string, bool) {
-	sc := bufio.NewScanner(bytes.NewReader(procCgroup))
-	for sc.Scan() {
-		if p, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
+	for line := range strings.Lines(string(procCgroup)) {
+		if p, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "0::"); ok {
 			return strings.TrimSuffix(p, " (deleted)"), true
 		}
 	}
@@ -104,15 +105,17 @@ func ownCgroup(procCgroup []byte) (string, bool) {
 
 // cgroup2Mounts parses mountinfo lines of the form
 // "id parent maj:min root mountpoint options [optional...] - fstype source superoptions".
+// Lines may be of any length (an overlay mount's options can pass 64 KiB),
+// and fields are separated by single spaces: a path may hold other blanks
+// (\v, \r, a no-break space), which the kernel does not escape.
 func cgroup2Mounts(mountinfo []byte) []hierarchy {
 	var out []hierarchy
-	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
+	for line := range strings.Lines(string(mountinfo)) {
+		pre, post, ok := strings.Cut(strings.TrimSuffix(line, "\n"), " - ")
 		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
 			continue
 		}
-		f := strings.Fields(pre)
+		f := strings.Split(pre, " ")
 		if len(f) < 6 {
 			continue
 		}

@@ -72,12 +72,20 @@ func parseStat(b []byte) (Stat, error) {
 		}
 		return v
 	}
+	// utime, stime and starttime are unsigned (%lu, %llu in proc(5)).
+	unum := func(i int) uint64 {
+		v, e := strconv.ParseUint(string(f[i]), 10, 64)
+		if e != nil && err == nil {
+			err = e
+		}
+		return v
+	}
 	s.Ppid = int(num(1))
 	s.Pgrp = int(num(2))
 	s.Session = int(num(3))
-	s.UserTicks = uint64(num(11))
-	s.SystemTicks = uint64(num(12))
-	s.StartTicks = uint64(num(19))
+	s.UserTicks = unum(11)
+	s.SystemTicks = unum(12)
+	s.StartTicks = unum(19)
 	s.RSSPages = num(21)
 	if err != nil {
 		return Stat{}, errBadStat

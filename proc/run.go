@@ -169,11 +169,14 @@ func prepare(ctx context.Context, c *Cmd) (*prepared, error) {
 	if err := checkDir(c.dir); err != nil {
 		return nil, err
 	}
-	path, err := lookPath(c.name)
+	path, err := lookPath(c.name, c.dir)
 	if err != nil {
 		return nil, err
 	}
 	ecmd.Path = path
+	if err := batchCommandLine(c.name, ecmd); err != nil {
+		return nil, err
+	}
 	if ecmd.Env, err = c.env.environ(); err != nil {
 		return nil, err
 	}

@@ -34,7 +34,10 @@ func (c *Cmd) validate() error {
 		}
 	}
 	for _, o := range []outSpec{c.stdout, c.stderr} {
-		if o.captures() && (o.limit < 0 || o.policy < KeepHead || o.policy > CapFail) {
+		// A cap set explicitly is checked even where the stream is not
+		// captured: Exec discards stdout, and must not run a command
+		// that Output refuses.
+		if (o.captures() || o.capSet) && (o.limit < 0 || o.policy < KeepHead || o.policy > CapFail) {
 			return &InvalidError{Program: c.name, Reason: "invalid capture cap or policy"}
 		}
 		if o.mode == modeTee && o.w == nil {
@@ -65,10 +68,11 @@ func unsupported(program, what, why string) error {
 // lookPath resolves the program like exec.LookPath, with tether's errors:
 // a missing program (on PATH or at an explicit path) is a *NotFoundError,
 // an existing file that cannot be executed a *StartError matching
-// fs.ErrPermission.
-func lookPath(name string) (string, error) {
+// fs.ErrPermission. A relative explicit path is checked in dir, where
+// os/exec will run it.
+func lookPath(name, dir string) (string, error) {
 	if strings.ContainsRune(name, filepath.Separator) || strings.ContainsRune(name, '/') {
-		fi, err := os.Stat(name)
+		fi, err := os.Stat(inDir(dir, name))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return "", &NotFoundError{Program: name, Err: fs.ErrNotExist}
@@ -90,6 +94,15 @@ func lookPath(name string) (string, error) {
 		return "", &StartError{Program: name, Err: fs.ErrPermission}
 	}
 	return "", &NotFoundError{Program: name, Searched: filepath.SplitList(os.Getenv("PATH")), Err: exec.ErrNotFound}
+}
+
+// inDir is the file a relative program path names for a child running
+// in dir (empty: the owner's working directory), as os/exec resolves it.
+func inDir(dir, name string) string {
+	if dir == "" || filepath.IsAbs(name) || filepath.VolumeName(name) != "" || os.IsPathSeparator(name[0]) {
+		return name
+	}
+	return filepath.Join(dir, name)
 }
 
 // checkDir fails with a *DirError for a working directory that does not

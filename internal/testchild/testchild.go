@@ -226,6 +226,8 @@ func runMode(mode string, args []string) int {
 		return block()
 	case ModeScript:
 		return runScript(args)
+	case ModeFds, ModeArgv, ModeCreds:
+		return runSecurity(mode, args)
 	case ModeSpin:
 		d, err := time.ParseDuration(arg(0))
 		if err != nil {

@@ -6,4 +6,4 @@ import (
 	"github.com/gotether/tether/internal/testchild"
 )
 
-func TestMain(m *testing.M) { testchild.Main(m) }
+func TestMain(m *testing.M) { testchild.MainWith(m, helpers) }

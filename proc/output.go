@@ -80,10 +80,13 @@ type outSpec struct {
 	// capSet: the cap was set explicitly (CapStdout, CapStderr), so a
 	// pipeline keeps it instead of its smaller stage default.
 	capSet bool
+	// set: the destination was chosen explicitly (Stdout, Stderr), so
+	// Detach can tell an asked-for capture from the default one.
+	set bool
 }
 
 func (s outSpec) apply(o Output) outSpec {
-	s.mode, s.path, s.w = o.mode, o.path, o.w
+	s.mode, s.path, s.w, s.set = o.mode, o.path, o.w, true
 	return s
 }
 

@@ -55,6 +55,9 @@ type RunningProcess struct {
 	// monitor when a request, not the child, ended the run.
 	reqOutcome Outcome
 	byRequest  bool
+	// groupKill is set by a Group before it kills every member, so that
+	// where the OS reports no signal the run still says it was killed.
+	groupKill atomic.Bool
 
 	hub      *hub
 	stdin    *StdinWriter
@@ -133,11 +136,19 @@ func (p *RunningProcess) Signal(sig os.Signal) error {
 // starts the monitor. Nothing is spawned when it fails, and nothing is
 // left behind.
 func start(ctx context.Context, c *Cmd, backend contain.Backend, streaming bool) (*RunningProcess, error) {
+	return startIn(ctx, c, func(ctx context.Context, pr *prepared) (contain.Container, error) {
+		return pr.newContainer(ctx, backend)
+	}, streaming)
+}
+
+// startIn is start with the container made by mk (a fresh one, or a sub
+// of a group's).
+func startIn(ctx context.Context, c *Cmd, mk func(context.Context, *prepared) (contain.Container, error), streaming bool) (*RunningProcess, error) {
 	pr, err := prepare(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	ct, err := pr.newContainer(ctx, backend)
+	ct, err := mk(ctx, pr)
 	if err != nil {
 		return nil, err
 	}
@@ -489,9 +500,10 @@ wait:
 	if ps := p.ecmd.ProcessState; ps != nil {
 		code, sig = exitStatus(ps)
 	}
-	if killed && sig == "" {
-		// Killed through RunningProcess.Kill where the OS reports no
-		// signal (Windows: TerminateJobObject sets exit code 1).
+	if (killed || (p.groupKill.Load() && killLeavesNoSignal)) && sig == "" {
+		// Killed through RunningProcess.Kill, or by its group, where the
+		// OS reports no signal (Windows: TerminateJobObject sets exit
+		// code 1).
 		sig = signalName(os.Kill)
 	}
 	r.Signal = sig

@@ -257,8 +257,12 @@ func TestStatsCountProcessesAndKeepExitedCPU(t *testing.T) {
 	if !ok || !st.CPUIncludesExited {
 		t.Fatalf("CPU unavailable: %+v", st)
 	}
-	if cpu < 200*time.Millisecond {
-		t.Fatalf("CPU of the exited spinner = %v, want >= 200ms", cpu)
+	// Compare with what the spinner itself used (its rusage), not with
+	// its 300 ms of wall time: on a loaded host it gets less CPU than
+	// that, and the cgroup must count whatever it got.
+	own := spin.ProcessState.UserTime() + spin.ProcessState.SystemTime()
+	if own <= 0 || cpu < own*9/10 {
+		t.Fatalf("CPU of the exited spinner = %v in the cgroup, %v by its own rusage", cpu, own)
 	}
 	if st.Processes != 0 {
 		t.Fatalf("Processes = %d after the only child exited", st.Processes)

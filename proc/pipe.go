@@ -3,6 +3,7 @@ package proc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -138,6 +139,18 @@ func (pl *Pipeline) validate() error {
 			return unsupported(c.name, stage, "a pipeline stage needs real OS pipes; its runner is not a contained runner (a test double?)")
 		}
 	}
+	// Every stage runs in a sub-container of one chain container.
+	head := pl.stages[0]
+	m := head.runnerOrDefault().(containedRunner).backendFor().Mechanism()
+	for i, c := range pl.stages[1:] {
+		stage := fmt.Sprintf("stage %d", i+1)
+		if cm := c.runnerOrDefault().(containedRunner).backendFor().Mechanism(); cm != m {
+			return &InvalidError{Program: c.name, Reason: fmt.Sprintf("%s runs on %s but the pipeline's first stage on %s; the stages share one container, so give them one backend", stage, cm, m)}
+		}
+		if c.noOwnerDeath != head.noOwnerDeath {
+			return &InvalidError{Program: c.name, Reason: stage + " disagrees with the first stage on SurviveOwnerDeath; the stages share one container, which either dies with its owner or not"}
+		}
+	}
 	return nil
 }
 
@@ -166,7 +179,9 @@ func (pl *Pipeline) stageCmds(rs, ws []*os.File) []*Cmd {
 // concurrent use. It ends when every stage has ended; then every stage's
 // tree is dead.
 type RunningPipeline struct {
-	pl       *Pipeline
+	pl *Pipeline
+	// chain holds every stage's sub-container.
+	chain    contain.Container
 	stages   []*RunningProcess
 	began    time.Time
 	killReq  chan struct{}
@@ -216,34 +231,33 @@ func (pl *Pipeline) Start(ctx context.Context) (*RunningPipeline, error) {
 		}
 		prs[i] = pr
 	}
-	cts := make([]contain.Container, n)
-	closeContainers := func(from int) error {
+	// One container for the chain, one sub-container per stage: a
+	// stage's timeout ends its own tree, the chain's end kills them all.
+	head := cmds[0]
+	b := head.runnerOrDefault().(containedRunner).backendFor()
+	chain, err := b.New(ctx, contain.Options{KillOnOwnerDeath: !head.noOwnerDeath, Logger: head.logger})
+	if err != nil {
+		return nil, &StartError{Program: head.name, Err: &containmentError{err}}
+	}
+	closeChain := func() error {
 		tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
 		defer cancel()
-		var errs []error
-		for _, ct := range cts[from:] {
-			if ct != nil {
-				if err := ct.Close(tctx); err != nil {
-					errs = append(errs, err)
-				}
-			}
-		}
-		return errors.Join(errs...)
+		return chain.Close(tctx) // closes every stage's sub too
 	}
+	cts := make([]contain.Container, n)
 	for i, pr := range prs {
-		b := cmds[i].runnerOrDefault().(containedRunner).backendFor()
-		ct, err := pr.newContainer(ctx, b)
+		ct, err := chain.Sub(ctx, contain.Options{Limits: pr.c.limits, KillOnOwnerDeath: !pr.c.noOwnerDeath, Logger: pr.c.logger})
 		if err != nil {
-			return nil, errors.Join(err, closeContainers(0))
+			return nil, errors.Join(&StartError{Program: pr.c.name, Err: &containmentError{err}}, closeChain())
 		}
 		cts[i] = ct
 	}
-	rp := &RunningPipeline{pl: pl, began: time.Now(), killReq: make(chan struct{}), done: make(chan struct{})}
+	rp := &RunningPipeline{pl: pl, chain: chain, began: time.Now(), killReq: make(chan struct{}), done: make(chan struct{})}
 	for i, pr := range prs {
 		p, err := pr.spawn(ctx, cts[i], true)
 		if err != nil {
 			// spawn closed cts[i]; kill what runs, close the rest.
-			errs := []error{err, closeContainers(i + 1)}
+			errs := []error{err}
 			for _, q := range rp.stages {
 				q.end(0)
 			}
@@ -253,6 +267,7 @@ func (pl *Pipeline) Start(ctx context.Context) (*RunningPipeline, error) {
 					errs = append(errs, q.err)
 				}
 			}
+			errs = append(errs, closeChain())
 			return nil, errors.Join(errs...)
 		}
 		rp.stages = append(rp.stages, p)
@@ -316,6 +331,17 @@ func (rp *RunningPipeline) watch() {
 	aborted := make([]bool, n)  // ended by FailFast
 	chainEnd := make([]bool, n) // ended by the chain's timeout
 	timedOut, failed := false, false
+	defer func() {
+		// Every stage's tree is confirmed dead and its sub closed; this
+		// releases the chain's container (and, if a teardown failed,
+		// kills what is left).
+		tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+		defer cancel()
+		if err := rp.chain.Close(tctx); err != nil {
+			rp.err = errors.Join(rp.err, err)
+		}
+		close(rp.done)
+	}()
 	for left := n; left > 0; {
 		select {
 		case i := <-ended:
@@ -371,7 +397,6 @@ func (rp *RunningPipeline) watch() {
 	} else {
 		rp.err = errors.Join(errs...)
 	}
-	close(rp.done)
 }
 
 // checked says, per stage, whether its failure fails the pipeline.

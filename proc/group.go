@@ -298,11 +298,11 @@ type Adoption struct {
 // It guards against pid reuse where the OS allows (a pidfd on Linux, a
 // process handle on Windows) and fails with an error matching
 // contain.ErrNoSuchProcess when pid names no live process, with an error
-// matching ErrClosed on a closing group, and for the calling process
-// itself or pid 1, which Close would otherwise kill.
+// matching ErrClosed on a closing group, and with an *InvalidError for the
+// calling process itself or pid 1, which Close would otherwise kill.
 func (g *Group) Adopt(ctx context.Context, pid int) (Adoption, error) {
 	if pid == os.Getpid() || pid == 1 {
-		return Adoption{}, fmt.Errorf("proc: group: refusing to adopt pid %d (the calling process or init)", pid)
+		return Adoption{}, &InvalidError{Reason: fmt.Sprintf("group Adopt: refusing pid %d (the calling process or init)", pid)}
 	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()

@@ -21,14 +21,15 @@ func (c *Cmd) InteractiveStdin() *Cmd {
 
 // StdinWriter writes to a running child's stdin. Its methods are safe for
 // concurrent use. After Close, or once the run has ended, writes fail with
-// an error matching contain.ErrClosed (or os.ErrClosed).
+// an error matching contain.ErrClosed (or os.ErrClosed); for a command
+// started without InteractiveStdin, with an *InvalidError.
 type StdinWriter struct {
 	mu  sync.Mutex
 	w   *os.File // nil when stdin is not interactive
 	err error
 }
 
-var errNotInteractive = errors.New("proc: stdin is not interactive (use Cmd.InteractiveStdin)")
+var errNotInteractive error = &InvalidError{Reason: "stdin is not interactive (use Cmd.InteractiveStdin)"}
 
 // Write writes b to the child's stdin. It blocks while the pipe is full
 // (the child is not reading).

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/retry"
 )
 
@@ -331,7 +332,9 @@ type Supervisor struct {
 // context ending always stops a run (with the Cmd's Grace, if set, else
 // killed at once), no restart follows, and Wait returns ctx's error. An
 // invalid command or options end the supervision at once with a
-// *GaveUpError matching ErrInvalid.
+// *GaveUpError matching ErrInvalid (or, for what Cmd.Validate rejects
+// otherwise, contain.ErrInvalidLimit or ErrUnsupported): no restart could
+// start it.
 //
 // Each lifecycle event is logged as one event to the Cmd's Logger (with
 // program, run, pid, outcome, delay; never arguments, environment or
@@ -596,8 +599,7 @@ func (s *Supervisor) loop(ctx context.Context) {
 		s.mu.Unlock()
 
 		r, unhealthy, err := s.runOnce(ctx, run, o)
-		var ie *InvalidError
-		if errors.As(err, &ie) {
+		if neverStarts(err) {
 			gerr := &GaveUpError{Program: c.name, Reason: "invalid command", Restarts: run - 1, Err: err}
 			s.end(SupervisorEvent{Kind: SupervisorGaveUp, Run: run, Err: gerr}, GaveUp, gerr)
 			return
@@ -655,6 +657,14 @@ func (s *Supervisor) loop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// neverStarts reports a run error that every restart would repeat: the
+// command is malformed (ErrInvalid, an invalid limit) or asks for what
+// cannot be done here (ErrUnsupported).
+func neverStarts(err error) bool {
+	var ie *InvalidError
+	return errors.As(err, &ie) || errors.Is(err, contain.ErrInvalidLimit) || errors.Is(err, ErrUnsupported)
 }
 
 // runOnce starts one incarnation and waits until its tree is dead. It

@@ -214,7 +214,7 @@ func (c *capture) write(p []byte) {
 		if !c.truncated {
 			c.truncated = true
 			if c.policy == CapFail && c.over != nil {
-				go c.over()
+				c.over()
 			}
 		}
 	}

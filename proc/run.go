@@ -23,6 +23,10 @@ const (
 	// is confirmed dead. Only a process outside the container (a setsid
 	// escapee under pgid) can hold a pipe that long.
 	drainTimeout = 250 * time.Millisecond
+	// drainLimit bounds the whole drain when bytes keep arriving in a
+	// pipe after the tree is dead (a holder outside the container that
+	// keeps writing).
+	drainLimit = 5 * time.Second
 )
 
 // RunningProcess is a started run. Its methods are safe for concurrent
@@ -463,13 +467,7 @@ wait:
 	select {
 	case <-drained:
 	case <-time.After(drainTimeout):
-		// Someone outside the container holds the pipe (an escapee of a
-		// process group): stop reading rather than wait forever.
-		for _, r := range p.reads {
-			r.Close()
-		}
-		<-drained
-		p.log.Warn("tether: output pipe held open by a process outside the container; stopped reading", "program", c.name, "pid", p.pid)
+		p.cutDrains(drained)
 	}
 	if p.stdinFed != nil {
 		<-p.stdinFed
@@ -554,6 +552,42 @@ wait:
 	}
 	close(p.done)
 	p.hub.close(Event{Kind: EventExited, Time: time.Now(), Result: r})
+}
+
+// cutDrains runs once the tree is dead but the drains have not reached
+// EOF within drainTimeout. Either someone outside the container holds a
+// pipe's write end (an escapee of a process group), and reading must stop
+// rather than wait forever; or the host is so loaded that the readers
+// have not caught up, and stopping would lose output. Bytes still queued
+// in a pipe tell the two apart: reading stops only once every pipe is
+// empty (nothing is lost then: an empty pipe whose writers are all dead
+// would only give EOF), or after drainLimit whatever is queued, against a
+// holder that keeps writing.
+func (p *RunningProcess) cutDrains(drained <-chan struct{}) {
+	deadline := time.Now().Add(drainLimit - drainTimeout)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		queued := 0
+		for _, r := range p.reads {
+			if n, ok := pendingBytes(r); ok {
+				queued += n
+			}
+		}
+		if queued == 0 || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-drained:
+			return
+		case <-tick.C:
+		}
+	}
+	for _, r := range p.reads {
+		r.Close()
+	}
+	<-drained
+	p.log.Warn("tether: output pipe not at EOF after the tree died; stopped reading (nothing was queued; a process outside the container may hold it)", "program", p.cmd.name, "pid", p.pid)
 }
 
 // stop ends a run that has not ended by itself: a graceful signal to the

@@ -205,7 +205,7 @@ func (h *hub) enqueue(s *sub, ev Event) {
 			}
 			continue
 		case h.policy == FailOverflow && h.over != nil:
-			go h.over()
+			h.over()
 		}
 		h.counters[ev.Line.Stream].Dropped++
 		return

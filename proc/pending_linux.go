@@ -1,0 +1,7 @@
+//go:build linux
+
+package proc
+
+import "golang.org/x/sys/unix"
+
+const fionread = unix.TIOCINQ

@@ -25,8 +25,9 @@ import (
 // The benchmarks below run every measurement side by side: a sub-benchmark
 // "raw-os-exec" doing the job with os/exec alone, then one per usable
 // Linux backend ("cgroupv2", "pgid") doing it with proc. `make bench`
-// pipes the output through scripts/benchratio.go, which prints proc ÷ raw
-// for every benchmark and backend. docs/benchmarks.md records the numbers.
+// feeds the output to scripts/benchreport, which prints proc ÷ raw for
+// every benchmark and backend and writes the generated section of
+// docs/benchmarks.md and its chart.
 //
 // Latencies are custom metrics (ms-exit-to-return, ms-after-deadline,
 // ms-kill-to-dead): the ns/op of those benchmarks includes setting the

@@ -245,30 +245,34 @@ func TestSupervisorHealthCheckRestartsUnhealthyChild(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b contain.Backend) {
 		ctx := ctxFor(t, 3*patience)
 		file := filepath.Join(testchild.TempDir(t), "pids")
+		// Incarnations are keyed by handle, not pid: Windows reuses a
+		// dead process's pid at once, so a new incarnation may get the
+		// number of an old one.
 		var (
 			mu       sync.Mutex
-			trees    = map[int][]int{} // direct child pid -> the tree
-			order    []int
+			trees    = map[*proc.RunningProcess][]int{}
+			order    []*proc.RunningProcess
 			survived []string
 		)
 		check := func(ctx context.Context, p *proc.RunningProcess) error {
 			mu.Lock()
 			defer mu.Unlock()
-			if !slices.Contains(order, p.Pid()) {
+			if !slices.Contains(order, p) {
 				// The first check of a new incarnation: every earlier
-				// tree must be dead already.
+				// tree must be dead already (its pids may now name this
+				// incarnation's child, which is not a survivor).
 				for _, old := range order {
 					for _, pid := range trees[old] {
-						if testchild.Alive(pid) {
+						if pid != p.Pid() && testchild.Alive(pid) {
 							survived = append(survived, strconv.Itoa(pid))
 						}
 					}
 				}
-				order = append(order, p.Pid())
-				trees[p.Pid()] = []int{p.Pid()}
+				order = append(order, p)
+				trees[p] = []int{p.Pid()}
 			}
-			if pids := readTree(file); pids["child"] == p.Pid() && len(trees[p.Pid()]) == 1 {
-				trees[p.Pid()] = append(trees[p.Pid()], pids["hold"])
+			if pids := readTree(file); pids["child"] == p.Pid() && len(trees[p]) == 1 {
+				trees[p] = append(trees[p], pids["hold"])
 			}
 			return errors.New("not healthy")
 		}

@@ -64,9 +64,9 @@ type Options struct {
 // use. A Container must be closed; Close kills whatever is still inside.
 //
 // Kill is terminal: once a container has been killed it accepts no new
-// process (PrepareCmd and Adopt fail with ErrClosed). On Linux this is not
-// just policy: the kernel kills every later clone3 child placed into a
-// cgroup that was once killed, so a cgroup is never reused.
+// process (PrepareCmd and Adopt fail with ErrClosed). On Linux 6.18 this
+// is not just policy: the kernel kills every later clone3 child placed
+// into a cgroup that was once killed, so a cgroup is never reused.
 type Container interface {
 	// Mechanism reports the mechanism that holds this container's tree.
 	Mechanism() Mechanism

@@ -277,6 +277,11 @@ func (s site) open(dir string, res *cgroup2.Resources, limits []contain.Limit, r
 	c.cgpath = path.Join(s.h.mountRoot, strings.TrimPrefix(dir, s.h.mountpoint))
 	_, statErr := os.Stat(filepath.Join(dir, "memory.current"))
 	c.hasMemory = statErr == nil
+	for _, l := range limits {
+		if l.Kind == contain.MemoryLimit {
+			c.memoryLimited = true
+		}
+	}
 	mgr, err := cgroup2.Load(strings.TrimPrefix(dir, s.h.mountpoint), cgroup2.WithMountpoint(s.h.mountpoint))
 	if err == nil && res != nil {
 		if _, serr := os.Stat(filepath.Join(dir, "memory.swap.max")); serr != nil && res.Memory != nil {

@@ -79,6 +79,10 @@ type container struct {
 	// is fixed while this leaf lives), and three failed opens per Stats
 	// were measurable.
 	hasMemory bool
+	// memoryLimited: the container has a memory limit of its own.
+	memoryLimited bool
+	// memoryTried is set once delegateMemory has run. Guarded by mu.
+	memoryTried bool
 }
 
 func (c *container) Mechanism() contain.Mechanism { return contain.CgroupV2 }
@@ -120,10 +124,22 @@ func (c *container) PrepareCmd(cmd *exec.Cmd) error {
 	return nil
 }
 
-// Started has nothing left to do: clone3 placed the child at birth.
+// Started has nothing to place: clone3 put the child in the cgroup at
+// birth. If the container (or an enclosing one) was killed between PrepareCmd
+// and Start, the child was born into a killed cgroup: Linux 6.18 kills it
+// at birth, older kernels do not, so Started kills it and returns an
+// error matching contain.ErrClosed.
 func (c *container) Started(cmd *exec.Cmd) error {
 	if cmd.Process == nil {
 		return errors.New("contain: cgroupv2: Started called before a successful Start")
+	}
+	c.mu.Lock()
+	killed := c.killed || c.closed
+	c.mu.Unlock()
+	if killed {
+		_ = writeFile(c.dir, "cgroup.kill", "1") // its children too, if it had time to fork
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("contain: cgroupv2 %s: killed while the child was starting: %w", c.dir, contain.ErrClosed)
 	}
 	return nil
 }
@@ -270,8 +286,18 @@ func (c *container) writeKill() error {
 		return fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrClosed)
 	}
 	if c.killed {
-		// cgroup.kill already fired; a killed cgroup accepts no new
-		// process, so there is nothing new to kill.
+		// cgroup.kill already fired. Linux 6.18 kills a child cloned into
+		// a killed cgroup at birth, but older kernels (Debian 12's 6.1,
+		// measured in the VM) let a child whose clone3 raced the kill
+		// live: kill again whatever is there now.
+		if !populated(c.dir) {
+			return nil
+		}
+		c.empty = false
+		if err := writeFile(c.dir, "cgroup.kill", "1"); err != nil {
+			return fmt.Errorf("contain: cgroupv2: writing cgroup.kill again: %w", err)
+		}
+		c.log.Debug("tether: cgroup populated after its kill; killed again", "path", c.dir)
 		return nil
 	}
 	// An empty cgroup needs no kill: the usual end of a run, where the
@@ -317,14 +343,28 @@ func (c *container) Kill(ctx context.Context) error {
 	if empty {
 		return nil
 	}
-	if err := waitEvent(ctx, c.dir, "populated", 0); err != nil {
+	for {
+		// SIGKILL lands within milliseconds; a cgroup still populated
+		// after rekillAfter holds a child born after the kill (a clone3
+		// that raced it, which kernels before 6.x let live): kill again.
+		wctx, cancel := context.WithTimeout(ctx, rekillAfter)
+		err := waitEvent(wctx, c.dir, "populated", 0)
+		cancel()
+		if err == nil {
+			break
+		}
 		// A concurrent Close may have removed the cgroup meanwhile: the
 		// kernel refuses to remove a populated one, so gone means empty.
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) {
 			return nil
 		}
-		pids, _ := c.Pids()
-		return &contain.TeardownError{Mechanism: contain.CgroupV2, Remaining: pids, Err: err}
+		if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			pids, _ := c.Pids()
+			return &contain.TeardownError{Mechanism: contain.CgroupV2, Remaining: pids, Err: err}
+		}
+		if err := c.writeKill(); err != nil {
+			return err
+		}
 	}
 	c.mu.Lock()
 	c.empty = true
@@ -332,6 +372,10 @@ func (c *container) Kill(ctx context.Context) error {
 	c.log.Debug("tether: cgroup killed", "path", c.dir, "confirmed_after", time.Since(start))
 	return nil
 }
+
+// rekillAfter is how long Kill waits for "populated 0" before it writes
+// cgroup.kill again.
+const rekillAfter = 100 * time.Millisecond
 
 // Freeze writes cgroup.freeze and waits until cgroup.events says "frozen 1".
 func (c *container) Freeze(ctx context.Context) error {
@@ -500,15 +544,30 @@ func (c *container) Close(ctx context.Context) error {
 	for s := range subs {
 		s.release()
 	}
-	if err := removeTree(c.dir); err != nil {
-		return fmt.Errorf("contain: cgroupv2: removing %s: %w", c.dir, err)
-	}
+	// No descriptor of this tree is left to clone3 into. A child whose
+	// clone3 began before the kill may still be born after it, and
+	// kernels before 6.x let it live in the killed cgroup (the directory
+	// is then busy): kill and confirm again until the tree can go.
 	c.mu.Lock()
-	c.closed = true
 	if c.fd >= 0 {
 		_ = unix.Close(c.fd)
 		c.fd = -1
 	}
+	c.mu.Unlock()
+	for {
+		err := removeTree(c.dir)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EBUSY) || ctx.Err() != nil {
+			return fmt.Errorf("contain: cgroupv2: removing %s: %w", c.dir, err)
+		}
+		if err := c.Kill(ctx); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	c.closed = true
 	c.mu.Unlock()
 	// Withdrawn only now: until the directory is gone, the owner's death
 	// must still kill whatever is in it. Should the owner die in between,
@@ -584,6 +643,7 @@ func (c *container) Sub(ctx context.Context, opts contain.Options) (contain.Cont
 	if err := c.usable(); err != nil {
 		return nil, err
 	}
+	c.delegateMemory()
 	s := site{h: c.h, parentDir: c.dir, nested: true}
 	res, err := s.resources(opts.Limits)
 	if err != nil {
@@ -607,6 +667,29 @@ func (c *container) Sub(ctx context.Context, opts contain.Options) (contain.Cont
 	log.Debug("tether: sub cgroup created", "mechanism", contain.CgroupV2, "path", dir, "limits", len(opts.Limits),
 		"kill_on_owner_death", opts.KillOnOwnerDeath, "registered", register)
 	return sub, nil
+}
+
+// delegateMemory enables the memory controller for the subs of a
+// container that has a memory limit, once, so that every sub has its own
+// memory.current, memory.peak and memory.events: a run in a group whose
+// memory limit killed it then reports its own OOM kill, not only the
+// group. It fails (and is skipped) while c holds a process directly, and
+// once it succeeded c can hold processes only through subs (cgroup v2's
+// no-internal-processes rule), as the doc of Sub asks of a container with
+// subs. Best effort: without it a sub's memory figures are unavailable,
+// never wrong. Called with c.mu held.
+func (c *container) delegateMemory() {
+	if c.memoryTried || !c.memoryLimited {
+		return
+	}
+	c.memoryTried = true
+	avail, err := readWords(filepath.Join(c.dir, "cgroup.controllers"))
+	if err != nil || !contains(avail, "memory") {
+		return
+	}
+	if err := writeFile(c.dir, "cgroup.subtree_control", "+memory"); err != nil {
+		c.log.Debug("tether: memory controller not delegated to subs", "path", c.dir, "err", err)
+	}
 }
 
 // subPrefix starts the name of every sub's cgroup.

@@ -12,9 +12,11 @@
 //
 // Teardown writes cgroup.kill (one atomic SIGKILL over the whole subtree,
 // race-free against forks), waits until cgroup.events says "populated 0",
-// and removes the directory. A killed cgroup is never reused: on this
-// project's kernels a clone3 child placed in a cgroup that was once killed
-// is SIGKILLed at birth.
+// and removes the directory. A killed cgroup is never reused: Linux 6.18
+// SIGKILLs a clone3 child placed in a cgroup that was once killed at
+// birth; older kernels (6.1) let it live, so Started kills a child whose
+// container was killed while it was starting, and Kill and Close kill
+// again whatever is found in a killed cgroup.
 //
 // Limits (memory.max with memory.swap.max 0, pids.max, cpu.max) need the
 // memory, pids and cpu controllers in the parent's cgroup.controllers. On a

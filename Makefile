@@ -6,7 +6,7 @@ GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
 CROSS_OS   := windows darwin freebsd openbsd netbsd
 CROSS_ARCH := amd64 arm64
 
-.PHONY: test lint cross test-windows bench ci tools check-cgroups stress fuzz soak
+.PHONY: test lint cross test-windows test-vm bench ci tools check-cgroups stress fuzz soak
 
 ## test: every package with the race detector, then a check that no
 ## tether-* cgroup directory is left on this host.
@@ -52,17 +52,58 @@ cross:
 test-windows:
 	scripts/test-windows.sh
 
-## bench: benchmarks side by side with raw os/exec, BENCH_COUNT times
-## (one `go test -count=1` each, so raw and tether run seconds apart in
-## every repetition), then the table of ratios (tether ÷ raw) and issue
-## 3's targets.
+## test-vm: the resource-limit tests, with the whole contain/cgroupv2 and
+## proc suites, in throwaway qemu VMs whose kernel has a pure cgroup v2
+## hierarchy with every controller (this host's hybrid one enforces no
+## limit). scripts/vm/setup.sh installs qemu and busybox and fetches a
+## Debian cloud kernel once; scripts/vm/vmexec boots one VM per package.
+## Why no -race and why -short: docs/testing.md, "Limits in a VM".
+test-vm:
+	scripts/vm/setup.sh
+	$(GO) test -exec "$(CURDIR)/scripts/vm/vmexec" -p 1 -count=1 -short -timeout 12m ./contain/cgroupv2/ ./proc/
+
+## bench: every benchmark side by side with raw os/exec, BENCH_COUNT
+## times (one `go test -count=1` each, so raw and tether run seconds apart
+## in every repetition); then the table of ratios (tether ÷ raw) and issue
+## 3's targets on stdout, and the report (scripts/benchreport): the
+## generated section of docs/benchmarks.md (the machine and its load, the
+## ratios, the owner-death watchdog's cost, the VM limit tests' figures)
+## and the chart docs/bench-ratios.svg. test-vm's limit tests (VM_LIMIT_RUN)
+## run after the benchmarks if a VM is set up (scripts/vm/setup.sh has
+## filled $TETHER_VM_CACHE, default /var/cache/tether-vm); VM_LOG=<file>
+## reports a `go test -v` log of them instead, BENCH_VM=0 leaves them out.
+## Fails if a benchmark or a limit test failed, once the report is written.
 BENCH_COUNT ?= 5
+BENCH_VM ?= 1
+VM_LOG ?=
+VM_LIMIT_RUN ?= ^(TestEnforced|TestLimit)
+bench: export BENCH_VM_CMD = $(GO) test -exec "$$PWD/scripts/vm/vmexec" -p 1 -count=1 -short -timeout 12m -run '$(VM_LIMIT_RUN)' -v ./contain/cgroupv2/ ./proc/
 bench:
-	@out=$$(mktemp); trap 'rm -f "$$out"' EXIT; set -o pipefail; status=0; \
+	@out=$$(mktemp); vmlog=$$(mktemp); trap 'rm -f "$$out" "$$vmlog"' EXIT; set -o pipefail; status=0; \
+	start=$$(date +%s); load0=$$(cut -d' ' -f1-3 /proc/loadavg); \
 	for i in $$(seq $(BENCH_COUNT)); do \
 		$(GO) test -run '^$$' -bench . -benchmem -count=1 ./... | tee -a "$$out" || status=$$?; \
 	done; \
-	echo; $(GO) run scripts/benchratio.go < "$$out" && exit $$status
+	load1=$$(cut -d' ' -f1-3 /proc/loadavg); benchstatus=$$status; \
+	cache=$${TETHER_VM_CACHE:-/var/cache/tether-vm}; vm=(-vm-run '$(VM_LIMIT_RUN)'); \
+	if [ -n '$(VM_LOG)' ]; then vm+=(-vm-log '$(VM_LOG)'); \
+	elif [ '$(BENCH_VM)' = 0 ]; then vm+=(-vm-skip 'BENCH_VM=0 was given'); \
+	elif [ ! -x scripts/vm/vmexec ]; then vm+=(-vm-skip 'scripts/vm/vmexec is not in this tree'); \
+	elif [ ! -s "$$cache/vmlinuz" ] || [ ! -s "$$cache/base.cpio.gz" ]; then \
+		vm+=(-vm-skip "no VM is set up ($$cache has no kernel or base initramfs; scripts/vm/setup.sh, run by make test-vm, makes them)"); \
+	elif ! command -v qemu-system-x86_64 >/dev/null; then \
+		vm+=(-vm-skip "qemu-system-x86_64 is not installed (scripts/vm/setup.sh installs it)"); \
+	else \
+		echo; echo "bench: the limit tests in a VM: $$BENCH_VM_CMD"; \
+		eval "$$BENCH_VM_CMD" 2>&1 | tee "$$vmlog"; vmstatus=$$?; [ $$vmstatus = 0 ] || status=$$vmstatus; \
+		vm+=(-vm-log "$$vmlog" -vm-cmd "$$BENCH_VM_CMD" -vm-status $$vmstatus \
+			-vm-kernel "$$(cut -d' ' -f1 "$$cache/kernel.txt" 2>/dev/null), in qemu with $${TETHER_VM_CPUS:-2} vCPUs and $${TETHER_VM_MEM:-1024} MiB"); \
+	fi; \
+	echo; $(GO) run ./scripts/benchreport -md docs/benchmarks.md -svg docs/bench-ratios.svg \
+		-count $(BENCH_COUNT) -start $$start -load-start "$$load0" -load-end "$$load1" -bench-status $$benchstatus \
+		-commit "$$(git rev-parse --short HEAD)$$([ -z "$$(git status --porcelain --untracked-files=no)" ] || echo ' + uncommitted changes')" \
+		-cpus "$$(nproc)" -mem "$$(awk '/^MemTotal:/ { printf "%.0f GiB", $$2 / 1048576 }' /proc/meminfo)" \
+		-kernel "$$(uname -sr)" -go "$$($(GO) env GOVERSION)" "$${vm[@]}" < "$$out" && exit $$status
 
 ## stress: the stress tier of groups (issue 5) without the race detector,
 ## whose 3x slowdown would turn a minute into several: 200 concurrent
@@ -108,4 +149,4 @@ fuzz:
 	done
 
 ## ci: everything CI runs; the test run comes last so its summary closes the log.
-ci: lint cross test-windows fuzz stress test
+ci: lint cross test-windows fuzz stress soak test-vm test

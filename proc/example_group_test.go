@@ -19,7 +19,11 @@ func ExampleNewGroup() {
 	}
 	defer g.Close(ctx)
 
-	db, _ := g.Start(ctx, proc.Command("sh", "-c", "sleep 60 & sleep 60"))
+	// sh and two background sleeps; "up" once both are forked.
+	db, _ := g.Start(ctx, proc.Command("sh", "-c", "sleep 60 & sleep 60 & echo up; wait"))
+	for range db.StdoutLines() {
+		break
+	}
 	web, _ := g.Start(ctx, proc.Command("sleep", "60"))
 	ps, _ := g.Processes()
 	fmt.Println(len(ps), "members")

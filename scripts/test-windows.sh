@@ -141,10 +141,13 @@ echo
 echo "== Windows tests under Wine: $((passed + failed + skipped)) ran, $passed passed, $skipped skipped, $failed failed (${wall}s)"
 if [[ $skipped -gt 0 ]]; then
 	echo "== skipped, and why:"
-	# go test -v prints the t.Skip message (file.go:N: reason) before the
-	# "--- SKIP:" line of its test.
-	awk '/^=== /{r=""} /^ +[A-Za-z0-9_]+\.go:[0-9]+: /{r=$0; sub(/^ +[^:]+:[0-9]+: /, "", r)}
-		/^ *--- SKIP: /{l = "   " $3 ": " r; if (!seen[l]++) print l}' "$work/out.txt"
+	# go test -v prints a test's t.Skip message (file.go:N: reason) after
+	# its "=== RUN/CONT name" line; the "--- SKIP: name" line of a subtest
+	# may come much later, with the parent's summary. Remember the last
+	# message of each test by name.
+	awk '/^=== (RUN|CONT|NAME) /{cur=$3}
+		/^ +[A-Za-z0-9_]+\.go:[0-9]+: /{r=$0; sub(/^ +[^:]+:[0-9]+: /, "", r); msg[cur]=r}
+		/^ *--- SKIP: /{l = "   " $3 ": " msg[$3]; if (!seen[l]++) print l}' "$work/out.txt"
 fi
 if [[ $rc -ne 0 || $failed -gt 0 ]]; then
 	echo "== FAIL"

@@ -123,7 +123,13 @@ func cgroup2Mounts(mountinfo []byte) []hierarchy {
 		for _, o := range strings.Split(f[5], ",") {
 			ro = ro || o == "ro"
 		}
-		out = append(out, hierarchy{mountRoot: unescape(f[3]), mountpoint: unescape(f[4]), readOnly: ro})
+		root, point := unescape(f[3]), unescape(f[4])
+		if !strings.HasPrefix(root, "/") || !strings.HasPrefix(point, "/") {
+			// The kernel writes both as absolute paths: anything else is
+			// not a mount we could map cgroups onto.
+			continue
+		}
+		out = append(out, hierarchy{mountRoot: root, mountpoint: point, readOnly: ro})
 	}
 	return out
 }

@@ -99,3 +99,25 @@ func ExampleDetach() {
 	fmt.Println(pid > 0, err)
 	// Output: true <nil>
 }
+
+// WaitAny returns the first run to end; the others keep running.
+func ExampleWaitAny() {
+	ctx := context.Background()
+	g, _ := proc.NewGroup(ctx, proc.GroupOptions{})
+	defer g.Close(ctx) // ends the sleep
+	slow, _ := g.Start(ctx, proc.Command("sleep", "60"))
+	fast, _ := g.Start(ctx, proc.Command("echo", "done"))
+	i, r, err := proc.WaitAny(ctx, slow, fast)
+	fmt.Println(i, r.StdoutText() == "done\n", err)
+	// Output: 1 true <nil>
+}
+
+// WaitAll returns every Result in the order given.
+func ExampleWaitAll() {
+	ctx := context.Background()
+	a, _ := proc.Command("echo", "a").Start(ctx)
+	b, _ := proc.Command("sh", "-c", "exit 3").Start(ctx)
+	rs, err := proc.WaitAll(ctx, a, b)
+	fmt.Println(rs[0].StdoutText() == "a\n", rs[1].ExitCode, err)
+	// Output: true 3 <nil>
+}

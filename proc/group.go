@@ -254,7 +254,8 @@ type StatsSample struct {
 }
 
 // Sample returns an iterator that reads Stats at once and then every
-// interval, until ctx ends, the consumer stops, or the group is closed.
+// interval, until ctx ends, the consumer stops, or the group is closed,
+// shut down or killed with Signal(os.Kill).
 // A non-positive interval is treated as one second.
 func (g *Group) Sample(ctx context.Context, interval time.Duration) iter.Seq[StatsSample] {
 	if interval <= 0 {
@@ -264,8 +265,11 @@ func (g *Group) Sample(ctx context.Context, interval time.Duration) iter.Seq[Sta
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
+			g.mu.RLock()
+			closed := g.closed
+			g.mu.RUnlock()
 			st, err := g.ct.Stats()
-			if errors.Is(err, contain.ErrClosed) {
+			if closed || errors.Is(err, contain.ErrClosed) {
 				return
 			}
 			if !yield(StatsSample{Time: time.Now(), Stats: st, Err: err}) || ctx.Err() != nil {

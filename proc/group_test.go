@@ -321,6 +321,19 @@ func TestGroupStatsSampler(t *testing.T) {
 			t.Errorf("sampler yielded %d samples after its context ended at 3", n)
 		}
 		cancel()
+
+		// A sampler also stops when the group closes.
+		n = 0
+		for range g.Sample(ctxFor(t, patience), time.Millisecond) {
+			if n++; n == 2 {
+				if err := g.Close(ctxFor(t, patience)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n > 3 {
+				t.Fatal("sampler goes on after Close")
+			}
+		}
 	})
 }
 

@@ -20,12 +20,10 @@ func startDetached(cmd *exec.Cmd) error {
 	if err == nil || !errors.Is(err, windows.ERROR_ACCESS_DENIED) {
 		return err
 	}
-	retry := *cmd
-	retry.SysProcAttr.CreationFlags = base
-	retry.Process, retry.ProcessState, retry.Err = nil, nil, nil
-	if err := retry.Start(); err != nil {
-		return err
-	}
-	cmd.Process = retry.Process
-	return nil
+	// An exec.Cmd is started at most once, even after a failed Start:
+	// the second try needs a fresh one with the same fields.
+	cmd.SysProcAttr.CreationFlags = base
+	*cmd = exec.Cmd{Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir,
+		Stdin: cmd.Stdin, Stdout: cmd.Stdout, Stderr: cmd.Stderr, SysProcAttr: cmd.SysProcAttr}
+	return cmd.Start()
 }

@@ -127,9 +127,12 @@ type Container interface {
 	// limits. A mechanism that must delegate controllers for them (cgroup
 	// v2) can do so only while this container holds no process directly:
 	// a container meant to hold subs should place every process through
-	// one. opts.KillOnOwnerDeath is honoured for the sub; where this
-	// container's own registration already covers the sub (a cgroup's kill
-	// is recursive) nothing more is registered.
+	// one. A sub of a container that is killed when its owner dies is
+	// killed too, whatever opts say (its members are this container's);
+	// opts.KillOnOwnerDeath asks the same of a sub of a container that is
+	// not. Where this container's own registration covers the sub (a
+	// cgroup's kill is recursive, a nested job dies with its parent)
+	// nothing more is registered.
 	//
 	// Sub fails with an error matching ErrClosed once this container has
 	// been killed or closed. Killing or closing this container kills every

@@ -55,9 +55,12 @@ type RunningProcess struct {
 	killReq        chan struct{}
 	killOnce       sync.Once
 	// reqOutcome is the outcome a kill request gives the run (0: Kill's
-	// Signaled); set before killReq is closed. byRequest is set by the
-	// monitor when a request, not the child, ended the run.
+	// Signaled) and reqLate says the child's exit had already been seen
+	// when it was asked for; both are set before killReq is closed.
+	// byRequest is set by the monitor when a request, not the child,
+	// ended the run.
 	reqOutcome Outcome
+	reqLate    bool
 	byRequest  bool
 	// groupKill is set by a Group before it kills every member, so that
 	// where the OS reports no signal the run still says it was killed.
@@ -101,11 +104,16 @@ func (p *RunningProcess) Wait(ctx context.Context) (*Result, error) {
 }
 
 // Kill kills the whole tree, waits until its death is confirmed and the
-// run has ended, and returns. The Result then says Signaled. If ctx ends
-// first the error matches ErrTeardownNotConfirmed.
+// run has ended, and returns. The Result then says Signaled, unless the
+// direct child had already exited by itself when Kill was called: then
+// it says how the child ended (the rest of the tree is killed all the
+// same). If ctx ends first the error matches ErrTeardownNotConfirmed.
 func (p *RunningProcess) Kill(ctx context.Context) error {
 	// The monitor does the killing, so teardown has one owner.
-	p.killOnce.Do(func() { close(p.killReq) })
+	p.killOnce.Do(func() {
+		p.reqLate = p.hasExited()
+		close(p.killReq)
+	})
 	select {
 	case <-p.done:
 		return nil
@@ -120,8 +128,19 @@ func (p *RunningProcess) Kill(ctx context.Context) error {
 func (p *RunningProcess) end(o Outcome) {
 	p.killOnce.Do(func() {
 		p.reqOutcome = o
+		p.reqLate = p.hasExited()
 		close(p.killReq)
 	})
+}
+
+// hasExited reports whether the direct child's exit has been seen.
+func (p *RunningProcess) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
 }
 
 // Signal sends sig to every member of the tree (see contain.Container
@@ -397,6 +416,11 @@ func (p *RunningProcess) overCap() {
 	p.tooLargeOnce.Do(func() { close(p.tooLarge) })
 }
 
+// testHookMonitor, when set by a test, runs as a monitor starts: a test
+// holds it to make the child's exit and a kill request both ready before
+// the monitor looks at either.
+var testHookMonitor func()
+
 // monitor waits for the end of the run, tears the tree down and builds
 // the Result.
 func (p *RunningProcess) monitor(ctx context.Context) {
@@ -414,11 +438,27 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 		defer idleTimer.Stop()
 		idle = idleTimer.C
 	}
+	if testHookMonitor != nil {
+		testHookMonitor()
+	}
 	var outcome Outcome
 	tooLarge, killed, viaReq := false, false, false
+	requested := func() {
+		viaReq = true
+		if outcome = p.reqOutcome; outcome == 0 {
+			killed = true
+		}
+	}
 wait:
 	select {
 	case <-p.exited:
+		select {
+		case <-p.killReq:
+			// Both were ready; which one select picked must not decide
+			// the outcome. The check below does.
+			requested()
+		default:
+		}
 	case <-idle:
 		quiet := time.Since(time.Unix(0, p.activity.Load()))
 		if quiet < c.lines.idle {
@@ -433,13 +473,19 @@ wait:
 	case <-p.tooLarge:
 		tooLarge = true
 	case <-p.killReq:
-		viaReq = true
-		if outcome = p.reqOutcome; outcome == 0 {
-			killed = true
-		}
+		requested()
 	}
 	select {
 	case <-p.exited:
+		// The child had already exited. A request made before that exit
+		// was seen ended the run (a stage that read EOF because the
+		// stage before it was just killed, a tree a wider kill reached
+		// first); one made after it came too late, and the child's own
+		// exit stands.
+		if viaReq && p.reqLate {
+			viaReq, killed, outcome = false, false, 0
+		}
+		p.byRequest = viaReq
 	default:
 		p.byRequest = viaReq
 		p.stop(outcome, tooLarge)

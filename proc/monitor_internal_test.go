@@ -1,0 +1,115 @@
+package proc
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gotether/tether/internal/testchild"
+)
+
+// holdMonitors makes every monitor started from now on wait, before it
+// looks at the child or at any request, until the returned function is
+// called. The test must not run in parallel with others.
+func holdMonitors(t *testing.T) (release func()) {
+	t.Helper()
+	gate := make(chan struct{})
+	testHookMonitor = func() { <-gate }
+	released := false
+	release = func() {
+		if !released {
+			released = true
+			close(gate)
+		}
+	}
+	t.Cleanup(func() {
+		release()
+		testHookMonitor = nil
+	})
+	return release
+}
+
+// exitsSoon is a child that exits 0 by itself after d.
+func exitsSoon(d time.Duration) *Cmd {
+	c := Command(testchild.Exe(), "sleep", d.String())
+	for _, kv := range testchild.EnvVars(testchild.ModeScript) {
+		c = c.SetEnv(kv[0], kv[1])
+	}
+	return c
+}
+
+// TestRequestBeforeTheExitDecidesTheOutcome holds the monitor so that the
+// child's exit and an end request are both ready when it first looks:
+// the request came first, so the run ends as the request says, whichever
+// of the two select picks. A pipeline stage that reads EOF because the
+// stage before it was just killed is this case: before, it ended Exited
+// (code 0) about one time in two when the chain's timeout had fired, and
+// the pipeline said it did not time out.
+func TestRequestBeforeTheExitDecidesTheOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		request func(p *RunningProcess)
+		want    Outcome
+	}{
+		{"end(TimedOut)", func(p *RunningProcess) { p.end(TimedOut) }, TimedOut},
+		{"Kill", func(p *RunningProcess) {
+			go func() { _ = p.Kill(context.Background()) }()
+			<-p.killReq
+		}, Signaled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// select picks at random: ten rounds make a wrong pick
+			// show with probability 1 - 2^-10.
+			for round := range 10 {
+				release := holdMonitors(t)
+				ctx, cancel := context.WithTimeout(context.Background(), testchild.Patience)
+				p, err := exitsSoon(20 * time.Millisecond).Start(ctx)
+				if err != nil {
+					cancel()
+					t.Fatal(err)
+				}
+				tc.request(p)
+				<-p.exited // the child exited by itself, after the request
+				release()
+				r, err := p.Wait(ctx)
+				cancel()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Outcome != tc.want || !p.byRequest {
+					t.Fatalf("round %d: outcome %v (exit %d, signal %q), by request %v; want %v by request",
+						round, r.Outcome, r.ExitCode, r.Signal, p.byRequest, tc.want)
+				}
+				testHookMonitor = nil
+			}
+		})
+	}
+}
+
+// TestRequestAfterTheExitLeavesTheChildsOwnOutcome is the other side: a
+// request made after the child had exited (and been reaped) came too
+// late, and the run ends as the child did.
+func TestRequestAfterTheExitLeavesTheChildsOwnOutcome(t *testing.T) {
+	for round := range 10 {
+		release := holdMonitors(t)
+		ctx, cancel := context.WithTimeout(context.Background(), testchild.Patience)
+		p, err := exitsSoon(0).Start(ctx)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		<-p.exited
+		p.end(TimedOut)
+		release()
+		r, err := p.Wait(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Outcome != Exited || r.ExitCode != 0 || p.byRequest {
+			t.Fatalf("round %d: outcome %v (exit %d, signal %q), by request %v; want Exited 0 by itself",
+				round, r.Outcome, r.ExitCode, r.Signal, p.byRequest)
+		}
+		testHookMonitor = nil
+	}
+}

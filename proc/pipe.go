@@ -258,9 +258,7 @@ func (pl *Pipeline) Start(ctx context.Context) (*RunningPipeline, error) {
 		if err != nil {
 			// spawn closed cts[i]; kill what runs, close the rest.
 			errs := []error{err}
-			for _, q := range rp.stages {
-				q.end(0)
-			}
+			endStages(rp.stages, 0, -1)
 			for _, q := range rp.stages {
 				<-q.done
 				if q.err != nil && !isRunFailure(q) {
@@ -349,24 +347,20 @@ func (rp *RunningPipeline) watch() {
 			r := rp.stages[i].result
 			if pl.failFast && !failed && checked[i] && !r.Success() && !sigpiped(r) {
 				failed = true
-				for j, q := range rp.stages {
-					if j != i {
-						aborted[j] = true
-						q.end(0)
-					}
+				for j := range aborted {
+					aborted[j] = j != i
 				}
+				endStages(rp.stages, 0, i)
 			}
 		case <-timeout:
 			timeout, timedOut = nil, true
-			for j, q := range rp.stages {
+			for j := range chainEnd {
 				chainEnd[j] = true
-				q.end(TimedOut)
 			}
+			endStages(rp.stages, TimedOut, -1)
 		case <-killReq:
 			killReq = nil
-			for _, q := range rp.stages {
-				q.end(0)
-			}
+			endStages(rp.stages, 0, -1)
 		}
 	}
 	res := &PipeResult{Stages: make([]*Result, n), Failed: -1, TimedOut: timedOut, Duration: time.Since(rp.began)}
@@ -396,6 +390,22 @@ func (rp *RunningPipeline) watch() {
 		rp.err = errs[0]
 	} else {
 		rp.err = errors.Join(errs...)
+	}
+}
+
+// endStages asks every stage but skip to end as if by o. Whether each
+// stage's exit had already been seen is read for all of them before the
+// first is asked: killing one stage can make the next one exit (cat
+// reads EOF), and that exit is the request's doing, not the stage's own.
+func endStages(stages []*RunningProcess, o Outcome, skip int) {
+	late := make([]bool, len(stages))
+	for j, q := range stages {
+		late[j] = q.hasExited()
+	}
+	for j, q := range stages {
+		if j != skip {
+			q.endAs(o, late[j])
+		}
 	}
 }
 

@@ -125,10 +125,14 @@ func (p *RunningProcess) Kill(ctx context.Context) error {
 // end asks the monitor to end the run as if by o (TimedOut for a
 // pipeline's timeout; 0 for a plain kill, reported as Signaled) and
 // returns at once.
-func (p *RunningProcess) end(o Outcome) {
+func (p *RunningProcess) end(o Outcome) { p.endAs(o, p.hasExited()) }
+
+// endAs is end with late given: whether the child's exit had been seen
+// when the request was decided (see endStages).
+func (p *RunningProcess) endAs(o Outcome, late bool) {
 	p.killOnce.Do(func() {
 		p.reqOutcome = o
-		p.reqLate = p.hasExited()
+		p.reqLate = late
 		close(p.killReq)
 	})
 }

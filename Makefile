@@ -130,10 +130,10 @@ soak:
 	else cat "$$out"; exit 1; fi
 
 ## fuzz: every fuzz target for FUZZTIME (default 250000x: a quarter of a
-## million inputs, about 10 s each here), one at a time, the package and the target
-## in each entry of FUZZ_TARGETS. A failure stops the run and leaves the
-## failing input under the package's testdata/fuzz/<target>/. The budget is
-## a count, not a duration: Go 1.26's fuzz coordinator can report a
+## million inputs, 2-13 s a target here), one at a time, the package and
+## the target in each entry of FUZZ_TARGETS. A failure stops the run and
+## leaves the failing input under the package's testdata/fuzz/<target>/.
+## The budget is a count, not a duration: Go 1.26's fuzz coordinator can report a
 ## spurious "context deadline exceeded" when a duration runs out
 ## (golang/go#75804, fixed in Go 1.27); see docs/testing.md, "Fuzzing".
 FUZZTIME ?= 250000x

@@ -2,6 +2,7 @@ package proc
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,13 +16,7 @@ func holdMonitors(t *testing.T) (release func()) {
 	t.Helper()
 	gate := make(chan struct{})
 	testHookMonitor = func() { <-gate }
-	released := false
-	release = func() {
-		if !released {
-			released = true
-			close(gate)
-		}
-	}
+	release = sync.OnceFunc(func() { close(gate) })
 	t.Cleanup(func() {
 		release()
 		testHookMonitor = nil
@@ -80,7 +75,6 @@ func TestRequestBeforeTheExitDecidesTheOutcome(t *testing.T) {
 					t.Fatalf("round %d: outcome %v (exit %d, signal %q), by request %v; want %v by request",
 						round, r.Outcome, r.ExitCode, r.Signal, p.byRequest, tc.want)
 				}
-				testHookMonitor = nil
 			}
 		})
 	}
@@ -110,6 +104,5 @@ func TestRequestAfterTheExitLeavesTheChildsOwnOutcome(t *testing.T) {
 			t.Fatalf("round %d: outcome %v (exit %d, signal %q), by request %v; want Exited 0 by itself",
 				round, r.Outcome, r.ExitCode, r.Signal, p.byRequest)
 		}
-		testHookMonitor = nil
 	}
 }

@@ -3,6 +3,7 @@
 package proc_test
 
 import (
+	"context"
 	"errors"
 	"os/exec"
 	"strconv"
@@ -261,7 +262,7 @@ func TestLimitGroupSharesItsLimits(t *testing.T) {
 		// one hog really takes with the Go runtime (much more under
 		// -race, whose shadow memory the cgroup charges too).
 		const each = 32 << 20
-		ctx := ctxFor(t, 3*patience)
+		ctx := ctxFor(t, 6*patience)
 		footprint := func() uint64 {
 			g := newLimitGroup(t, b)
 			p, err := g.Start(ctx, child(testchild.ModeAlloc, strconv.Itoa(each)))
@@ -285,56 +286,21 @@ func TestLimitGroupSharesItsLimits(t *testing.T) {
 			return m
 		}()
 		limit := int64(footprint + footprint/2)
-		g := newLimitGroup(t, b, contain.MemoryMax(limit))
-		first, err := g.Start(ctx, child(testchild.ModeAlloc, strconv.Itoa(each)))
-		if err != nil {
-			t.Fatal(err)
+		// The kernel can OOM-kill both hogs: its OOM killer can choose a
+		// second victim when it looks again before the first victim's
+		// memory is freed (seen in about 2.4% of rounds in the VM, the two
+		// kills 2-3 ms apart, the second hog far under the cap). Such a round must still be reported exactly (two kills,
+		// each run's own); the rounds are repeated until the cap has cost
+		// one hog only, which is the common case.
+		const rounds = 4
+		for round := 1; ; round++ {
+			if sharedCapRound(t, ctx, b, each, footprint, limit) {
+				return
+			}
+			if round == rounds {
+				t.Fatalf("in all %d rounds the kernel OOM-killed both hogs: the group's cap should have cost only one", rounds)
+			}
 		}
-		if _, err := first.WaitForOutput(ctx, "allocated"); err != nil {
-			t.Fatalf("the first run alone did not fit under the group's cap: %v", err)
-		}
-		second, err := g.Start(ctx, child(testchild.ModeAlloc, strconv.Itoa(each)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Together they do not fit: the OOM killer takes the larger run
-		// (the first; measured), and the second then gets its memory.
-		victim, survivor, which := first, second, "first"
-		if _, err := second.WaitForOutput(ctx, "allocated"); err != nil {
-			victim, survivor, which = second, first, "second"
-		}
-		r, err := victim.Wait(ctxFor(t, patience))
-		if err != nil {
-			t.Fatalf("the victim's run did not end: %v", err)
-		}
-		if r.Outcome != proc.Signaled || r.Signal != "SIGKILL" {
-			t.Fatalf("the victim: outcome %v signal %q, want signaled SIGKILL", r.Outcome, r.Signal)
-		}
-		select {
-		case <-survivor.Done():
-			t.Fatal("both runs ended: the group's cap should have cost only one")
-		default:
-		}
-		if n := groupOOMKills(t, g); n != 1 {
-			t.Fatalf("group OOMKills = %d, want 1", n)
-		}
-		// The group delegates the memory controller to its runs' subs,
-		// so the victim reports its own OOM kill.
-		if n, ok := r.Usage.OOMKills.Get(); !ok || n < 1 {
-			t.Fatalf("the victim's Usage.OOMKills = %v, want >= 1", r.Usage.OOMKills)
-		}
-		var ee *proc.ExitError
-		if err := r.Err(); !errors.As(err, &ee) || !ee.OOMKilled() {
-			t.Fatalf("the victim's Err() = %v, want an *ExitError saying OOM-killed", err)
-		}
-		if err := survivor.Kill(ctxFor(t, patience)); err != nil {
-			t.Fatal(err)
-		}
-		if r, err := g.Output(ctx, child(testchild.ModeExit, "0")); err != nil || !r.Success() {
-			t.Fatalf("a run after the OOM kill: %v %v", r, err)
-		}
-		t.Logf("one hog takes %.1f MiB; under a shared cap of %.1f MiB the %s of two was OOM-killed (its own count: %v); group OOMKills 1",
-			float64(footprint)/(1<<20), float64(limit)/(1<<20), which, r.Usage.OOMKills)
 	})
 	t.Run("cpu", func(t *testing.T) {
 		g := newLimitGroup(t, b, contain.CPUQuota(0.5))
@@ -365,6 +331,85 @@ func TestLimitGroupSharesItsLimits(t *testing.T) {
 			return c1 - c0, t1.Sub(t0), true
 		})
 	})
+}
+
+// sharedCapRound starts two hogs in a group whose memory cap fits only
+// one (see TestLimitGroupSharesItsLimits) and checks what every run and
+// the group report. It says whether one hog lived; false means that the
+// kernel OOM-killed both, which it has checked was reported as such.
+func sharedCapRound(t *testing.T, ctx context.Context, b contain.Backend, each int, footprint uint64, limit int64) bool {
+	t.Helper()
+	g := newLimitGroup(t, b, contain.MemoryMax(limit))
+	first, err := g.Start(ctx, child(testchild.ModeAlloc, strconv.Itoa(each)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.WaitForOutput(ctx, "allocated"); err != nil {
+		t.Fatalf("the first run alone did not fit under the group's cap: %v", err)
+	}
+	second, err := g.Start(ctx, child(testchild.ModeAlloc, strconv.Itoa(each)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Together they do not fit: the OOM killer takes the larger run
+	// (the first; measured), and the second then gets its memory.
+	victim, survivor, which := first, second, "first"
+	if _, err := second.WaitForOutput(ctx, "allocated"); err != nil {
+		victim, survivor, which = second, first, "second"
+	}
+	r, err := victim.Wait(ctxFor(t, patience))
+	if err != nil {
+		t.Fatalf("the victim's run did not end: %v", err)
+	}
+	oomKilled := func(who string, r *proc.Result) {
+		t.Helper()
+		if r.Outcome != proc.Signaled || r.Signal != "SIGKILL" {
+			t.Fatalf("the %s: outcome %v signal %q, want signaled SIGKILL", who, r.Outcome, r.Signal)
+		}
+		// The group delegates the memory controller to its runs' subs,
+		// so a victim reports its own OOM kill.
+		if n, ok := r.Usage.OOMKills.Get(); !ok || n < 1 {
+			t.Fatalf("the %s's Usage.OOMKills = %v, want >= 1", who, r.Usage.OOMKills)
+		}
+		var ee *proc.ExitError
+		if err := r.Err(); !errors.As(err, &ee) || !ee.OOMKilled() {
+			t.Fatalf("the %s's Err() = %v, want an *ExitError saying OOM-killed", who, err)
+		}
+	}
+	oomKilled("victim", r)
+	// The victim has been reaped, so its memory is freed and the kernel
+	// has made every kill this round will see: the group's count is final.
+	switch n := groupOOMKills(t, g); n {
+	case 1:
+	case 2:
+		sr, err := survivor.Wait(ctxFor(t, patience))
+		if err != nil {
+			t.Fatalf("the group counts two OOM kills, but the other run did not end: %v", err)
+		}
+		oomKilled("other run", sr)
+		t.Log("the kernel OOM-killed both hogs this round, and each run and the group said so; again")
+		if err := g.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return false
+	default:
+		t.Fatalf("group OOMKills = %d, want 1 (or 2 if the kernel took both hogs)", n)
+	}
+	select {
+	case <-survivor.Done():
+		sr, _ := survivor.Wait(ctx)
+		t.Fatalf("the group counts one OOM kill, but the other run ended too: %v", sr)
+	default:
+	}
+	if err := survivor.Kill(ctxFor(t, patience)); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := g.Output(ctx, child(testchild.ModeExit, "0")); err != nil || !r.Success() {
+		t.Fatalf("a run after the OOM kill: %v %v", r, err)
+	}
+	t.Logf("one hog takes %.1f MiB; under a shared cap of %.1f MiB the %s of two was OOM-killed (its own count: %v); group OOMKills 1",
+		float64(footprint)/(1<<20), float64(limit)/(1<<20), which, r.Usage.OOMKills)
+	return true
 }
 
 // TestLimitRunInsideGroup: a run's own limits bound its tree inside the

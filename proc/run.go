@@ -65,6 +65,10 @@ type RunningProcess struct {
 	// groupKill is set by a Group before it kills every member, so that
 	// where the OS reports no signal the run still says it was killed.
 	groupKill atomic.Bool
+	// releasing is set by the monitor before it closes the container,
+	// whose Stats may then say nothing (a removed cgroup): Profile drops
+	// a sample read after it and takes the Result's usage instead.
+	releasing atomic.Bool
 
 	hub      *hub
 	stdin    *StdinWriter
@@ -425,6 +429,11 @@ func (p *RunningProcess) overCap() {
 // the monitor looks at either.
 var testHookMonitor func()
 
+// testHookReleased, when set by a test, runs once the monitor has closed
+// the container and before the Result is ready: a test holds it to look
+// at the run in that window.
+var testHookReleased func()
+
 // monitor waits for the end of the run, tears the tree down and builds
 // the Result.
 func (p *RunningProcess) monitor(ctx context.Context) {
@@ -522,8 +531,12 @@ wait:
 	if p.stdinFed != nil {
 		<-p.stdinFed
 	}
+	p.releasing.Store(true)
 	if err := p.container.Close(tctx); err != nil {
 		errs = append(errs, err)
+	}
+	if testHookReleased != nil {
+		testHookReleased()
 	}
 	select {
 	case <-p.tooLarge:

@@ -265,10 +265,14 @@ func (g *Group) Sample(ctx context.Context, interval time.Duration) iter.Seq[Sta
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
+			st, err := g.ct.Stats()
+			// closed is read after Stats: while it is still false the
+			// group was not yet closing when Stats read the container,
+			// whose cgroup a closing group removes (Stats would then say
+			// nothing, as RunningProcess.Profile found in the VM).
 			g.mu.RLock()
 			closed := g.closed
 			g.mu.RUnlock()
-			st, err := g.ct.Stats()
 			if closed || errors.Is(err, contain.ErrClosed) {
 				return
 			}

@@ -432,22 +432,28 @@ func TestConfiguredParentThatDoesNotExist(t *testing.T) {
 	}
 }
 
-func TestConfiguredParentIsUsed(t *testing.T) {
-	host := usable(t)
-	// A parent made for this test, named tether-<pid>-* so a leak would be
-	// caught, and not hex so the sweep never takes it for a container.
+// privateParent makes a parent cgroup for one test, next to where this
+// process's containers go, and returns the backend that uses it and its
+// directory. It is named tether-<pid>-<name>, so a leak would be caught,
+// with a name that is not hex, so no sweep takes it for a container.
+func privateParent(t *testing.T, name string) (*Backend, string) {
+	t.Helper()
+	usable(t)
 	h, err := discover()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ownDir, _ := h.dirOf(h.own)
-	parentDir := filepath.Join(ownDir, "tether-"+strconv.Itoa(os.Getpid())+"-testparent")
+	parentDir := filepath.Join(ownDir, "tether-"+strconv.Itoa(os.Getpid())+"-"+name)
 	if err := os.Mkdir(parentDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = removeTree(parentDir) })
-	_ = host
-	b := New(WithParent(filepath.Join(h.own, filepath.Base(parentDir))))
+	return New(WithParent(filepath.Join(h.own, filepath.Base(parentDir)))), parentDir
+}
+
+func TestConfiguredParentIsUsed(t *testing.T) {
+	b, parentDir := privateParent(t, "testparent")
 	c := newContainer(t, b)
 	if filepath.Dir(dirOf(c)) != parentDir {
 		t.Fatalf("container at %s, want under %s", dirOf(c), parentDir)
@@ -458,20 +464,19 @@ func TestConfiguredParentIsUsed(t *testing.T) {
 }
 
 func TestSweepRemovesEmptyCgroupsOfDeadOwners(t *testing.T) {
-	b := usable(t)
-	s, err := b.resolve()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Under a parent of its own: the stale cgroups made here look like a
+	// dead owner's to every tether process, and the first New of another
+	// test binary running at the same time would sweep them (it did, once
+	// in 14 CI runs: between the two mkdirs below).
+	b, parentDir := privateParent(t, "sweeptest")
 	// A pid that certainly belonged to a process that is now dead.
 	gone := testchild.Command(testchild.ModeExit, "0")
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
 	}
-	// Suffixes unique to this test process, so parallel runs do not collide.
 	suffix := "-" + strconv.FormatInt(int64(os.Getpid()), 16)
-	dead := filepath.Join(s.parentDir, "tether-"+strconv.Itoa(gone.Process.Pid)+suffix)
-	live := filepath.Join(s.parentDir, "tether-1"+suffix) // PID 1 is alive
+	dead := filepath.Join(parentDir, "tether-"+strconv.Itoa(gone.Process.Pid)+suffix)
+	live := filepath.Join(parentDir, "tether-1"+suffix) // PID 1 is alive
 	for _, d := range []string{dead, live, filepath.Join(dead, "nested")} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)

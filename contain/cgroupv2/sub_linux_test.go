@@ -886,18 +886,16 @@ func TestSubsCloseWhileParentCloses(t *testing.T) {
 }
 
 func TestSweepRemovesStaleNestedTree(t *testing.T) {
-	b := usable(t)
-	s, err := b.resolve()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Under a parent of its own, for the reason given in
+	// TestSweepRemovesEmptyCgroupsOfDeadOwners.
+	b, parentDir := privateParent(t, "nestedsweeptest")
 	gonePid := testchild.Command(testchild.ModeExit, "0")
 	if err := gonePid.Run(); err != nil {
 		t.Fatal(err)
 	}
 	suffix := "-" + strconv.FormatInt(int64(os.Getpid()), 16)
-	stale := filepath.Join(s.parentDir, "tether-"+strconv.Itoa(gonePid.Process.Pid)+suffix+"a")
-	busy := filepath.Join(s.parentDir, "tether-"+strconv.Itoa(gonePid.Process.Pid)+suffix+"b")
+	stale := filepath.Join(parentDir, "tether-"+strconv.Itoa(gonePid.Process.Pid)+suffix+"a")
+	busy := filepath.Join(parentDir, "tether-"+strconv.Itoa(gonePid.Process.Pid)+suffix+"b")
 	for _, d := range []string{
 		stale, filepath.Join(stale, "sub-1"), filepath.Join(stale, "sub-1", "sub-2"), filepath.Join(stale, "sub-3"),
 		busy, filepath.Join(busy, "sub-1"), filepath.Join(busy, "sub-1", "sub-2"), filepath.Join(busy, "sub-3"),

@@ -126,7 +126,10 @@ func OutputAll(ctx context.Context, cmds []*Cmd, concurrency int) ([]*Result, er
 // command finishes, in completion order. If the consumer stops early, the
 // commands not yet started are never started and the running ones are
 // killed (their trees confirmed dead) before the loop statement returns.
-// Every command is yielded exactly once when the loop runs to the end.
+// A finished command's slot is refilled at once, so the next command may
+// already be starting while the loop body handles that completion; if
+// the loop then stops, that command is one of the running ones. Every
+// command is yielded exactly once when the loop runs to the end.
 func OutputEach(ctx context.Context, cmds []*Cmd, concurrency int) iter.Seq[Completion] {
 	return func(yield func(Completion) bool) {
 		if len(cmds) == 0 {

@@ -496,20 +496,23 @@ func TestOutputEachStopsEarlyAndKillsTheRest(t *testing.T) {
 		if len(got) != 1 || got[0] != 0 {
 			t.Fatalf("completions %v", got)
 		}
-		// The blocked runs were killed before the loop returned; the
-		// unstarted ones never ran (at most 3 ran at once).
+		// The blocked runs were killed before the loop returned, and the
+		// unstarted ones never ran. With 3 at once, blocked commands 0
+		// and 1 start beside the first command, and 2 may start in the
+		// slot the first one frees before the consumer has stopped (seen
+		// in the VM); 3 and 4 can never start.
 		procs, err := g.Processes()
 		if err != nil || len(procs) != 0 {
 			t.Fatalf("members after the loop: %+v %v", procs, err)
 		}
-		ran := 0
+		var ran []int
 		for i := range 5 {
 			if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(i))); err == nil {
-				ran++
+				ran = append(ran, i)
 			}
 		}
-		if ran > 2 {
-			t.Errorf("%d blocked commands ran; at most 2 could have started", ran)
+		if len(ran) > 0 && ran[len(ran)-1] > 2 {
+			t.Errorf("blocked commands %v ran; only 0, 1 and 2 could have started", ran)
 		}
 		if d := time.Since(began); d > patience {
 			t.Errorf("stopping early took %v", d)

@@ -133,8 +133,8 @@ soak:
 ## million inputs, 2-13 s a target here), one at a time, the package and
 ## the target in each entry of FUZZ_TARGETS. A failure stops the run and
 ## leaves the failing input under the package's testdata/fuzz/<target>/.
-## The budget is a count, not a duration: Go 1.26's fuzz coordinator can report a
-## spurious "context deadline exceeded" when a duration runs out
+## The budget is a count, not a duration: Go 1.26's fuzz coordinator can
+## report a spurious "context deadline exceeded" when a duration runs out
 ## (golang/go#75804, fixed in Go 1.27); see docs/testing.md, "Fuzzing".
 FUZZTIME ?= 250000x
 FUZZ_TARGETS := \

@@ -46,7 +46,7 @@ func TestRequestBeforeTheExitDecidesTheOutcome(t *testing.T) {
 		request func(p *RunningProcess)
 		want    Outcome
 	}{
-		{"end(TimedOut)", func(p *RunningProcess) { p.end(TimedOut) }, TimedOut},
+		{"end(TimedOut)", func(p *RunningProcess) { p.end(TimedOut, p.hasExited()) }, TimedOut},
 		{"Kill", func(p *RunningProcess) {
 			go func() { _ = p.Kill(context.Background()) }()
 			<-p.killReq
@@ -93,7 +93,7 @@ func TestRequestAfterTheExitLeavesTheChildsOwnOutcome(t *testing.T) {
 			t.Fatal(err)
 		}
 		<-p.exited
-		p.end(TimedOut)
+		p.end(TimedOut, p.hasExited())
 		release()
 		r, err := p.Wait(ctx)
 		cancel()

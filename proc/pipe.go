@@ -404,7 +404,7 @@ func endStages(stages []*RunningProcess, o Outcome, skip int) {
 	}
 	for j, q := range stages {
 		if j != skip {
-			q.endAs(o, late[j])
+			q.end(o, late[j])
 		}
 	}
 }

@@ -114,10 +114,7 @@ func (p *RunningProcess) Wait(ctx context.Context) (*Result, error) {
 // same). If ctx ends first the error matches ErrTeardownNotConfirmed.
 func (p *RunningProcess) Kill(ctx context.Context) error {
 	// The monitor does the killing, so teardown has one owner.
-	p.killOnce.Do(func() {
-		p.reqLate = p.hasExited()
-		close(p.killReq)
-	})
+	p.end(0, p.hasExited())
 	select {
 	case <-p.done:
 		return nil
@@ -128,12 +125,10 @@ func (p *RunningProcess) Kill(ctx context.Context) error {
 
 // end asks the monitor to end the run as if by o (TimedOut for a
 // pipeline's timeout; 0 for a plain kill, reported as Signaled) and
-// returns at once.
-func (p *RunningProcess) end(o Outcome) { p.endAs(o, p.hasExited()) }
-
-// endAs is end with late given: whether the child's exit had been seen
-// when the request was decided (see endStages).
-func (p *RunningProcess) endAs(o Outcome, late bool) {
+// returns at once. late says whether the child's exit had already been
+// seen when the request was decided (see endStages); only the first
+// request counts.
+func (p *RunningProcess) end(o Outcome, late bool) {
 	p.killOnce.Do(func() {
 		p.reqOutcome = o
 		p.reqLate = late

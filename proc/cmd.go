@@ -235,6 +235,17 @@ func (c *Cmd) SurviveOwnerDeath() *Cmd { return c.with(func(n *Cmd) { n.noOwnerD
 // run of this Cmd (or of any copy sharing r) fails with ErrInvalid before
 // spawning, since the bytes were consumed by the first. Use StdinBytes,
 // StdinString, StdinLines or StdinFile for a Cmd that runs more than once.
+//
+// If r fails (returns an error other than io.EOF) before the run ends,
+// the child sees its input end there, and the run reports the failure:
+// Result.StdinErr, and a *StdinError matching ErrStdin from every verb
+// (after the child's own failure, which a must-succeed verb reports
+// first). A child that stops reading early is not an error. When the run
+// ends while a Read is still blocked, tether stops it if r has a
+// SetReadDeadline method (an *os.File pipe, a net.Conn: it sets a
+// deadline in the past) and waits up to a second for it; any other
+// reader's blocked Read cannot be interrupted, and the goroutine feeding
+// the child ends only when that Read returns.
 func (c *Cmd) Stdin(r interface{ Read([]byte) (int, error) }) *Cmd {
 	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinReader, reader: r, used: new(atomic.Bool)} })
 }

@@ -49,7 +49,50 @@ var (
 	ErrContainment = errors.New("proc: containment failed")
 	// ErrUnsupported: the platform or runner cannot do what was asked.
 	ErrUnsupported = contain.ErrUnsupported
+	// ErrEscaped: the run's direct child had left its container when the
+	// run was ended (see *EscapeError); it was killed by its own handle.
+	ErrEscaped = errors.New("proc: the direct child left its container")
+	// ErrStdin: the Stdin reader failed before the run ended, so the
+	// child saw a truncated input (see *StdinError and Result.StdinErr).
+	ErrStdin = errors.New("proc: reading stdin failed")
 )
+
+// EscapeError reports a run whose direct child was no longer in the
+// run's container when the run was ended (timeout, cancellation, Kill, a
+// group's Close): something moved it out, such as root writing its pid
+// into another cgroup's cgroup.procs. tether killed the direct child by
+// its own handle, so the run still ended on time, but whatever the child
+// had started outside the container was out of tether's reach and may
+// still run. It matches ErrEscaped.
+type EscapeError struct {
+	Program   string
+	Pid       int
+	Mechanism contain.Mechanism
+}
+
+func (e *EscapeError) Error() string {
+	return fmt.Sprintf("proc: %s (pid %d) had left its %s container; tether killed it by its own handle, but any process it started outside the container was not reached",
+		e.Program, e.Pid, e.Mechanism)
+}
+
+// Unwrap returns ErrEscaped.
+func (e *EscapeError) Unwrap() error { return ErrEscaped }
+
+// StdinError reports that the reader given to Cmd.Stdin failed (returned
+// an error other than io.EOF) before the run ended. The child took the
+// failure for the end of its input. It matches ErrStdin and Err. A child
+// that stops reading early is never a StdinError.
+type StdinError struct {
+	Program string
+	Err     error
+}
+
+func (e *StdinError) Error() string {
+	return "proc: " + e.Program + ": reading its stdin source failed (the child saw a truncated input): " + redact.Cause(e.Err)
+}
+
+// Unwrap returns ErrStdin and the reader's error.
+func (e *StdinError) Unwrap() []error { return []error{ErrStdin, e.Err} }
 
 // InvalidError reports a malformed command. It matches ErrInvalid.
 type InvalidError struct {
@@ -134,6 +177,8 @@ type ExitError struct {
 	Result *Result
 	// cause is the context error for Cancelled, or ErrOutputTooLarge.
 	cause error
+	// stdin is the run's *StdinError, if its Stdin reader failed too.
+	stdin error
 }
 
 const (
@@ -159,6 +204,9 @@ func (e *ExitError) Error() string {
 	}
 	if errors.Is(e.cause, ErrOutputTooLarge) {
 		b.WriteString(" (output too large)")
+	}
+	if e.stdin != nil {
+		b.WriteString(" (its stdin source failed: truncated input)")
 	}
 	tail := e.StderrTail
 	if len(tail) == 0 {
@@ -187,9 +235,19 @@ func (e *ExitError) Is(target error) bool {
 	return false
 }
 
-// Unwrap returns the cause: the context's error for a cancellation (so
-// errors.Is(err, context.Canceled) holds), ErrOutputTooLarge, or nil.
-func (e *ExitError) Unwrap() error { return e.cause }
+// Unwrap returns the causes: the context's error for a cancellation (so
+// errors.Is(err, context.Canceled) holds) or ErrOutputTooLarge, and the
+// run's *StdinError when its Stdin reader failed too.
+func (e *ExitError) Unwrap() []error {
+	var out []error
+	if e.cause != nil {
+		out = append(out, e.cause)
+	}
+	if e.stdin != nil {
+		out = append(out, e.stdin)
+	}
+	return out
+}
 
 // Preview returns at most max bytes of b (its end, where errors usually
 // are), as text with control characters, invalid UTF-8 and bidirectional

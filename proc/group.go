@@ -368,6 +368,14 @@ func (g *Group) closeLocked(ctx context.Context) error {
 	}
 	g.runsMu.Unlock()
 	for _, p := range runs {
+		// A run whose direct child the kill did not reach (moved out of
+		// the group's container) would never end by itself: ask its
+		// monitor to end it, which kills the child by its own handle.
+		// For every other run the request comes after the child's death
+		// and changes nothing.
+		p.end(0, p.hasExited())
+	}
+	for _, p := range runs {
 		select {
 		case <-p.done:
 		case <-ctx.Done():

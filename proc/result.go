@@ -83,6 +83,11 @@ type Result struct {
 	// CallbackErrors reports OnLine callbacks that panicked (each was
 	// disabled; the run went on).
 	CallbackErrors []error
+	// StdinErr is the error the Stdin reader returned before the run
+	// ended, nil if none: the child saw its input end there, so its
+	// output may be that of a truncated input. A child that stops reading
+	// early (a broken pipe) is not an error.
+	StdinErr error
 
 	enc       [3]encoding.Encoding
 	okCodes   []int
@@ -111,9 +116,15 @@ func (r *Result) Success() bool {
 	return r.Outcome == Exited && !r.tooLarge && (r.ExitCode == 0 || slices.Contains(r.okCodes, r.ExitCode))
 }
 
-// Err returns nil for a successful run and an *ExitError otherwise.
+// Err returns nil for a successful run, an *ExitError for a failed one,
+// and a *StdinError for a run that succeeded on a truncated input (its
+// Stdin reader failed). An *ExitError of a run whose reader failed also
+// matches ErrStdin: the child's own failure comes first.
 func (r *Result) Err() error {
 	if r.Success() {
+		if r.StdinErr != nil {
+			return &StdinError{Program: r.Program, Err: r.StdinErr}
+		}
 		return nil
 	}
 	return r.exitError()
@@ -135,6 +146,9 @@ func (r *Result) exitError() *ExitError {
 		e.cause = r.cancelErr
 	case r.tooLarge:
 		e.cause = ErrOutputTooLarge
+	}
+	if r.StdinErr != nil {
+		e.stdin = &StdinError{Program: r.Program, Err: r.StdinErr}
 	}
 	return e
 }

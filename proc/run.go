@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,7 +50,7 @@ type RunningProcess struct {
 	drains         sync.WaitGroup
 	reads          []*os.File // read ends, closed if a drain overruns
 	stdinW         *os.File
-	stdinFed       chan struct{} // nil unless tether feeds stdin it controls
+	feeder         *feeder // nil unless tether feeds stdin from a source
 	tooLarge       chan struct{}
 	tooLargeOnce   sync.Once
 	killReq        chan struct{}
@@ -65,6 +66,10 @@ type RunningProcess struct {
 	// groupKill is set by a Group before it kills every member, so that
 	// where the OS reports no signal the run still says it was killed.
 	groupKill atomic.Bool
+	// escaped is set by stop when the direct child was alive outside its
+	// container when the run was ended, and had to be killed by its own
+	// handle.
+	escaped atomic.Bool
 	// releasing is set by the monitor before it closes the container,
 	// whose Stats may then say nothing (a removed cgroup): Profile drops
 	// a sample read after it and takes the Result's usage instead.
@@ -370,13 +375,8 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming b
 		f.Close()
 	}
 	if feed != nil {
-		fed := make(chan struct{})
-		go func() { defer close(fed); feed() }()
-		// A user's reader may block forever in Read; nothing can
-		// interrupt it, so the run does not wait for that feeder.
-		if c.stdin.kind != stdinReader {
-			p.stdinFed = fed
-		}
+		p.feeder = feed
+		go feed.run()
 	}
 	for _, cp := range []*capture{p.outCap, p.errCap} {
 		if cp != nil {
@@ -508,13 +508,20 @@ wait:
 	if err := p.container.Kill(tctx); err != nil && !errors.Is(err, contain.ErrClosed) {
 		errs = append(errs, err)
 	}
+	if p.escaped.Load() {
+		errs = append(errs, &EscapeError{Program: c.name, Pid: p.pid, Mechanism: p.container.Mechanism()})
+	}
 	usage, _ := p.container.Stats()
 	// The tree is dead: a reader that fell behind must no longer hold the
 	// drains back (Block applies only while the child can be throttled).
 	p.hub.release()
 	p.stdin.shut()
+	if p.feeder != nil {
+		// The child is gone: a source failing from now on failed no one.
+		p.feeder.ended.Store(true)
+	}
 	if p.stdinW != nil {
-		p.stdinW.Close() // unblocks a feeder whose reader has gone
+		p.stdinW.Close() // a feeder blocked in a write returns at once
 	}
 	drained := make(chan struct{})
 	go func() { p.drains.Wait(); close(drained) }()
@@ -523,8 +530,9 @@ wait:
 	case <-time.After(drainTimeout):
 		p.cutDrains(drained)
 	}
-	if p.stdinFed != nil {
-		<-p.stdinFed
+	var stdinErr error
+	if p.feeder != nil && p.feeder.stop() {
+		stdinErr = p.feeder.err
 	}
 	p.releasing.Store(true)
 	if err := p.container.Close(tctx); err != nil {
@@ -600,6 +608,7 @@ wait:
 		"outcome", r.Outcome.String(), "code", r.ExitCode, "signal", r.Signal,
 		"duration", r.Duration, "teardown", time.Since(began))
 
+	r.StdinErr = stdinErr
 	p.result = r
 	switch {
 	case len(errs) > 0:
@@ -607,6 +616,9 @@ wait:
 		p.err = errors.Join(errs...)
 	case r.Outcome == Cancelled || r.tooLarge:
 		p.err = r.Err()
+	case stdinErr != nil:
+		p.log.Warn("tether: reading the stdin source failed", "program", c.name, "pid", p.pid, "err", stdinErr)
+		p.err = &StdinError{Program: c.name, Err: stdinErr}
 	}
 	close(p.done)
 	p.hub.close(Event{Kind: EventExited, Time: time.Now(), Result: r})
@@ -676,5 +688,43 @@ func (p *RunningProcess) stop(outcome Outcome, tooLarge bool) {
 	}
 	tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
 	defer cancel()
+	left := p.leftContainer()
 	_ = p.container.Kill(tctx)
+	// The direct child is ours whatever container it is in now: kill it
+	// by its own handle too (a pidfd on Linux, a process handle on
+	// Windows), so a child moved out of its container (root can write
+	// its pid into another cgroup) cannot outlive its timeout. It is not
+	// reaped yet, so its pid names no one else.
+	_ = p.ecmd.Process.Kill()
+	if left {
+		p.escaped.Store(true)
+	}
+}
+
+// escapeSettle bounds how long leftContainer waits for a direct child
+// that its container no longer lists to turn out to be exiting.
+const escapeSettle = 100 * time.Millisecond
+
+// leftContainer reports whether the direct child, still alive, is no
+// longer a member of the run's container: something moved it out (a
+// write to another cgroup's cgroup.procs, a setpgid into another group).
+// A child in the middle of its exit is briefly listed nowhere (a cgroup
+// drops it before it becomes a zombie), so an unlisted child is given
+// escapeSettle to finish exiting before it counts as gone.
+func (p *RunningProcess) leftContainer() bool {
+	if p.hasExited() {
+		return false
+	}
+	pids, err := p.container.Pids()
+	if err != nil || slices.Contains(pids, p.pid) {
+		return false
+	}
+	t := time.NewTimer(escapeSettle)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+		return false
+	case <-t.C:
+		return true
+	}
 }

@@ -1,10 +1,12 @@
 package proc
 
 import (
+	"errors"
 	"io"
 	"iter"
 	"os"
 	"sync/atomic"
+	"time"
 )
 
 type stdinKind int
@@ -35,10 +37,8 @@ type stdinSpec struct {
 }
 
 // open returns the file the child reads and, where tether must feed a
-// pipe, its write end and the function that feeds it (run in its own
-// goroutine; it closes w when done, and fails fast once the child stops
-// reading or tether closes w at teardown).
-func (s stdinSpec) open() (child, w *os.File, feed func(), err error) {
+// pipe, its write end and the feeder that fills it.
+func (s stdinSpec) open() (child, w *os.File, f *feeder, err error) {
 	switch s.kind {
 	case stdinNone:
 		return nil, nil, nil, nil
@@ -57,20 +57,104 @@ func (s stdinSpec) open() (child, w *os.File, feed func(), err error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	feed = func() {
-		defer w.Close()
-		switch s.kind {
-		case stdinBytes:
-			_, _ = w.Write(s.bytes)
-		case stdinLines:
-			for line := range s.lines {
-				if _, err := io.WriteString(w, line+"\n"); err != nil {
-					return
-				}
+	return r, w, &feeder{spec: s, w: w, done: make(chan struct{})}, nil
+}
+
+// feeder copies a Cmd's stdin source into the child's pipe, in a
+// goroutine of its own (run), and closes the pipe when the source ends.
+//
+// Failures on the two sides mean different things. A failed write is the
+// child's doing (it exited or closed its stdin: a broken pipe) or the
+// run's end (the monitor closed the pipe): never an error, as with a
+// shell pipeline. A failed read of a user's reader is the source's
+// failure: the child saw a truncated input and took it for the end, so
+// the run reports it (Result.StdinErr, a *StdinError).
+type feeder struct {
+	spec stdinSpec
+	w    *os.File
+	done chan struct{} // closed when the source is no longer used
+	// ended is set by the monitor once the run is over: a read error
+	// after that (the deadline stop sets) is not the source's failure.
+	ended atomic.Bool
+	err   error // the source's read error; valid once done is closed
+}
+
+// run feeds the pipe until the source ends or the pipe refuses more.
+func (f *feeder) run() {
+	// done closes before the pipe does, so by the time the child can
+	// see the end of its input, err is there for the monitor to read.
+	defer f.w.Close()
+	defer close(f.done)
+	switch f.spec.kind {
+	case stdinBytes:
+		_, _ = f.w.Write(f.spec.bytes)
+	case stdinLines:
+		for line := range f.spec.lines {
+			if _, err := io.WriteString(f.w, line+"\n"); err != nil {
+				return
 			}
-		case stdinReader:
-			_, _ = io.Copy(w, s.reader)
+		}
+	case stdinReader:
+		f.err = f.copyReader()
+	}
+}
+
+// copyReader copies the user's reader into the pipe and returns the
+// reader's error, if it failed before the run ended. Not io.Copy, which
+// cannot tell a failed read from a failed write.
+func (f *feeder) copyReader() error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := f.spec.reader.Read(buf)
+		if n > 0 {
+			if _, werr := f.w.Write(buf[:n]); werr != nil {
+				return nil
+			}
+		}
+		switch {
+		case rerr == nil:
+		case errors.Is(rerr, io.EOF):
+			return nil
+		case f.ended.Load():
+			return nil
+		default:
+			return rerr
 		}
 	}
-	return r, w, feed, nil
+}
+
+// stopWait bounds how long the monitor waits, at the run's end, for a
+// feeder whose reader it has told to stop through a read deadline.
+const stopWait = time.Second
+
+// stop ends the feeding at the run's end and reports whether the feeder
+// has finished, so its goroutine is gone. The pipe is already closed, so
+// a feeder blocked in a write has returned or will at once; one blocked
+// in a user's Read can be interrupted only through the reader itself: a
+// reader with SetReadDeadline (an *os.File pipe, a net.Conn) gets a
+// deadline in the past. Any other reader's Read cannot be interrupted in
+// Go; its goroutine ends when that Read returns.
+func (f *feeder) stop() bool {
+	f.ended.Store(true)
+	if f.spec.kind != stdinReader {
+		<-f.done
+		return true
+	}
+	select {
+	case <-f.done:
+		return true
+	default:
+	}
+	d, ok := f.spec.reader.(interface{ SetReadDeadline(time.Time) error })
+	if !ok || d.SetReadDeadline(time.Unix(1, 0)) != nil {
+		return false
+	}
+	t := time.NewTimer(stopWait)
+	defer t.Stop()
+	select {
+	case <-f.done:
+		return true
+	case <-t.C:
+		return false
+	}
 }

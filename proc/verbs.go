@@ -11,8 +11,10 @@ import (
 // not errors. The error is non-nil when the command could not start (a
 // nil Result), when the context ended (the Result holds what was captured
 // so far; the error matches ErrCancelled and the context's error), when
-// an output cap under CapFail was passed (ErrOutputTooLarge), or when the
-// tree's death could not be confirmed (ErrTeardownNotConfirmed). In every
+// an output cap under CapFail was passed (ErrOutputTooLarge), when the
+// tree's death could not be confirmed (ErrTeardownNotConfirmed), or when
+// the Stdin reader failed before the run ended (a *StdinError matching
+// ErrStdin; the Result is complete and says how the child ended). In every
 // case the tree is dead when Output returns.
 func (c *Cmd) Output(ctx context.Context) (*Result, error) {
 	if c.retry.output {
@@ -65,6 +67,10 @@ func (c *Cmd) Exec(ctx context.Context) error {
 // Result field holds everything captured).
 func (c *Cmd) Checked(ctx context.Context) (*Result, error) {
 	r, err := c.withRetry(ctx, true)
+	if _, ok := stdinOnly(r, err); ok {
+		// The child's own failure, if any, comes first (r.Err).
+		err = nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -76,26 +82,46 @@ func (c *Cmd) Checked(ctx context.Context) (*Result, error) {
 
 // ExitCode runs the command and returns its exit code, whatever it is. A
 // run that has no exit code (killed by a signal, timed out, cancelled) is
-// an error, never -1.
+// an error, never -1; so is a failed Stdin reader (a *StdinError: the
+// code answered a truncated input).
 func (c *Cmd) ExitCode(ctx context.Context) (int, error) {
 	r, err := c.Output(ctx)
-	if err != nil {
+	stdinErr, stdinOnly := stdinOnly(r, err)
+	if err != nil && !stdinOnly {
 		return 0, err
 	}
 	if r.Outcome != Exited {
-		return 0, r.Err()
+		return 0, r.exitError()
+	}
+	if stdinErr != nil {
+		return 0, stdinErr
 	}
 	return r.ExitCode, nil
 }
 
+// stdinOnly reports whether a verb's error is only a failed Stdin reader
+// (a *StdinError with the Result present), which must not hide how the
+// child ended, and returns it.
+func stdinOnly(r *Result, err error) (*StdinError, bool) {
+	var se *StdinError
+	if r == nil || err == nil || !errors.As(err, &se) {
+		return nil, false
+	}
+	return se, true
+}
+
 // Probe runs the command as a yes/no question: exit 0 is true, exit 1 is
-// false, anything else (another code, a signal, a timeout) is an error.
+// false, anything else (another code, a signal, a timeout, a failed Stdin
+// reader) is an error.
 func (c *Cmd) Probe(ctx context.Context) (bool, error) {
 	r, err := c.Output(ctx)
-	if err != nil {
+	stdinErr, stdinOnly := stdinOnly(r, err)
+	if err != nil && !stdinOnly {
 		return false, err
 	}
 	switch {
+	case r.Outcome == Exited && (r.ExitCode == 0 || r.ExitCode == 1) && stdinErr != nil:
+		return false, stdinErr
 	case r.Outcome == Exited && r.ExitCode == 0:
 		return true, nil
 	case r.Outcome == Exited && r.ExitCode == 1:

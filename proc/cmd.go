@@ -45,6 +45,8 @@ type Cmd struct {
 	logger  *slog.Logger
 	// noOwnerDeath opts out of killing the tree when the owner dies.
 	noOwnerDeath bool
+	// fromNil marks a Cmd a builder method made from a nil *Cmd.
+	fromNil bool
 }
 
 type graceSpec struct {
@@ -84,8 +86,13 @@ func Command(name string, args ...string) *Cmd {
 	}
 }
 
-// with clones c and applies f to the clone.
+// with clones c and applies f to the clone. On a nil c it builds on an
+// empty Cmd marked as such, which every verb then refuses as invalid:
+// builders never fail, verbs report.
 func (c *Cmd) with(f func(*Cmd)) *Cmd {
+	if c == nil {
+		c = &Cmd{fromNil: true}
+	}
 	n := *c
 	n.args = slices.Clone(c.args)
 	n.env = c.env.clone()
@@ -106,14 +113,27 @@ func (c *Cmd) with(f func(*Cmd)) *Cmd {
 }
 
 // Name returns the program name as given to Command.
-func (c *Cmd) Name() string { return c.name }
+func (c *Cmd) Name() string {
+	if c == nil {
+		return ""
+	}
+	return c.name
+}
 
 // Args returns a copy of the arguments (without the program name).
-func (c *Cmd) Args() []string { return slices.Clone(c.args) }
+func (c *Cmd) Args() []string {
+	if c == nil {
+		return nil
+	}
+	return slices.Clone(c.args)
+}
 
 // String describes the command without secrets: the program name and the
 // number of arguments, never their values.
 func (c *Cmd) String() string {
+	if c == nil {
+		return "proc.Cmd(nil)"
+	}
 	return "proc.Cmd(" + strconv.Quote(c.name) + ", " + strconv.Itoa(len(c.args)) + " args)"
 }
 
@@ -121,6 +141,9 @@ func (c *Cmd) String() string {
 // shell where needed. It contains argument values: use it only where
 // showing them is intended (a --dry-run, a debug view).
 func (c *Cmd) CommandLine() string {
+	if c == nil {
+		return ""
+	}
 	words := make([]string, 0, 1+len(c.args))
 	for _, w := range append([]string{c.name}, c.args...) {
 		words = append(words, shellQuote(w))
@@ -152,7 +175,10 @@ func (c *Cmd) Timeout(d time.Duration) *Cmd { return c.with(func(n *Cmd) { n.tim
 // Grace returns a copy that, when its timeout fires or its context ends,
 // first sends sig to every member of the tree, waits up to period for the
 // direct child to exit, and only then kills the tree. Without Grace the
-// tree is killed at once.
+// tree is killed at once. On unix sig must be a syscall.Signal this
+// system has (1 to 64 on Linux, 1 to 31 elsewhere): signal 0, a number
+// out of range or a custom os.Signal would deliver nothing, so the run
+// fails with ErrInvalid before spawning.
 //
 // Windows has no signals: a Grace with any signal other than os.Kill fails
 // the run with ErrUnsupported before spawning (the CTRL_BREAK console

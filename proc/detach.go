@@ -29,6 +29,9 @@ import (
 // detached process is reaped when it exits, so it never lingers as a
 // zombie.
 func Detach(ctx context.Context, c *Cmd) (int, error) {
+	if err := c.entry(ctx); err != nil {
+		return 0, err
+	}
 	var refused []string
 	if c.timeout > 0 {
 		refused = append(refused, "a timeout")

@@ -311,6 +311,26 @@ func cancelCause(ctx context.Context) error {
 	return context.Canceled
 }
 
+// nilContext is the error of an entry point given a nil context.Context.
+// Every entry point checks, so a nil context fails in the call, with a
+// typed error, rather than in one of tether's goroutines, which would
+// crash the program far from its cause.
+func nilContext(program, entry string) error {
+	return &InvalidError{Program: program, Reason: entry + " was given a nil context.Context"}
+}
+
+// entry checks what every verb of c needs before it can even validate c:
+// a Cmd and a context.
+func (c *Cmd) entry(ctx context.Context) error {
+	if c == nil {
+		return &InvalidError{Reason: "nil *Cmd"}
+	}
+	if ctx == nil {
+		return nilContext(c.name, "the verb")
+	}
+	return nil
+}
+
 // containmentError marks a failure to create the run's container.
 type containmentError struct{ err error }
 

@@ -44,6 +44,9 @@ type Spec struct {
 
 // Spec returns a copy of what c says.
 func (c *Cmd) Spec() Spec {
+	if c == nil {
+		return Spec{}
+	}
 	s := Spec{
 		Name: c.name, Args: slices.Clone(c.args), Dir: c.dir,
 		ClearEnv: c.env.clear, InheritOnly: slices.Clone(c.env.allow),
@@ -66,7 +69,12 @@ func (c *Cmd) Spec() Spec {
 // Validate reports whether c is well formed, as every verb checks before
 // running it (ErrInvalid, contain.ErrInvalidLimit, ErrUnsupported). Test
 // doubles call it so that they fail where the real runner would.
-func (c *Cmd) Validate() error { return c.validate() }
+func (c *Cmd) Validate() error {
+	if c == nil {
+		return &InvalidError{Reason: "nil *Cmd"}
+	}
+	return c.validate()
+}
 
 // NewResult builds the Result of a run of c that a test double reports
 // without running anything: the OK codes and encodings of c apply, the
@@ -110,6 +118,9 @@ type FakeProcess struct {
 // run ends when End is called, or with Outcome Signaled when the
 // RunningProcess is killed (Kill) or ctx ends (Cancelled).
 func NewFakeProcess(ctx context.Context, c *Cmd, pid int) (*FakeProcess, error) {
+	if err := c.entry(ctx); err != nil {
+		return nil, err
+	}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,9 @@ import (
 // leaving every process running. With no process it returns -1 and an
 // *InvalidError.
 func WaitAny(ctx context.Context, ps ...*RunningProcess) (int, *Result, error) {
+	if ctx == nil {
+		return -1, nil, nilContext("", "WaitAny")
+	}
 	if len(ps) == 0 {
 		return -1, nil, &InvalidError{Reason: "WaitAny needs at least one process"}
 	}
@@ -43,6 +46,9 @@ func WaitAny(ctx context.Context, ps ...*RunningProcess) (int, *Result, error) {
 // runs that had ended (nil for the others) and ctx's error, leaving the
 // rest running.
 func WaitAll(ctx context.Context, ps ...*RunningProcess) ([]*Result, error) {
+	if ctx == nil {
+		return nil, nilContext("", "WaitAll")
+	}
 	out := make([]*Result, len(ps))
 	var errs []error
 	for i, p := range ps {
@@ -104,6 +110,9 @@ type Completion struct {
 // ErrCancelled and ctx's error. A nil command is not run: its Result is nil
 // and its error an *InvalidError.
 func OutputAll(ctx context.Context, cmds []*Cmd, concurrency int) ([]*Result, error) {
+	if ctx == nil {
+		return nil, nilContext("", "OutputAll")
+	}
 	out := make([]*Result, len(cmds))
 	var failed []*IndexedError
 	for c := range OutputEach(ctx, cmds, concurrency) {
@@ -133,6 +142,15 @@ func OutputAll(ctx context.Context, cmds []*Cmd, concurrency int) ([]*Result, er
 func OutputEach(ctx context.Context, cmds []*Cmd, concurrency int) iter.Seq[Completion] {
 	return func(yield func(Completion) bool) {
 		if len(cmds) == 0 {
+			return
+		}
+		if ctx == nil {
+			// Every command, once, as when each fails to start.
+			for i := range cmds {
+				if !yield(Completion{Index: i, Err: nilContext("", "OutputEach")}) {
+					return
+				}
+			}
 			return
 		}
 		if concurrency < 1 || concurrency > len(cmds) {

@@ -4,7 +4,10 @@ package proc_test
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,5 +81,30 @@ func TestKillDuringGraceKillsAtOnce(t *testing.T) {
 	}
 	if testchild.Alive(p.Pid()) {
 		t.Fatal("child alive after Kill")
+	}
+}
+
+// customSignal is an os.Signal that no OS can send.
+type customSignal struct{}
+
+func (customSignal) String() string { return "custom" }
+func (customSignal) Signal()        {}
+
+// A grace signal that would deliver nothing is refused before spawning:
+// before, it was accepted and the run silently got no grace at all.
+func TestGraceRefusesSignalsThatDeliverNothing(t *testing.T) {
+	ctx := ctxFor(t, patience)
+	for name, sig := range map[string]os.Signal{
+		"signal 0":      syscall.Signal(0),
+		"negative":      syscall.Signal(-1),
+		"out of range":  syscall.Signal(200),
+		"custom signal": customSignal{},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, err := script("exit", "0").Grace(sig, time.Second).Timeout(time.Minute).Output(ctx)
+			if r != nil || !errors.Is(err, proc.ErrInvalid) {
+				t.Fatalf("Output = %v, %v; want an *InvalidError before spawning", r, err)
+			}
+		})
 	}
 }

@@ -84,6 +84,9 @@ var _ Runner = (*Group)(nil)
 // ErrContainment (and contain.ErrNotUsable or a *contain.LimitError) when
 // the container cannot be made; nothing is left behind then.
 func NewGroup(ctx context.Context, opts GroupOptions) (*Group, error) {
+	if ctx == nil {
+		return nil, nilContext("group", "NewGroup")
+	}
 	b := opts.Backend
 	if b == nil {
 		b = host.Default().Backend
@@ -127,6 +130,9 @@ func (g *Group) Output(ctx context.Context, c *Cmd) (*Result, error) {
 }
 
 func (g *Group) start(ctx context.Context, c *Cmd, streaming bool) (*RunningProcess, error) {
+	if err := c.entry(ctx); err != nil {
+		return nil, err
+	}
 	if c.noOwnerDeath && g.watch {
 		return nil, &InvalidError{Program: c.name, Reason: "SurviveOwnerDeath in a group that is killed when its owner dies; create the group with GroupOptions.SurviveOwnerDeath instead"}
 	}
@@ -195,10 +201,20 @@ func (g *Group) Signal(sig os.Signal) error {
 // Members forked meanwhile are stopped too. Job Objects have no confirmed
 // freeze: the error matches ErrUnsupported. A suspended member still dies
 // on Close.
-func (g *Group) Suspend(ctx context.Context) error { return g.ct.Freeze(ctx) }
+func (g *Group) Suspend(ctx context.Context) error {
+	if ctx == nil {
+		return nilContext("group", "Suspend")
+	}
+	return g.ct.Freeze(ctx)
+}
 
 // Resume resumes a suspended group and returns once that is confirmed.
-func (g *Group) Resume(ctx context.Context) error { return g.ct.Thaw(ctx) }
+func (g *Group) Resume(ctx context.Context) error {
+	if ctx == nil {
+		return nilContext("group", "Resume")
+	}
+	return g.ct.Thaw(ctx)
+}
 
 // ProcessInfo describes one live member of a group.
 type ProcessInfo struct {
@@ -262,6 +278,10 @@ func (g *Group) Sample(ctx context.Context, interval time.Duration) iter.Seq[Sta
 		interval = time.Second
 	}
 	return func(yield func(StatsSample) bool) {
+		if ctx == nil {
+			yield(StatsSample{Time: time.Now(), Err: nilContext("group", "Sample")})
+			return
+		}
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
@@ -309,6 +329,9 @@ type Adoption struct {
 // matching ErrClosed on a closing group, and with an *InvalidError for the
 // calling process itself or pid 1, which Close would otherwise kill.
 func (g *Group) Adopt(ctx context.Context, pid int) (Adoption, error) {
+	if ctx == nil {
+		return Adoption{}, nilContext("group", "Adopt")
+	}
 	if pid == os.Getpid() || pid == 1 {
 		return Adoption{}, &InvalidError{Reason: fmt.Sprintf("group Adopt: refusing pid %d (the calling process or init)", pid)}
 	}
@@ -345,6 +368,9 @@ func (g *Group) Adopt(ctx context.Context, pid int) (Adoption, error) {
 // If death cannot be confirmed before ctx ends, Close returns an error
 // matching ErrTeardownNotConfirmed and may be called again.
 func (g *Group) Close(ctx context.Context) error {
+	if ctx == nil {
+		return nilContext("group", "Close")
+	}
 	g.closeMu.Lock()
 	defer g.closeMu.Unlock()
 	return g.closeLocked(ctx)
@@ -423,6 +449,9 @@ type ShutdownReport struct {
 // does. Where the graceful signal cannot be sent (Windows), it escalates
 // at once and says so in the report. The error is Close's.
 func (g *Group) Shutdown(ctx context.Context, grace time.Duration) (ShutdownReport, error) {
+	if ctx == nil {
+		return ShutdownReport{}, nilContext("group", "Shutdown")
+	}
 	began := time.Now()
 	g.closeMu.Lock()
 	defer g.closeMu.Unlock()

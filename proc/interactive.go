@@ -90,6 +90,9 @@ func (p *RunningProcess) Stdin() *StdinWriter { return p.stdin }
 // (and ErrTimeout when the command's timeout ended the run). The command's
 // timeout and ctx bound the wait.
 func (c *Cmd) FirstLine(ctx context.Context, match func(Line) bool) (Line, error) {
+	if err := c.entry(ctx); err != nil {
+		return Line{}, err
+	}
 	p, err := c.Start(ctx)
 	if err != nil {
 		return Line{}, err
@@ -197,6 +200,9 @@ func (prof *Profile) notePeak(st contain.Stats) {
 // container is being released; a run that ended contributes its final
 // usage to CPU and PeakMemory.
 func (p *RunningProcess) Profile(ctx context.Context, interval time.Duration) (*Profile, error) {
+	if ctx == nil {
+		return nil, nilContext(p.cmd.name, "Profile")
+	}
 	if interval <= 0 {
 		return nil, &InvalidError{Program: p.cmd.name, Reason: "profile interval must be positive"}
 	}

@@ -196,6 +196,9 @@ type RunningPipeline struct {
 // chain: when it ends, every stage is killed. Nothing is left running
 // when Start fails.
 func (pl *Pipeline) Start(ctx context.Context) (*RunningPipeline, error) {
+	if ctx == nil {
+		return nil, nilContext("pipeline", "Start")
+	}
 	if err := pl.validate(); err != nil {
 		return nil, err
 	}
@@ -289,6 +292,9 @@ func (rp *RunningPipeline) Done() <-chan struct{} { return rp.done }
 // same meaning as Pipeline.Output. If ctx ends first Wait returns ctx's
 // error and leaves the pipeline running.
 func (rp *RunningPipeline) Wait(ctx context.Context) (*PipeResult, error) {
+	if ctx == nil {
+		return nil, nilContext("pipeline", "Wait")
+	}
 	select {
 	case <-rp.done:
 		return rp.result, rp.err
@@ -301,6 +307,9 @@ func (rp *RunningPipeline) Wait(ctx context.Context) (*PipeResult, error) {
 // and the pipeline has ended, and returns. Stages still running then say
 // Signaled. If ctx ends first the error matches ErrTeardownNotConfirmed.
 func (rp *RunningPipeline) Kill(ctx context.Context) error {
+	if ctx == nil {
+		return nilContext("pipeline", "Kill")
+	}
 	rp.killOnce.Do(func() { close(rp.killReq) })
 	select {
 	case <-rp.done:

@@ -100,6 +100,9 @@ func dial(ctx context.Context, network, addr string) error {
 // 250 ms between calls. It gives up when ctx ends (the error carries
 // check's last error) or when the run ends.
 func (p *RunningProcess) WaitFor(ctx context.Context, check func(ctx context.Context) error) error {
+	if ctx == nil {
+		return nilContext(p.cmd.name, "WaitFor")
+	}
 	t := time.NewTimer(0)
 	defer t.Stop()
 	var last error

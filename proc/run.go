@@ -3,6 +3,7 @@ package proc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -104,6 +105,9 @@ func (p *RunningProcess) Done() <-chan struct{} { return p.done }
 // meaning as Cmd.Output. If ctx ends first Wait returns ctx's error and
 // leaves the process running.
 func (p *RunningProcess) Wait(ctx context.Context) (*Result, error) {
+	if ctx == nil {
+		return nil, nilContext(p.cmd.name, "Wait")
+	}
 	select {
 	case <-p.done:
 		return p.result, p.err
@@ -118,6 +122,9 @@ func (p *RunningProcess) Wait(ctx context.Context) (*Result, error) {
 // it says how the child ended (the rest of the tree is killed all the
 // same). If ctx ends first the error matches ErrTeardownNotConfirmed.
 func (p *RunningProcess) Kill(ctx context.Context) error {
+	if ctx == nil {
+		return nilContext(p.cmd.name, "Kill")
+	}
 	// The monitor does the killing, so teardown has one owner.
 	p.end(0, p.hasExited())
 	select {
@@ -160,7 +167,14 @@ func (p *RunningProcess) Signal(sig os.Signal) error {
 		return contain.ErrClosed
 	default:
 	}
-	return p.container.Signal(sig)
+	err := p.container.Signal(sig)
+	if err != nil && p.releasing.Load() {
+		// The run ended meanwhile and its container is being removed:
+		// whatever the mechanism said (a cgroup file gone, with its
+		// path), the answer is that the run is over.
+		return fmt.Errorf("proc: %s: signal: the run has ended: %w", p.cmd.name, ErrClosed)
+	}
+	return err
 }
 
 // start validates c, creates the container, spawns the child in it and

@@ -207,6 +207,9 @@ func (p *RunningProcess) Counters() Counters { return p.hub.snapshot() }
 // waitLine is the core of the line probes: the first line of streams
 // (recent history included) for which match is true.
 func (p *RunningProcess) waitLine(ctx context.Context, probe string, streams []Stream, match func(Line) bool) (Line, error) {
+	if ctx == nil {
+		return Line{}, nilContext(p.cmd.name, probe)
+	}
 	s := p.hub.subscribe(streams, false, true)
 	defer p.hub.unsubscribe(s)
 	for {

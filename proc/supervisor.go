@@ -340,6 +340,22 @@ type Supervisor struct {
 // program, run, pid, outcome, delay; never arguments, environment or
 // output), besides the Cmd's own spawn and exit events.
 func (c *Cmd) Supervise(ctx context.Context, opts SupervisorOptions) *Supervisor {
+	if err := c.entry(ctx); err != nil {
+		// Given up before the loop starts: a nil context must not crash
+		// the loop's goroutine.
+		name := ""
+		if c != nil {
+			name = c.name
+		}
+		if c == nil {
+			c = &Cmd{fromNil: true}
+		}
+		s := &Supervisor{cmd: c, opts: opts, clk: realClock{}, log: slog.New(slog.DiscardHandler),
+			stopReq: make(chan struct{}), done: make(chan struct{}), changed: make(chan struct{})}
+		gerr := &GaveUpError{Program: name, Reason: "invalid command", Err: err}
+		s.end(SupervisorEvent{Kind: SupervisorGaveUp, Err: gerr}, GaveUp, gerr)
+		return s
+	}
 	s := &Supervisor{
 		cmd: c, opts: opts, clk: opts.Clock, log: c.logger,
 		stopReq: make(chan struct{}), done: make(chan struct{}), changed: make(chan struct{}),
@@ -411,6 +427,9 @@ func (s *Supervisor) Done() <-chan struct{} { return s.done }
 // policy ended it after a failure (Never). If Wait's own ctx ends first it
 // returns the current Status and ctx's error; the supervision goes on.
 func (s *Supervisor) Wait(ctx context.Context) (Status, error) {
+	if ctx == nil {
+		return s.Status(), nilContext(s.cmd.String(), "Supervisor.Wait")
+	}
 	select {
 	case <-s.done:
 		s.mu.Lock()
@@ -431,6 +450,9 @@ func (s *Supervisor) Wait(ctx context.Context) (Status, error) {
 // with ctx's error if ctx ends first (the stop goes on; Wait reports its
 // end). Stopping an ended supervisor does nothing.
 func (s *Supervisor) Stop(ctx context.Context, grace time.Duration) error {
+	if ctx == nil {
+		return nilContext(s.cmd.String(), "Supervisor.Stop")
+	}
 	s.stopOnce.Do(func() {
 		s.stopGrace = grace
 		close(s.stopReq)

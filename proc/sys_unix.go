@@ -5,6 +5,7 @@ package proc
 import (
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -33,8 +34,20 @@ func (s sysSpec) apply(program string, cmd *exec.Cmd) error {
 	return nil
 }
 
-// checkGrace accepts any signal on unix.
-func checkGrace(string, os.Signal) error { return nil }
+// checkGrace accepts a real signal of this OS: a syscall.Signal from 1 to
+// maxSignal. Signal 0 delivers nothing (it only checks a pid), and a
+// custom os.Signal cannot be sent at all, so either would silently give
+// no grace.
+func checkGrace(program string, sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	switch {
+	case !ok:
+		return &InvalidError{Program: program, Reason: "the grace signal is not a syscall.Signal, so it cannot be sent"}
+	case s < 1 || s > maxSignal:
+		return &InvalidError{Program: program, Reason: "the grace signal is not a signal of this system (1 to " + strconv.Itoa(maxSignal) + ")"}
+	}
+	return nil
+}
 
 // signalName names a signal the way shells do ("SIGTERM").
 func signalName(sig os.Signal) string {

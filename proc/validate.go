@@ -15,6 +15,8 @@ import (
 // validate rejects a malformed command before anything is spawned.
 func (c *Cmd) validate() error {
 	switch {
+	case c.fromNil:
+		return &InvalidError{Reason: "a builder method was called on a nil *Cmd"}
 	case c.name == "":
 		return &InvalidError{Reason: "empty program name"}
 	case strings.IndexByte(c.name, 0) >= 0:

@@ -17,6 +17,9 @@ import (
 // ErrStdin; the Result is complete and says how the child ended). In every
 // case the tree is dead when Output returns.
 func (c *Cmd) Output(ctx context.Context) (*Result, error) {
+	if err := c.entry(ctx); err != nil {
+		return nil, err
+	}
 	if c.retry.output {
 		r, err := c.withRetry(ctx, true)
 		var ee *ExitError
@@ -54,6 +57,9 @@ func (c *Cmd) RunBytes(ctx context.Context) ([]byte, error) {
 // command sends it elsewhere explicitly. stderr is still captured, so a
 // failure's error shows its tail.
 func (c *Cmd) Exec(ctx context.Context) error {
+	if err := c.entry(ctx); err != nil {
+		return err
+	}
 	cc := c
 	if c.stdout.mode == modeCapture {
 		cc = c.Stdout(Discard())
@@ -66,6 +72,9 @@ func (c *Cmd) Exec(ctx context.Context) error {
 // succeeded; otherwise the error (an *ExitError for a failed run, whose
 // Result field holds everything captured).
 func (c *Cmd) Checked(ctx context.Context) (*Result, error) {
+	if err := c.entry(ctx); err != nil {
+		return nil, err
+	}
 	r, err := c.withRetry(ctx, true)
 	if _, ok := stdinOnly(r, err); ok {
 		// The child's own failure, if any, comes first (r.Err).
@@ -133,5 +142,8 @@ func (c *Cmd) Probe(ctx context.Context) (bool, error) {
 // Start starts the command and returns a handle. The context governs the
 // run's life: when it ends, the tree is killed.
 func (c *Cmd) Start(ctx context.Context) (*RunningProcess, error) {
+	if err := c.entry(ctx); err != nil {
+		return nil, err
+	}
 	return c.runnerOrDefault().Start(ctx, c)
 }

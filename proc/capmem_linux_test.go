@@ -29,8 +29,12 @@ const (
 	// capmemEnv selects the helper mode; its value is "POLICY MECHANISM".
 	capmemEnv   = "TETHER_PROC_CAPMEM"
 	capmemTotal = 1 << 30
-	capmemCap   = 8 << 20
-	capmemLimit = 64 << 20
+	// capmemRaceTotal is what is written under -race, whose slowdown
+	// made a gibibyte take over 50 s with a load of 15 on 2 cores: still
+	// 32 times the cap, and the full gibibyte runs without -race.
+	capmemRaceTotal = 256 << 20
+	capmemCap       = 8 << 20
+	capmemLimit     = 64 << 20
 	// capmemRaceLimit is the bound under -race, whose shadow memory
 	// roughly triples a Go process's resident set (measured: 110-133 MiB
 	// where the plain build peaks at 40-47 MiB). It still catches a
@@ -65,6 +69,14 @@ func init() {
 	}
 }
 
+// capmemBytes is how much the child writes.
+func capmemBytes() int {
+	if raceEnabled {
+		return capmemRaceTotal
+	}
+	return capmemTotal
+}
+
 // capmemHelper runs in the re-executed test binary.
 func capmemHelper(arg string) int {
 	policyName, mech, _ := strings.Cut(arg, " ")
@@ -79,10 +91,12 @@ func capmemHelper(arg string) int {
 		fmt.Fprintf(os.Stderr, "capmem helper: bad argument %q\n", arg)
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	// As long as the test's own deadline for the helper, less a margin
+	// for the report: it only catches a hang (see TestCaptureCapBoundsMemory).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*patience)
 	defer cancel()
 	// The child is the test binary too: it must not inherit the helper mode.
-	c := script("outn", strconv.Itoa(capmemTotal)).UnsetEnv(capmemEnv)
+	c := script("outn", strconv.Itoa(capmemBytes())).UnsetEnv(capmemEnv)
 	r, err := c.CapStdout(capmemCap, policy).Backend(be).Output(ctx)
 	rep := capmemReport{PeakRSS: vmHWM()}
 	var ru syscall.Rusage
@@ -142,7 +156,10 @@ func TestCaptureCapBoundsMemory(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, be contain.Backend) {
 		for _, policy := range []string{"KeepHead", "KeepTail"} {
 			t.Run(policy, func(t *testing.T) {
-				cmd := exec.CommandContext(ctxFor(t, patience), exe, "-test.run=^$")
+				// A gibibyte through a pipe takes about 2 s here under -race,
+				// and seven times that with a load of 15 on 2 cores: the
+				// deadline only catches a hang.
+				cmd := exec.CommandContext(ctxFor(t, 6*patience), exe, "-test.run=^$")
 				cmd.Env = append(env, capmemEnv+"="+policy+" "+string(be.Mechanism()))
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr
@@ -159,9 +176,9 @@ func TestCaptureCapBoundsMemory(t *testing.T) {
 				if rep.Err != "" || rep.Outcome != "exited" || rep.ExitCode != 0 || rep.Mechanism != string(be.Mechanism()) {
 					t.Fatalf("run failed: %+v", rep)
 				}
-				if rep.Total != capmemTotal || !rep.Truncated || rep.Kept != capmemCap || !rep.Clean {
+				if rep.Total != int64(capmemBytes()) || !rep.Truncated || rep.Kept != capmemCap || !rep.Clean {
 					t.Errorf("capture: total %d truncated %v kept %d clean %v; want %d true %d true",
-						rep.Total, rep.Truncated, rep.Kept, rep.Clean, int64(capmemTotal), capmemCap)
+						rep.Total, rep.Truncated, rep.Kept, rep.Clean, int64(capmemBytes()), capmemCap)
 				}
 				if rep.PeakRSS <= 0 || rep.PeakRSS >= limit {
 					t.Errorf("peak RSS %d bytes (%.1f MiB), want under %d MiB", rep.PeakRSS, float64(rep.PeakRSS)/(1<<20), limit>>20)

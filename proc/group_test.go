@@ -55,6 +55,31 @@ func startTree(t *testing.T, g *proc.Group, c *proc.Cmd) (*proc.RunningProcess, 
 	return p, tr
 }
 
+// tryStartTree is startTree for a command that may end (its timeout)
+// before its tree is set up: ok is false then.
+func tryStartTree(t *testing.T, g *proc.Group, c *proc.Cmd) (*proc.RunningProcess, testchild.Tree, bool) {
+	t.Helper()
+	pidfile := filepath.Join(testchild.TempDir(t), "pids")
+	c = c.WithArgs(append(c.Args(), "hold", "pids", pidfile, "block")...)
+	p, err := g.Start(ctxFor(t, patience), c)
+	if err != nil {
+		t.Fatal("Start:", err)
+	}
+	for {
+		if tr := testchild.TryReadPidFile(t, pidfile); len(tr) == 2 {
+			return p, tr, true
+		}
+		select {
+		case <-p.Done():
+			if tr := testchild.TryReadPidFile(t, pidfile); len(tr) == 2 {
+				return p, tr, true
+			}
+			return p, nil, false
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
 func TestGroupRunsShareTheGroupAndEachKeepsItsOwnTree(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b contain.Backend) {
 		g := newGroup(t, b)
@@ -119,7 +144,18 @@ func TestGroupRunTimeoutEndsOnlyThatRun(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b contain.Backend) {
 		g := newGroup(t, b)
 		_, other := startTree(t, g, nil)
-		p, tr := startTree(t, g, script().Timeout(300*time.Millisecond))
+		// The run must outlive the setting up of its tree: a timeout that
+		// fires first (a loaded machine) leaves no pid file to read, so
+		// the tree is started with a timeout that grows until it does.
+		var p *proc.RunningProcess
+		var tr testchild.Tree
+		for timeout := 300 * time.Millisecond; ; timeout *= 4 {
+			var ok bool
+			if p, tr, ok = tryStartTree(t, g, script().Timeout(timeout)); ok || timeout > 10*time.Second {
+				break
+			}
+			t.Logf("the tree was not set up within its %v timeout; again with a longer one", timeout)
+		}
 		r, err := p.Wait(ctxFor(t, patience))
 		if err != nil {
 			t.Fatal(err)

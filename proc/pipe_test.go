@@ -161,10 +161,21 @@ func TestPipeChainTimeoutKillsEveryStage(t *testing.T) {
 
 func TestPipeStageTimeoutAttributed(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b contain.Backend) {
-		r, err := onBackend(b, script("out", "x\n", "sleep", "1s"), script("block").Timeout(200*time.Millisecond), script("cat")).
-			Output(ctxFor(t, patience))
-		if err != nil {
-			t.Fatal(err)
+		// Stage 0 must have written before stage 1's timeout, or its
+		// write meets a closed pipe (SIGPIPE): a loaded machine can delay
+		// it past 200 ms, so the timeout grows until it has.
+		var r *proc.PipeResult
+		var err error
+		for timeout := 200 * time.Millisecond; ; timeout *= 4 {
+			r, err = onBackend(b, script("out", "x\n", "sleep", "1s"), script("block").Timeout(timeout), script("cat")).
+				Output(ctxFor(t, patience))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Stages[0].Signal != "SIGPIPE" || timeout > 3*time.Second {
+				break
+			}
+			t.Logf("stage 0 had not written within %v; again with a longer timeout", timeout)
 		}
 		if r.TimedOut || r.Failed != 1 || r.Stages[1].Outcome != proc.TimedOut || !errors.Is(r.Err(), proc.ErrTimeout) {
 			t.Fatalf("chain timed out %v, failed %d, stage 1 %v, err %v", r.TimedOut, r.Failed, r.Stages[1].Outcome, r.Err())

@@ -23,7 +23,7 @@ func okRace(err error) bool { return err == nil || errors.Is(err, proc.ErrClosed
 // nil or ErrClosed, never a raw "no such file" naming a cgroup.
 func TestSignalAndProcessesRacingTheRunsEnd(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b contain.Backend) {
-		ctx := ctxFor(t, 6*patience)
+		ctx := ctxFor(t, 12*patience)
 		g, err := proc.NewGroup(ctx, proc.GroupOptions{Backend: b})
 		if err != nil {
 			t.Fatal(err)
@@ -38,7 +38,7 @@ func TestSignalAndProcessesRacingTheRunsEnd(t *testing.T) {
 				mu.Unlock()
 			}
 		}
-		for range 60 {
+		for range 30 {
 			p, err := g.Start(ctx, script("exit", "0"))
 			if err != nil {
 				t.Fatal(err)

@@ -439,7 +439,9 @@ func TestSupervisorInvalidOptionsGiveUpAtOnce(t *testing.T) {
 }
 
 func TestSupervisorSlowEventReaderDropsOldest(t *testing.T) {
-	ctx := ctxFor(t, 3*patience)
+	// 100 runs: a few seconds here, a minute with a load of 15 on 2
+	// cores; the deadline only catches a hang.
+	ctx := ctxFor(t, 12*patience)
 	n := 0
 	// 100 runs make 300 events (started, exited, restarting) and more: a
 	// reader that starts after the end lost the oldest ones, counted.

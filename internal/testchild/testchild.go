@@ -366,6 +366,13 @@ func ReadPidFile(t testing.TB, path string, timeout time.Duration) Tree {
 	return tr
 }
 
+// TryReadPidFile returns the lines of the "role pid" file at path, or nil
+// while it does not exist yet.
+func TryReadPidFile(t testing.TB, path string) Tree {
+	t.Helper()
+	return readPids(t, path)
+}
+
 // readPids parses a "role pid" file, or returns nil while it is absent.
 func readPids(t testing.TB, path string) Tree {
 	t.Helper()

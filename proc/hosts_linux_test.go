@@ -226,8 +226,7 @@ func TestHostWithoutProcReportsTheWatchdog(t *testing.T) {
 // report and the mechanism its run got.
 func cgroupNSHelper(t *testing.T, mode string) (host.Report, string) {
 	t.Helper()
-	mnt, own := cgroup2Own(t)
-	dir := filepath.Join(mnt, own, "tether-"+strconv.Itoa(os.Getpid())+"-cgns"+mode)
+	dir := filepath.Join(testchild.OwnCgroupDir(t), "tether-"+strconv.Itoa(os.Getpid())+"-cgns"+mode)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Skip("cannot create a cgroup for the namespace:", err)
 	}
@@ -260,29 +259,6 @@ func cgroupNSHelper(t *testing.T, mode string) (host.Report, string) {
 		t.Fatal(err)
 	}
 	return r, got["output"]
-}
-
-// cgroup2Own returns this host's cgroup2 mount point and this process's
-// cgroup in it, or skips.
-func cgroup2Own(t *testing.T) (mnt, own string) {
-	t.Helper()
-	mi, _ := os.ReadFile("/proc/self/mountinfo")
-	for _, ln := range strings.Split(string(mi), "\n") {
-		pre, post, ok := strings.Cut(ln, " - ")
-		if f := strings.Fields(pre); ok && strings.HasPrefix(post, "cgroup2 ") && len(f) >= 5 && f[3] == "/" {
-			mnt = f[4]
-		}
-	}
-	cg, _ := os.ReadFile("/proc/self/cgroup")
-	for _, ln := range strings.Split(string(cg), "\n") {
-		if p, ok := strings.CutPrefix(ln, "0::"); ok {
-			own = p
-		}
-	}
-	if mnt == "" || own == "" {
-		t.Skip("no cgroup2 mount holding this process's cgroup")
-	}
-	return mnt, own
 }
 
 // A container runtime (Docker's default) gives a cgroup namespace and

@@ -317,3 +317,32 @@ func copyLibs(root, bin string) error {
 	}
 	return visit(bin)
 }
+
+// OwnCgroupDir returns the directory of this process's cgroup on the
+// cgroup2 mount that shows the whole hierarchy, or skips the test when
+// there is none or when not root (creating cgroups needs it here).
+func OwnCgroupDir(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("creating cgroups needs root here")
+	}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Skip("no /proc/self/mountinfo:", err)
+	}
+	mnt := ""
+	for _, ln := range strings.Split(string(mi), "\n") {
+		pre, post, ok := strings.Cut(ln, " - ")
+		if f := strings.Fields(pre); ok && strings.HasPrefix(post, "cgroup2 ") && len(f) >= 5 && f[3] == "/" {
+			mnt = f[4]
+		}
+	}
+	own, _ := os.ReadFile("/proc/self/cgroup")
+	for _, ln := range strings.Split(string(own), "\n") {
+		if p, ok := strings.CutPrefix(ln, "0::"); ok && mnt != "" {
+			return filepath.Join(mnt, p)
+		}
+	}
+	t.Skip("no cgroup2 mount with this process's cgroup in it")
+	return ""
+}

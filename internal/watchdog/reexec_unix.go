@@ -40,11 +40,11 @@ func Describe() (how string, ok bool) {
 	if err != nil {
 		return "not available: " + err.Error(), false
 	}
-	if f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
+	f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
 		return "not available: " + err.Error(), false
-	} else {
-		_ = f.Close()
 	}
+	_ = f.Close()
 	return "re-executes " + describeExe(exe) + " as " + marker + " (one process per owner, started on the first registration)", true
 }
 

@@ -4,6 +4,7 @@ package watchdog_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -563,7 +564,8 @@ func TestStartedAsWatchdogOnlyByAllThreeMarks(t *testing.T) {
 			}
 			err := cmd.Run()
 			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
 				code = ee.ExitCode()
 			} else if err != nil {
 				t.Fatal(err)
@@ -579,40 +581,12 @@ func TestStartedAsWatchdogOnlyByAllThreeMarks(t *testing.T) {
 // misread.
 const oddName = "odd dir 'q' \"dq\" $HOME `id` *?[a] \\ \tx"
 
-// ownCgroupDir returns the directory of this process's cgroup on the
-// cgroup2 mount, or skips the test when there is none it may write.
-func ownCgroupDir(t *testing.T) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("creating cgroups needs root here")
-	}
-	mi, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Skip("no /proc/self/mountinfo:", err)
-	}
-	mnt := ""
-	for _, ln := range strings.Split(string(mi), "\n") {
-		pre, post, ok := strings.Cut(ln, " - ")
-		if f := strings.Fields(pre); ok && strings.HasPrefix(post, "cgroup2 ") && len(f) >= 5 && f[3] == "/" {
-			mnt = f[4]
-		}
-	}
-	own, _ := os.ReadFile("/proc/self/cgroup")
-	for _, ln := range strings.Split(string(own), "\n") {
-		if p, ok := strings.CutPrefix(ln, "0::"); ok && mnt != "" {
-			return filepath.Join(mnt, p)
-		}
-	}
-	t.Skip("no cgroup2 mount with this process's cgroup in it")
-	return ""
-}
-
 // TestOwnerDeathKillsRegisteredCgroupsAndGroups SIGKILLs an owner that
 // registered a cgroup with an odd name (holding a process and a nested
 // cgroup with another) and a process group: the watchdog kills all
 // three processes and removes both cgroups.
 func TestOwnerDeathKillsRegisteredCgroupsAndGroups(t *testing.T) {
-	dir := filepath.Join(ownCgroupDir(t), "tether-"+strconv.Itoa(os.Getpid())+"-"+oddName)
+	dir := filepath.Join(testchild.OwnCgroupDir(t), "tether-"+strconv.Itoa(os.Getpid())+"-"+oddName)
 	nested := filepath.Join(dir, "nested")
 	for _, d := range []string{dir, nested} {
 		if err := os.Mkdir(d, 0o755); err != nil {

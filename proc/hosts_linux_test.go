@@ -37,8 +37,9 @@ func init() { helpers[helperHostOwner] = runHostOwner }
 // does; it prints one line per fact:
 //
 //	run     "sh present|absent", "output MECHANISM" (a run's Output),
-//	        "group MECHANISM" (a group with a run holding a grandchild and
-//	        a setsid grandchild), "ready", then blocks: the test kills it
+//	        "group MECHANISM" (a group with a run holding a grandchild and,
+//	        under cgroupv2, a setsid grandchild), "ready", then blocks: the
+//	        test kills it
 //	report  "report JSON" (host.Probe), "output MECHANISM", "done"
 //	noproc  "error JSON" (a run's Output error: its text and what it
 //	        matches), "watchdog TEXT" (host.Probe's Watchdog), "done"
@@ -76,7 +77,12 @@ func runHostOwner(args []string) int {
 		if err != nil {
 			return fail(err)
 		}
-		if _, err := g.Start(ctx, script("hold", "holdsid", "block")); err != nil {
+		// A setsid grandchild only where the backend contains it.
+		ops := []string{"hold", "block"}
+		if g.Mechanism() == contain.CgroupV2 {
+			ops = []string{"hold", "holdsid", "block"}
+		}
+		if _, err := g.Start(ctx, script(ops...)); err != nil {
 			return fail(err)
 		}
 		fmt.Printf("group %s\nready\n", g.Mechanism())
@@ -151,14 +157,19 @@ func mark(t *testing.T) string {
 	return "TETHER_HOSTS_MARK=" + t.Name() + "-" + hex.EncodeToString(b[:])
 }
 
-// killOwnerAndCheck SIGKILLs the owner and waits until no process with
-// the mark is alive but the ones in spare (an init that outlives it).
-func killOwnerAndCheck(t *testing.T, owner int, mk string, spare ...int) {
+// killOwnerAndCheck SIGKILLs the owner, whose group runs under mech, and
+// waits until no process with the mark is alive but the ones in spare (an
+// init that outlives it).
+func killOwnerAndCheck(t *testing.T, owner int, mech, mk string, spare ...int) {
 	t.Helper()
-	// The watchdog, the group's run and its two grandchildren (which the
-	// run starts after the group's Start has returned).
+	// The watchdog, the group's run and its grandchildren (which the run
+	// starts after the group's Start has returned).
+	want := 3
+	if mech == string(contain.CgroupV2) {
+		want = 4
+	}
 	testchild.Poll(t, patience, "the owner's watchdog, run and grandchildren", func() bool {
-		return len(testchild.MarkedAlive(mk, append(spare, owner)...)) >= 4
+		return len(testchild.MarkedAlive(mk, append(spare, owner)...)) >= want
 	})
 	began := time.Now()
 	if err := unix.Kill(owner, unix.SIGKILL); err != nil {
@@ -187,7 +198,7 @@ func TestHostWithoutShell(t *testing.T) {
 	if got["output"] != want || got["group"] != want {
 		t.Errorf("run under %q, group under %q; want %s as on this host", got["output"], got["group"], want)
 	}
-	killOwnerAndCheck(t, h.Cmd.Process.Pid, mk)
+	killOwnerAndCheck(t, h.Cmd.Process.Pid, got["group"], mk)
 }
 
 // TestHostWithoutProcReportsTheWatchdog runs an owner in a root without
@@ -220,13 +231,45 @@ func TestHostWithoutProcReportsTheWatchdog(t *testing.T) {
 	}
 }
 
+// cgroupNSOwnerDeath starts the run helper in the same kind of namespace
+// as cgroupNSHelper, checks that its run and group got mech, and SIGKILLs
+// it: everything it started must die.
+func cgroupNSOwnerDeath(t *testing.T, mode string, mech contain.Mechanism) {
+	t.Helper()
+	mk := mark(t)
+	h := startCgroupNS(t, mode, "run", mk)
+	got := readUntil(t, h, "ready")
+	if got["output"] != string(mech) || got["group"] != string(mech) {
+		t.Errorf("run under %q, group under %q; want %s", got["output"], got["group"], mech)
+	}
+	killOwnerAndCheck(t, h.Cmd.Process.Pid, got["group"], mk)
+}
+
 // cgroupNSHelper starts the report helper in a new cgroup namespace
 // rooted at a fresh cgroup of its own (a container's), with a fresh
 // cgroup2 file system mounted read-only or writable, and returns its
 // report and the mechanism its run got.
 func cgroupNSHelper(t *testing.T, mode string) (host.Report, string) {
 	t.Helper()
-	dir := filepath.Join(testchild.OwnCgroupDir(t), "tether-"+strconv.Itoa(os.Getpid())+"-cgns"+mode)
+	h := startCgroupNS(t, mode, "report", "")
+	got := readUntil(t, h, "done")
+	if err := h.Wait(); err != nil {
+		h.Fail(t, "helper: %v", err)
+	}
+	var r host.Report
+	if err := json.Unmarshal([]byte(got["report"]), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r, got["output"]
+}
+
+// startCgroupNS starts helperHostOwner with what in a new cgroup and
+// mount namespace rooted at a fresh cgroup of its own, with a fresh
+// cgroup2 file system mounted read-only (mode "ro") or writable ("rw"),
+// and with the environment variable mk unless it is empty.
+func startCgroupNS(t *testing.T, mode, what, mk string) *testchild.HelperRun {
+	t.Helper()
+	dir := filepath.Join(testchild.OwnCgroupDir(t), "tether-"+strconv.Itoa(os.Getpid())+"-cgns"+mode+what)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Skip("cannot create a cgroup for the namespace:", err)
 	}
@@ -247,18 +290,12 @@ func cgroupNSHelper(t *testing.T, mode string) (host.Report, string) {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	cmd := testchild.NSCommand(t, syscall.CLONE_NEWNS|syscall.CLONE_NEWCGROUP, []string{"private", "cgroup2=" + mode}, helperHostOwner, "report")
+	cmd := testchild.NSCommand(t, syscall.CLONE_NEWNS|syscall.CLONE_NEWCGROUP, []string{"private", "cgroup2=" + mode}, helperHostOwner, what)
 	cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
-	h := testchild.StartNSHelper(t, cmd)
-	got := readUntil(t, h, "done")
-	if err := h.Wait(); err != nil {
-		h.Fail(t, "helper: %v", err)
+	if mk != "" {
+		cmd.Env = append(cmd.Env, mk)
 	}
-	var r host.Report
-	if err := json.Unmarshal([]byte(got["report"]), &r); err != nil {
-		t.Fatal(err)
-	}
-	return r, got["output"]
+	return testchild.StartNSHelper(t, cmd)
 }
 
 // A container runtime (Docker's default) gives a cgroup namespace and
@@ -272,6 +309,7 @@ func TestHostCgroupNamespaceReadOnly(t *testing.T) {
 	if output != string(contain.PGID) {
 		t.Errorf("the run got %q, want pgid", output)
 	}
+	cgroupNSOwnerDeath(t, "ro", contain.PGID)
 }
 
 // A container whose own cgroup is writable (a delegated cgroup2 mount):
@@ -286,6 +324,7 @@ func TestHostCgroupNamespaceWritable(t *testing.T) {
 	if output != string(contain.CgroupV2) {
 		t.Errorf("the run got %q, want cgroupv2", output)
 	}
+	cgroupNSOwnerDeath(t, "rw", contain.CgroupV2)
 	for _, a := range r.Backends {
 		if a.Mechanism != contain.CgroupV2 {
 			continue
@@ -317,5 +356,5 @@ func TestHostOwnPidNamespace(t *testing.T) {
 	if len(kids) != 1 {
 		t.Fatalf("the namespace's init has children %v, want the owner alone", kids)
 	}
-	killOwnerAndCheck(t, kids[0], mk, init)
+	killOwnerAndCheck(t, kids[0], got["group"], mk, init)
 }

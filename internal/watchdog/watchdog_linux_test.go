@@ -477,8 +477,8 @@ func BenchmarkRegisterUnregister(b *testing.B) {
 	})
 	// What a spawn pays: the pipe is drained between iterations, as it
 	// is when spawns are not back to back. The loops above measure, in
-	// effect, how fast the watchdog (a shell reading a byte at a time)
-	// consumes messages once the pipe is full.
+	// effect, how fast the watchdog (a Go loop reading the pipe through
+	// a buffer) consumes messages once the pipe is full.
 	b.Run("group-drained", func(b *testing.B) {
 		// Timed by hand: StopTimer and StartTimer stop the world to read
 		// memory statistics, which would cost more than what is measured.

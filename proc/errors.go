@@ -10,6 +10,7 @@ import (
 
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/internal/redact"
+	"github.com/gotether/tether/internal/watchdog"
 )
 
 // Sentinel errors. Match them with errors.Is; the typed errors carry the
@@ -334,6 +335,17 @@ func (c *Cmd) entry(ctx context.Context) error {
 // containmentError marks a failure to create the run's container.
 type containmentError struct{ err error }
 
-func (e *containmentError) Error() string        { return "containment: " + e.err.Error() }
+func (e *containmentError) Error() string {
+	var we *watchdog.StartError
+	if errors.As(e.err, &we) {
+		// Say what the caller can do: the program itself was never
+		// started, and nothing is wrong with it.
+		return "containment: " + e.err.Error() + "; the program was not started. " +
+			"To run without the watchdog, set Cmd.SurviveOwnerDeath (GroupOptions.SurviveOwnerDeath for a group): " +
+			"the tree then survives an owner that dies abruptly"
+	}
+	return "containment: " + e.err.Error()
+}
+
 func (e *containmentError) Unwrap() error        { return e.err }
 func (e *containmentError) Is(target error) bool { return target == ErrContainment }

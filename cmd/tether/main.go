@@ -110,6 +110,7 @@ func printReport(w io.Writer, r host.Report) {
 	fmt.Fprintf(w, "limits enforceable: %s\n", yesNo(r.LimitsEnforceable))
 	fmt.Fprintf(w, "setsid contained:   %s\n", yesNo(r.SetsidContained))
 	fmt.Fprintf(w, "owner dies:         %s\n", r.OwnerDeath)
+	fmt.Fprintf(w, "watchdog:           %s\n", r.Watchdog)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "backends:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -27,7 +27,7 @@ func TestDoctorJSONMatchesTheHostReport(t *testing.T) {
 func TestDoctorText(t *testing.T) {
 	var out, errb bytes.Buffer
 	run([]string{"doctor"}, &out, &errb)
-	for _, want := range []string{"default backend:", "backends:", "cgroupv2", "pgid", "jobobject", "owner dies:"} {
+	for _, want := range []string{"default backend:", "backends:", "cgroupv2", "pgid", "jobobject", "owner dies:", "watchdog:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out.String())
 		}

@@ -22,7 +22,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gotether/tether/contain"
-	"github.com/gotether/tether/internal/sysproc"
 	"github.com/gotether/tether/internal/watchdog"
 )
 
@@ -248,20 +247,22 @@ func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Contai
 		return nil, err
 	}
 	prefix := leafPrefix()
-	dir, err := makeLeaf(s.parentDir, prefix)
+	dir, lock, err := makeLockedLeaf(s.parentDir, prefix)
 	if err != nil {
 		// The hierarchy may have changed since it was cached: look again.
 		if s, err = b.cachedSite(true); err != nil {
 			return nil, err
 		}
-		if dir, err = makeLeaf(s.parentDir, prefix); err != nil {
+		if dir, lock, err = makeLockedLeaf(s.parentDir, prefix); err != nil {
 			return nil, fmt.Errorf("contain: cgroupv2: %w", err)
 		}
 	}
 	c, err := s.open(dir, res, opts.Limits, opts.KillOnOwnerDeath, log)
 	if err != nil {
+		unlock(&lock)
 		return nil, err
 	}
+	c.lock = lock
 	c.covered = opts.KillOnOwnerDeath
 	log.Debug("tether: cgroup created", "mechanism", contain.CgroupV2, "path", dir, "limits", len(opts.Limits), "kill_on_owner_death", opts.KillOnOwnerDeath)
 	return c, nil
@@ -273,7 +274,7 @@ func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Contai
 // owner-death watchdog. New and Sub both finish this way. On failure it
 // removes dir and leaves nothing behind.
 func (s site) open(dir string, res *cgroup2.Resources, limits []contain.Limit, register bool, log *slog.Logger) (*container, error) {
-	c := &container{dir: dir, fd: -1, log: log, h: s.h}
+	c := &container{dir: dir, fd: -1, lock: -1, log: log, h: s.h}
 	c.cgpath = path.Join(s.h.mountRoot, strings.TrimPrefix(dir, s.h.mountpoint))
 	_, statErr := os.Stat(filepath.Join(dir, "memory.current"))
 	c.hasMemory = statErr == nil
@@ -384,7 +385,9 @@ func cpuMax(cores float64) (quota int64, period uint64) {
 }
 
 // leafPrefix starts the name of every cgroup New makes: tether-<owner
-// pid>-, so the sweep can tell whose it is.
+// pid>-, which tells a human whose it is. Ownership itself is the lock
+// (see makeLockedLeaf): a pid names no process across pid namespaces, and
+// names another one once it is reused.
 func leafPrefix() string { return "tether-" + strconv.Itoa(os.Getpid()) + "-" }
 
 // makeLeaf creates a fresh cgroup under parent named prefix and random hex.
@@ -408,38 +411,97 @@ func makeLeaf(parent, prefix string) (string, error) {
 	return "", errors.New("could not find a free cgroup name")
 }
 
+// makeLockedLeaf is makeLeaf for New's containers, which the sweep of
+// every tether owner on the host examines: it returns the directory with
+// an exclusive flock held on it through lock, a read-only descriptor of
+// the directory (close-on-exec, so no child holds it). The lock says
+// "owned" for as long as the owner holds it, in any pid namespace, and
+// the kernel drops it when the owner dies, however it dies.
+//
+// A sweeper may see the directory between mkdir and flock, take it for
+// stale (its lock is free) and remove it. So once locked, the directory
+// must still be the one at that path (same device and inode); if it is
+// not, or a sweeper holds the lock, the attempt is abandoned and made
+// again under a new name.
+func makeLockedLeaf(parent, prefix string) (dir string, lock int, err error) {
+	for range 5 {
+		if dir, err = makeLeaf(parent, prefix); err != nil {
+			return "", -1, err
+		}
+		lock, err = lockDir(dir)
+		if err == nil {
+			var held, there unix.Stat_t
+			if unix.Fstat(lock, &held) == nil && unix.Stat(dir, &there) == nil && held.Dev == there.Dev && held.Ino == there.Ino {
+				return dir, lock, nil
+			}
+			unlock(&lock)
+		} else if !errors.Is(err, unix.EWOULDBLOCK) && !vanished(err) {
+			_ = unix.Rmdir(dir)
+			return "", -1, fmt.Errorf("locking %s: %w", dir, err)
+		}
+		// Lost to a sweeper: it removes the directory, or has already.
+		_ = unix.Rmdir(dir)
+	}
+	return "", -1, errors.New("could not create a cgroup that no concurrent sweep removed")
+}
+
+// lockDir opens dir and takes an exclusive flock on it without waiting.
+// It fails with EWOULDBLOCK when another open description holds it (in
+// this process or any other).
+func lockDir(dir string) (int, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		_ = unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// unlock closes the lock descriptor *fd, if any, which drops the lock.
+func unlock(fd *int) {
+	if *fd >= 0 {
+		_ = unix.Close(*fd)
+		*fd = -1
+	}
+}
+
 var staleName = regexp.MustCompile(`^tether-([0-9]+)-[0-9a-f]+$`)
 
 // scanStale counts the cgroups under parent whose owner is dead: empty ones
 // (to sweep) and populated ones (orphaned trees, reported, never killed:
-// they may belong to an owner in another pid namespace).
+// their owner ran without the owner-death watchdog, or it could not kill
+// them).
 func scanStale(parent string) (empty int, orphans []string) {
-	for _, dir := range staleDirs(parent) {
+	for _, dir := range candidates(parent) {
+		lock, err := lockDir(dir)
+		if err != nil {
+			continue // owned (locked), or gone
+		}
 		if populated(dir) {
 			orphans = append(orphans, dir)
 		} else {
 			empty++
 		}
+		unlock(&lock)
 	}
 	return empty, orphans
 }
 
-func staleDirs(parent string) []string {
+// candidates lists the directories under parent named like New's
+// containers, whoever made them.
+func candidates(parent string) []string {
 	ents, err := os.ReadDir(parent)
 	if err != nil {
 		return nil
 	}
 	var out []string
 	for _, e := range ents {
-		m := staleName.FindStringSubmatch(e.Name())
-		if !e.IsDir() || m == nil {
-			continue
+		if e.IsDir() && staleName.MatchString(e.Name()) {
+			out = append(out, filepath.Join(parent, e.Name()))
 		}
-		pid, err := strconv.Atoi(m[1])
-		if err != nil || pid == os.Getpid() || sysproc.Alive(pid) {
-			continue
-		}
-		out = append(out, filepath.Join(parent, e.Name()))
 	}
 	return out
 }
@@ -451,21 +513,32 @@ func populated(dir string) bool {
 
 // sweep removes the cgroups of dead owners under parent (left by owners
 // that crashed or were SIGKILLed) whose whole subtree is empty: the
-// container's cgroup and its subs' at every depth, deepest first. It never
-// kills: a tree with a live process anywhere in it ("populated" counts
-// descendants) is left whole, and Probe reports it. It runs once per
-// backend.
+// container's cgroup and its subs' at every depth, deepest first.
+//
+// An owner is dead when the lock on its container's directory is free
+// (see makeLockedLeaf): the name's pid is not consulted, since it names
+// another process, or none, in another pid namespace or once reused. The
+// sweep holds the lock while it removes, so an owner creating that
+// directory at the same moment cannot take it and makes another.
+//
+// It never kills: a tree with a live process anywhere in it ("populated"
+// counts descendants) is left whole, and Probe reports it. It runs once
+// per backend.
 func sweep(parent string, log *slog.Logger) {
-	for _, dir := range staleDirs(parent) {
-		if populated(dir) {
-			continue
-		}
-		n, err := removeEmptyTree(dir)
+	for _, dir := range candidates(parent) {
+		lock, err := lockDir(dir)
 		if err != nil {
-			log.Debug("tether: stale cgroup not removed", "path", dir, "removed_nested", n, "err", err)
-			continue
+			continue // owned (locked), or gone
 		}
-		log.Debug("tether: stale cgroup removed", "path", dir, "cgroups", n)
+		if !populated(dir) {
+			n, err := removeEmptyTree(dir)
+			if err != nil {
+				log.Debug("tether: stale cgroup not removed", "path", dir, "removed_nested", n, "err", err)
+			} else {
+				log.Debug("tether: stale cgroup removed", "path", dir, "cgroups", n)
+			}
+		}
+		unlock(&lock)
 	}
 }
 

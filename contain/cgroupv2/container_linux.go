@@ -57,6 +57,10 @@ type container struct {
 	// KillOnOwnerDeath; withdrawn by Close once dir is removed. Guarded
 	// by closeMu.
 	reg watchdog.Registration
+	// lock is New's container's ownership lock (see makeLockedLeaf), held
+	// until Close has removed dir; -1 for a sub (its top container's lock
+	// covers it). Guarded by closeMu.
+	lock int
 
 	mu sync.Mutex
 	fd int // O_PATH descriptor of dir, for clone3; -1 once closed
@@ -569,6 +573,7 @@ func (c *container) Close(ctx context.Context) error {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
+	unlock(&c.lock)
 	// Withdrawn only now: until the directory is gone, the owner's death
 	// must still kill whatever is in it. Should the owner die in between,
 	// the watchdog writes to a directory that no longer exists, which

@@ -476,19 +476,31 @@ func TestSweepRemovesEmptyCgroupsOfDeadOwners(t *testing.T) {
 	}
 	suffix := "-" + strconv.FormatInt(int64(os.Getpid()), 16)
 	dead := filepath.Join(parentDir, "tether-"+strconv.Itoa(gone.Process.Pid)+suffix)
-	live := filepath.Join(parentDir, "tether-1"+suffix) // PID 1 is alive
-	for _, d := range []string{dead, live, filepath.Join(dead, "nested")} {
+	// The pid is this live process's, but nothing holds the lock: an
+	// owner that died and whose pid was reused (here, by this process).
+	reused := filepath.Join(parentDir, "tether-"+strconv.Itoa(os.Getpid())+suffix)
+	// PID 1 is alive, but that is not what spares it: the lock taken
+	// below, as a live owner holds it.
+	live := filepath.Join(parentDir, "tether-1"+suffix)
+	for _, d := range []string{dead, reused, live, filepath.Join(dead, "nested")} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
+	lock, err := lockDir(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock(&lock)
 	// privateParent's cleanup removes them.
-	if a := b.Probe(); !strings.Contains(strings.Join(a.Notes, "\n"), "empty cgroup(s) of dead tether owners") {
-		t.Fatalf("Probe notes do not report the stale cgroup: %q", a.Notes)
+	if a := b.Probe(); !strings.Contains(strings.Join(a.Notes, "\n"), "2 empty cgroup(s) of dead tether owners") {
+		t.Fatalf("Probe notes do not report the two stale cgroups: %q", a.Notes)
 	}
 	newContainer(t, b) // the first New sweeps
-	if _, err := os.Stat(dead); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("stale cgroup of a dead owner not swept: %v", err)
+	for _, d := range []string{dead, reused} {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("stale cgroup %s not swept: %v", d, err)
+		}
 	}
 	if _, err := os.Stat(live); err != nil {
 		t.Fatalf("cgroup of a live owner was removed: %v", err)

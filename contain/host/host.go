@@ -23,6 +23,7 @@ import (
 	"sync"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/watchdog"
 )
 
 // Selection is the default backend and why it was chosen.
@@ -84,6 +85,13 @@ type Report struct {
 	// OwnerDeath says what happens to a tree under the default backend
 	// when its owner dies abruptly.
 	OwnerDeath string `json:"owner_death"`
+	// Watchdog says which owner-death watchdog this program gets: the
+	// binary it re-executes, or why none can start. WatchdogUsable is
+	// false in the second case; then, under cgroupv2 and pgid, every run
+	// and group fails with proc.ErrContainment unless it opts out of the
+	// watchdog (SurviveOwnerDeath). Windows needs none.
+	Watchdog       string `json:"watchdog"`
+	WatchdogUsable bool   `json:"watchdog_usable"`
 }
 
 // Probe builds a fresh report. It spawns nothing and changes nothing.
@@ -101,6 +109,7 @@ func Probe() Report {
 		}
 	}
 	r.Default, r.DefaultUsable, r.DefaultReason = sel.Backend.Mechanism(), sel.Usable, sel.Reason
+	r.Watchdog, r.WatchdogUsable = watchdog.Describe()
 	return r
 }
 

@@ -31,3 +31,11 @@ func TestDefaultIsCgroupV2OnHybridHost(t *testing.T) {
 		t.Fatal("cgroup v2 contains setsid escapees")
 	}
 }
+
+// The report names the watchdog the program gets without starting one.
+func TestReportNamesTheWatchdog(t *testing.T) {
+	r := Probe()
+	if !r.WatchdogUsable || !strings.HasPrefix(r.Watchdog, "re-executes /proc/self/exe (") {
+		t.Fatalf("watchdog %q (usable %v), want the re-executed /proc/self/exe", r.Watchdog, r.WatchdogUsable)
+	}
+}

@@ -60,7 +60,7 @@ func TestReportListsEveryBackend(t *testing.T) {
 			t.Errorf("report lacks %s", m)
 		}
 	}
-	if r.Default == "" || r.DefaultReason == "" || r.OwnerDeath == "" || r.Kernel == "" {
+	if r.Default == "" || r.DefaultReason == "" || r.OwnerDeath == "" || r.Kernel == "" || r.Watchdog == "" {
 		t.Errorf("incomplete report: %+v", r)
 	}
 	if Default().Backend.Mechanism() != r.Default {

@@ -25,21 +25,30 @@ type HelperRun struct {
 // before Wait; a cleanup kills and reaps the helper.
 func StartHelper(t testing.TB, mode string, args ...string) *HelperRun {
 	t.Helper()
-	h := &HelperRun{Cmd: Command(mode, args...)}
-	pr, pw, err := os.Pipe()
+	h, err := startHelper(t, Command(mode, args...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = pr.Close() })
+	return h
+}
+
+func startHelper(t testing.TB, cmd *exec.Cmd) (*HelperRun, error) {
+	h := &HelperRun{Cmd: cmd}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
 	h.Cmd.Stdout, h.Cmd.Stderr = pw, &h.stderr
 	err = h.Cmd.Start()
 	_ = pw.Close()
 	if err != nil {
-		t.Fatal(err)
+		_ = pr.Close()
+		return nil, err
 	}
+	t.Cleanup(func() { _ = pr.Close() })
 	h.Out = bufio.NewReader(pr)
 	h.Wait = Reap(t, h.Cmd, func(context.Context) error { return h.Cmd.Process.Kill() })
-	return h
+	return h, nil
 }
 
 // Fail kills and reaps the helper, then fails the test with the message

@@ -55,15 +55,13 @@ func MainWith(m *testing.M, helpers map[string]Helper) {
 	}
 	code := m.Run()
 	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "testchild: goroutines leaked:", err)
-			code = 1
-		}
 		// The owner-death watchdog legitimately lives as long as the test
 		// process. Every registration must have been withdrawn by now;
 		// then stopping it (EOF, as at exit) must end it promptly, so
-		// that no watchdog outlives the suite. Watchdogs of helper owners
-		// inherit TETHER_TEST_OWNER and are found by leftovers below.
+		// that no watchdog outlives the suite. Stopping it also ends the
+		// goroutine that reaps it, before goleak looks. Watchdogs of
+		// helper owners inherit TETHER_TEST_OWNER and are found by
+		// leftovers below.
 		if n := watchdog.Registered(); n > 0 {
 			fmt.Fprintf(os.Stderr, "testchild: %d watchdog registration(s) left\n", n)
 			code = 1
@@ -73,6 +71,10 @@ func MainWith(m *testing.M, helpers map[string]Helper) {
 		cancel()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "testchild:", err)
+			code = 1
+		}
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "testchild: goroutines leaked:", err)
 			code = 1
 		}
 		if left := leftovers(); len(left) > 0 {
@@ -86,11 +88,7 @@ func MainWith(m *testing.M, helpers map[string]Helper) {
 // Command returns a command that runs the test binary in helper mode with
 // args. Its standard streams are unset (the null device).
 func Command(mode string, args ...string) *exec.Cmd {
-	exe, err := os.Executable()
-	if err != nil {
-		panic("testchild: " + err.Error())
-	}
-	cmd := exec.Command(exe, args...)
+	cmd := exec.Command(Exe(), args...)
 	cmd.Env = ChildEnv(mode)
 	return cmd
 }
@@ -99,6 +97,11 @@ func Command(mode string, args ...string) *exec.Cmd {
 func Exe() string {
 	exe, err := os.Executable()
 	if err != nil {
+		// Without /proc (a ModeNS root that has none) Linux cannot say;
+		// ModeNS started the helper by its absolute path.
+		if len(os.Args) > 0 && filepath.IsAbs(os.Args[0]) {
+			return os.Args[0]
+		}
 		panic("testchild: " + err.Error())
 	}
 	return exe
@@ -226,6 +229,8 @@ func runMode(mode string, args []string) int {
 		return block()
 	case ModeScript:
 		return runScript(args)
+	case ModeNS:
+		return runNS(args)
 	case ModeFds, ModeArgv, ModeCreds:
 		return runSecurity(mode, args)
 	case ModeSpin:

@@ -2,8 +2,9 @@
 // abruptly (SIGKILL, crash) without closing its containers.
 //
 // One watchdog serves every container of the owner. It is started on the
-// first registration: a small POSIX sh program that holds the read end of
-// a pipe whose write end only the owner holds. The owner sends it one line
+// first registration: the owner's own executable, re-executed in
+// watchdog mode (argv[0] "tether-watchdog"), holding the read end of a
+// pipe whose write end only the owner holds. The owner sends it one line
 // per registration and unregistration. When the owner dies, for whatever
 // reason, the kernel closes the write end, the watchdog reads EOF, kills
 // every tree still registered (cgroup.kill for a cgroup, SIGKILL to the
@@ -11,20 +12,35 @@
 // owner that exits normally after closing its containers has unregistered
 // everything, so its watchdog exits without killing anything.
 //
-// Why a shell program: the owner may be any Go program using tether, so
-// its binary cannot be re-executed as a helper, and shipping a second
-// binary would burden every user. /bin/sh exists on every unix target, and
-// what the watchdog does is small: read lines, keep a table, write "1" to
-// a file, send SIGKILL, rmdir.
+// Why the owner's own binary: it is the one program certain to exist.
+// An image built FROM scratch or distroless holds nothing but the
+// program, so a shell (what this package ran before) or a helper binary
+// cannot be assumed. On Linux the binary is /proc/self/exe, which names
+// the running file even if it was replaced or deleted since; elsewhere
+// the path os.Executable reports. The package's init function recognises
+// a watchdog (argv[0], a protocol variable in its environment and a pipe
+// as fd 3: all three) and serves instead of returning into the program.
+// There is no shell fallback: one watchdog, one behaviour, tested; where
+// the binary cannot be re-executed (no /proc, Go code built as a C
+// library) registration fails with a *StartError that says so, and the
+// caller can opt out of the watchdog.
 //
-// The watchdog runs outside every container of its owner, in a session and
-// process group of its own (so a terminal's Ctrl-C, a hangup, or a killpg
-// of a tree does not reach it), and ignores SIGHUP, SIGINT, SIGQUIT and
-// SIGTERM: it ends only by EOF or SIGKILL. It is started through a short
-// launcher that forks it into the background and exits, so the owner
-// reaps only the launcher, synchronously, and the watchdog is re-parented
-// to init (or the nearest subreaper): no goroutine waits on it, and it
-// never becomes the owner's zombie.
+// The known cost of re-executing the owner: package init functions that
+// run before this package's (packages that do not import it) run in the
+// watchdog too. One that blocks or exits there keeps the watchdog from
+// serving; the registrations then fill the pipe and fail after a few
+// seconds.
+//
+// The watchdog runs outside every container of its owner, in a session
+// and process group of its own (so a terminal's Ctrl-C, a hangup, or a
+// killpg of a tree does not reach it), with its working directory at "/"
+// and its standard streams on the null device, and ignores SIGHUP,
+// SIGINT, SIGQUIT and SIGTERM once its runtime is up: it ends only by EOF
+// or SIGKILL. It is the owner's child: the owner does not wait for it to
+// start (the pipe holds the registrations until it reads them), and
+// reaps it when it exits, with a goroutine parked on its pidfd in the
+// runtime's poller (no thread blocked; off Linux, a goroutine in wait4).
+// Stop ends that goroutine too.
 //
 // Off unix there is no watchdog: Windows Job Objects kill their tree when
 // the owner's handle closes, and registration reports errors.ErrUnsupported.

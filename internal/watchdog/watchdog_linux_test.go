@@ -4,6 +4,7 @@ package watchdog_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,11 +32,19 @@ const ownerDeathBudget = 2 * time.Second
 // helperOwner registers process groups with its own watchdog, prints
 // "watchdog <pid>" and "ready", then blocks (args[0] "block") or exits 0
 // (args[0] "exit"). Each further argument is a pgid to register; a pgid
-// prefixed with "-" is registered and unregistered again.
+// prefixed with "-" is registered and unregistered again; "cgroup:DIR"
+// registers the cgroup directory DIR.
 const helperOwner = "owner"
 
 func runOwner(args []string) int {
 	for _, a := range args[1:] {
+		if dir, ok := strings.CutPrefix(a, "cgroup:"); ok {
+			if _, err := watchdog.RegisterCgroup(dir); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 3
+			}
+			continue
+		}
 		pg, err := strconv.Atoi(strings.TrimPrefix(a, "-"))
 		if err != nil {
 			return 2
@@ -208,26 +217,22 @@ func TestIgnoresTerminalSignals(t *testing.T) {
 	victim := sleeper(t)
 	r := register(t, victim)
 	wd := watchdog.Pid()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", wd))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Start returns before the watchdog's runtime has started; it ignores
+	// the signals as soon as it serves.
 	var ign uint64
-	for _, ln := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(ln, "SigIgn:\t"); ok {
-			ign, _ = strconv.ParseUint(v, 16, 64)
-		}
-	}
+	want := uint64(0)
 	for _, s := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM} {
-		if ign&(1<<(s-1)) == 0 {
-			t.Errorf("watchdog does not ignore %v (SigIgn %#x)", s, ign)
-		}
+		want |= 1 << (s - 1)
 	}
+	testchild.Poll(t, patience, "the watchdog to ignore SIGHUP, SIGINT, SIGQUIT and SIGTERM", func() bool {
+		ign = sigIgn(t, wd)
+		return ign&want == want
+	})
 	pg, err := unix.Getpgid(wd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM} {
+	for _, s := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM} {
 		if err := unix.Kill(wd, s); err != nil {
 			t.Fatal(err)
 		}
@@ -240,6 +245,22 @@ func TestIgnoresTerminalSignals(t *testing.T) {
 	stop(t)
 	testchild.WaitDead(t, patience, victim)
 	_ = r.Unregister() // dropped by Stop: a no-op
+}
+
+// sigIgn returns the ignored-signal mask of pid.
+func sigIgn(t *testing.T, pid int) uint64 {
+	t.Helper()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ln := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(ln, "SigIgn:\t"); ok {
+			n, _ := strconv.ParseUint(v, 16, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 func fdTargets(t *testing.T, pid int) map[string]string {
@@ -280,40 +301,43 @@ func TestWatchdogIsolation(t *testing.T) {
 	if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", wd)); cwd != "/" {
 		t.Errorf("watchdog cwd %q pins a directory", cwd)
 	}
-	// It holds the read end as stdin and nowhere else, never the write
-	// end, and its output goes to /dev/null. (Descriptors the test
-	// process itself inherited without O_CLOEXEC reach every child of
-	// it, the watchdog included; they are not the watchdog's doing.)
-	// Start returns once the launcher has reported the pid, which may be
-	// before the watchdog has applied its redirections (the shell briefly
-	// copies descriptors to 10 and up while it does), so wait for that.
-	var fds map[string]string
-	testchild.Poll(t, patience, "the watchdog to hold the pipe as fd 0 only", func() bool {
-		fds = fdTargets(t, wd)
-		for fd, target := range fds {
-			if target == pipe && fd != "0" {
-				return false
-			}
-		}
-		return fds["0"] == pipe
+	// It is the owner's binary, re-executed: its argv[0] is the marker
+	// and its kernel name says what it is.
+	exe, _ := os.Readlink("/proc/self/exe")
+	if got, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", wd)); got != exe {
+		t.Errorf("watchdog runs %q, want the owner's binary %q", got, exe)
+	}
+	if argv, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", wd)); string(argv) != "tether-watchdog\x00" {
+		t.Errorf("watchdog argv %q", argv)
+	}
+	testchild.Poll(t, patience, "the watchdog to name itself", func() bool {
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", wd))
+		return string(comm) == "tether-watchdog\n"
 	})
-	info, _ := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/0", wd))
-	if fds["0"] != pipe || !readOnly(string(info)) {
-		t.Errorf("watchdog fd 0 is %s (%q), want the read end of %s", fds["0"], info, pipe)
-	}
-	if fds["1"] != "/dev/null" || fds["2"] != "/dev/null" {
-		t.Errorf("watchdog stdout %s, stderr %s; want /dev/null", fds["1"], fds["2"])
-	}
-	// The launcher was reaped, and the watchdog is not our child: no
-	// zombie of ours, now or when it exits.
-	if st, err := sysproc.ReadStat(wd); err != nil || st.Ppid == os.Getpid() {
-		t.Errorf("watchdog stat %+v, %v: it must not be the owner's child", st, err)
-	}
-	pids, _ := sysproc.Pids()
-	for _, p := range pids {
-		if st, err := sysproc.ReadStat(p); err == nil && st.Ppid == os.Getpid() && st.State == 'Z' {
-			t.Errorf("zombie child %d (%s) of the owner", p, st.Comm)
+	// It holds the read end as fd 3 and nowhere else, never the write
+	// end, and its standard streams are the null device. (Descriptors
+	// the test process itself inherited without O_CLOEXEC would reach
+	// every child of it, the watchdog included; there are none here.)
+	fds := fdTargets(t, wd)
+	for fd, target := range fds {
+		if target == pipe && fd != "3" {
+			t.Errorf("watchdog holds the pipe as fd %s too", fd)
 		}
+	}
+	info, _ := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/3", wd))
+	if fds["3"] != pipe || !readOnly(string(info)) {
+		t.Errorf("watchdog fd 3 is %s (%q), want the read end of %s", fds["3"], info, pipe)
+	}
+	for _, fd := range []string{"0", "1", "2"} {
+		if fds[fd] != "/dev/null" {
+			t.Errorf("watchdog fd %s is %s, want /dev/null", fd, fds[fd])
+		}
+	}
+	// The owner reaps it: once Stop returns it is gone, not a zombie.
+	stop(t)
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", wd)); err == nil {
+		st, _ := sysproc.ReadStat(wd)
+		t.Errorf("watchdog %d still exists after Stop (state %c)", wd, st.State)
 	}
 }
 
@@ -371,9 +395,14 @@ func TestRestartAfterWatchdogDies(t *testing.T) {
 	if err := unix.Kill(old, unix.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	testchild.WaitDead(t, patience, old)
-	// EPIPE needs every reader gone, the watchdog's children included;
-	// it has none while idle, so the next write notices at once.
+	// EPIPE needs every reader gone: every thread of the watchdog (the
+	// leader of a Go program shows as a zombie while its other threads
+	// still exit) and any child of it (it has none while idle). The owner
+	// reaps it once the last thread is gone.
+	testchild.Poll(t, patience, "the killed watchdog to be reaped", func() bool {
+		_, err := os.Stat(fmt.Sprintf("/proc/%d", old))
+		return err != nil
+	})
 	r2 := register(t, second)
 	if now := watchdog.Pid(); now == old || now == 0 {
 		t.Fatalf("watchdog pid %d after the old one (%d) died", now, old)
@@ -448,8 +477,8 @@ func BenchmarkRegisterUnregister(b *testing.B) {
 	})
 	// What a spawn pays: the pipe is drained between iterations, as it
 	// is when spawns are not back to back. The loops above measure, in
-	// effect, how fast the watchdog (a shell reading a byte at a time)
-	// consumes messages once the pipe is full.
+	// effect, how fast the watchdog (a Go loop reading the pipe through
+	// a buffer) consumes messages once the pipe is full.
 	b.Run("group-drained", func(b *testing.B) {
 		// Timed by hand: StopTimer and StartTimer stop the world to read
 		// memory statistics, which would cost more than what is measured.
@@ -484,4 +513,118 @@ func BenchmarkRegisterUnregister(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestStartedAsWatchdogOnlyByAllThreeMarks runs the test binary (which
+// links this package) in a helper mode that exits 7, with some of the
+// marks of a watchdog: it must run the program unless all three are
+// there, and never run it when they are.
+func TestStartedAsWatchdogOnlyByAllThreeMarks(t *testing.T) {
+	pipe := func(t *testing.T) *os.File {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = w.Close() // EOF at once: a watchdog with nothing to do
+		t.Cleanup(func() { _ = r.Close() })
+		return r
+	}
+	file := func(t *testing.T) *os.File {
+		f, err := os.Open(testchild.Exe())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = f.Close() })
+		return f
+	}
+	for _, tc := range []struct {
+		name     string
+		argv0    string
+		env      string
+		fd3      func(*testing.T) *os.File
+		wantExit int
+	}{
+		{"program name", "", "TETHER_WATCHDOG_PROTOCOL=1", pipe, 7},
+		{"no protocol variable", "tether-watchdog", "", pipe, 7},
+		{"no fd 3", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=1", nil, 7},
+		{"fd 3 a file", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=1", file, 7},
+		{"another protocol", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=0", pipe, 2},
+		{"a watchdog", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=1", pipe, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := testchild.Command(testchild.ModeExit, "7")
+			if tc.argv0 != "" {
+				cmd.Args[0] = tc.argv0
+			}
+			if tc.env != "" {
+				cmd.Env = append(cmd.Env, tc.env)
+			}
+			if tc.fd3 != nil {
+				cmd.ExtraFiles = []*os.File{tc.fd3(t)}
+			}
+			err := cmd.Run()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.wantExit {
+				t.Fatalf("exit %d, want %d", code, tc.wantExit)
+			}
+		})
+	}
+}
+
+// oddName is a cgroup name with everything a shell or a parser could
+// misread.
+const oddName = "odd dir 'q' \"dq\" $HOME `id` *?[a] \\ \tx"
+
+// TestOwnerDeathKillsRegisteredCgroupsAndGroups SIGKILLs an owner that
+// registered a cgroup with an odd name (holding a process and a nested
+// cgroup with another) and a process group: the watchdog kills all
+// three processes and removes both cgroups.
+func TestOwnerDeathKillsRegisteredCgroupsAndGroups(t *testing.T) {
+	dir := filepath.Join(testchild.OwnCgroupDir(t), "tether-"+strconv.Itoa(os.Getpid())+"-"+oddName)
+	nested := filepath.Join(dir, "nested")
+	for _, d := range []string{dir, nested} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Skip("cannot create a cgroup here:", err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, d := range []string{nested, dir} {
+			if err := unix.Rmdir(d); err != nil && err != unix.ENOENT {
+				t.Errorf("removing %q: %v", d, err)
+			}
+		}
+	})
+	inCgroup := func(d string) int {
+		fd, err := unix.Open(d, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		cmd := testchild.Command(testchild.ModeSleep)
+		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		testchild.Reap(t, cmd, func(context.Context) error { return cmd.Process.Kill() })
+		return cmd.Process.Pid
+	}
+	a, b, g := inCgroup(dir), inCgroup(nested), sleeper(t)
+	owner, _, wd := startOwner(t, "block", "cgroup:"+dir, strconv.Itoa(g))
+	began := time.Now()
+	if err := owner.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	el := waitDeadTimed(t, began, ownerDeathBudget, a, b, g)
+	t.Logf("owner SIGKILL to a cgroup's and a group's members dead: %v", el)
+	testchild.Poll(t, patience, "the watchdog to remove the killed cgroups", func() bool {
+		_, err := os.Stat(dir)
+		return os.IsNotExist(err)
+	})
+	testchild.WaitDead(t, patience, wd)
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // errNoWatchdog says why nothing can be registered here.
-var errNoWatchdog = fmt.Errorf("watchdog: no owner-death watchdog on %s (it needs /bin/sh and POSIX signals): %w", runtime.GOOS, errors.ErrUnsupported)
+var errNoWatchdog = fmt.Errorf("watchdog: no owner-death watchdog on %s (it needs POSIX process groups and signals): %w", runtime.GOOS, errors.ErrUnsupported)
 
 // Registration is one tree registered with the watchdog. Off unix none
 // can be made; the zero value is not registered.
@@ -39,3 +39,8 @@ func Pid() int { return 0 }
 
 // Registered returns 0.
 func Registered() int { return 0 }
+
+// Describe says that no watchdog runs here (ok false).
+func Describe() (how string, ok bool) {
+	return "none on " + runtime.GOOS + " (a Job Object kills its tree when the owner's handle closes; no other backend runs here)", false
+}

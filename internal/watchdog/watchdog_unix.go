@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -15,8 +14,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/gotether/tether/internal/sysproc"
 )
 
 // writeTimeout bounds one message to the watchdog. The watchdog drains the
@@ -36,10 +33,6 @@ func pipeBuf() int {
 	}
 	return 512
 }
-
-// shell is the interpreter of the watchdog: an absolute path, never looked
-// up in PATH, so the owner's environment cannot substitute another program.
-const shell = "/bin/sh"
 
 // kind is what a registration names.
 type kind byte
@@ -65,6 +58,9 @@ type dog struct {
 	w *os.File
 	// pid is the running watchdog's pid, 0 while none runs.
 	pid int
+	// reaped is closed once the running watchdog has exited and been
+	// reaped (see reap); nil while none runs.
+	reaped <-chan struct{}
 	// slots holds the live registrations at index slot-1; a free slot is
 	// the zero entry. free lists free slots for reuse, so slot numbers
 	// stay as small as the peak number of live registrations.
@@ -155,20 +151,16 @@ func Stop(ctx context.Context) error {
 	if std.w == nil {
 		return nil
 	}
-	pid := std.pid
+	pid, reaped := std.pid, std.reaped
 	std.abandonLocked()
 	std.slots, std.free, std.live = nil, nil, 0
 	std.gen++
-	for wait := 50 * time.Microsecond; sysproc.Alive(pid); wait = min(2*wait, 20*time.Millisecond) {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("watchdog: pid %d has not exited after EOF: %w", pid, ctx.Err())
-		case <-t.C:
-		}
+	select {
+	case <-reaped:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("watchdog: pid %d has not exited after EOF: %w", pid, ctx.Err())
 	}
-	return nil
 }
 
 // Pid returns the running watchdog's pid, or 0 when none runs.
@@ -269,45 +261,52 @@ func (d *dog) writeLocked(msg []byte) error {
 // still runs, and forgets it.
 func (d *dog) abandonLocked() {
 	_ = d.w.Close()
-	d.w, d.pid = nil, 0
+	d.w, d.pid, d.reaped = nil, 0, nil
 }
 
 // startLocked starts a watchdog and tells it every live registration.
+//
+// It does not wait for the watchdog to run: it returns once the kernel
+// has executed the binary, and the watchdog reads the registrations
+// from the pipe whenever its runtime is up. If the owner dies before
+// that, the pipe still holds them, and EOF comes after them.
 func (d *dog) startLocked() error {
+	exe, err := executable()
+	if err != nil {
+		return &StartError{Err: err}
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return &StartError{Exe: exe, Err: plain(err)}
+	}
+	defer null.Close()
 	r, w, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("watchdog: %w", err)
+		return &StartError{Exe: exe, Err: err}
 	}
-	cmd := exec.Command(shell, "-c", launcher, "tether-watchdog")
-	// fd 3 in the launcher. os/exec puts it in blocking mode, which the
-	// shell's read needs; the write end stays non-blocking, so writes can
-	// time out.
-	cmd.ExtraFiles = []*os.File{r}
-	// Inherit the owner's environment (PATH finds sleep and rmdir as the
-	// owner would), with byte semantics for the shell and a marker that
-	// names the owner for anyone listing processes.
-	cmd.Env = append(os.Environ(), "LC_ALL=C", "TETHER_WATCHDOG_OWNER="+strconv.Itoa(os.Getpid()))
-	// Not the owner's working directory, which it would otherwise pin.
-	cmd.Dir = "/"
-	// A session and process group of its own: no terminal signal and no
-	// killpg aimed at the owner's group reaches it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	out, err := cmd.Output()
+	// The owner's environment (the re-executed program sees what the
+	// owner saw: GODEBUG, GOMAXPROCS and the like), with the protocol
+	// marker and a variable that names the owner for anyone listing
+	// processes.
+	env := append(os.Environ(), protocolEnv+"="+protocol, ownerEnv+"="+strconv.Itoa(os.Getpid()))
+	attr := &os.ProcAttr{
+		// Not the owner's working directory, which it would otherwise pin.
+		Dir: "/",
+		Env: env,
+		// Standard streams on the null device, so the watchdog never holds
+		// a pipe or terminal of the owner's (a caller reading the owner's
+		// output to EOF must not wait for it); the read end as fd 3.
+		// StartProcess passes these and nothing else: every other
+		// descriptor of the owner is close-on-exec.
+		Files: []*os.File{null, null, null, r},
+	}
+	p, reaped, err := spawn(exe, attr)
 	_ = r.Close()
 	if err != nil {
 		_ = w.Close()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
-			return fmt.Errorf("watchdog: starting %s: %w: %s", shell, err, strings.TrimSpace(string(ee.Stderr)))
-		}
-		return fmt.Errorf("watchdog: starting %s: %w", shell, err)
+		return &StartError{Exe: exe, Err: plain(err)}
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil || pid <= 0 {
-		_ = w.Close()
-		return fmt.Errorf("watchdog: the launcher printed %q, not a pid", out)
-	}
-	d.w, d.pid = w, pid
+	d.w, d.pid, d.reaped = w, p, reaped
 	for i, e := range d.slots {
 		if e.kind == 0 {
 			continue

@@ -33,6 +33,17 @@ func exitsSoon(d time.Duration) *Cmd {
 	return c
 }
 
+// exitsOnCue is a child that exits 0 by itself once it reads a line from
+// its stdin (RunningProcess.Stdin().WriteLine), so a test can order a
+// request before the exit whatever the machine's load.
+func exitsOnCue() *Cmd {
+	c := Command(testchild.Exe(), "waitin").InteractiveStdin()
+	for _, kv := range testchild.EnvVars(testchild.ModeScript) {
+		c = c.SetEnv(kv[0], kv[1])
+	}
+	return c
+}
+
 // TestRequestBeforeTheExitDecidesTheOutcome holds the monitor so that the
 // child's exit and an end request are both ready when it first looks:
 // the request came first, so the run ends as the request says, whichever
@@ -58,12 +69,15 @@ func TestRequestBeforeTheExitDecidesTheOutcome(t *testing.T) {
 			for round := range 10 {
 				release := holdMonitors(t)
 				ctx, cancel := context.WithTimeout(context.Background(), testchild.Patience)
-				p, err := exitsSoon(20 * time.Millisecond).Start(ctx)
+				p, err := exitsOnCue().Start(ctx)
 				if err != nil {
 					cancel()
 					t.Fatal(err)
 				}
 				tc.request(p)
+				if err := p.Stdin().WriteLine("exit now"); err != nil {
+					t.Fatal(err)
+				}
 				<-p.exited // the child exited by itself, after the request
 				release()
 				r, err := p.Wait(ctx)

@@ -9,5 +9,5 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testchild.MainWith(m, map[string]testchild.Helper{helperOwner: runOwner})
+	testchild.MainWith(m, map[string]testchild.Helper{helperOwner: runOwner, "launcher": runLauncher})
 }

@@ -499,7 +499,9 @@ func (c *container) Freeze(ctx context.Context) error {
 	// not be confirmed while that lasts.
 	already := frozenNow(c.dir)
 	if err := c.setFrozen(ctx, true); err != nil {
-		c.thawAfter(!already)
+		if !errors.Is(err, contain.ErrClosed) {
+			c.thawAfter(!already)
+		}
 		return err
 	}
 	c.mu.Lock()

@@ -105,10 +105,12 @@ bench:
 		-cpus "$$(nproc)" -mem "$$(awk '/^MemTotal:/ { printf "%.0f GiB", $$2 / 1048576 }' /proc/meminfo)" \
 		-kernel "$$(uname -sr)" -go "$$($(GO) env GOVERSION)" "$${vm[@]}" < "$$out" && exit $$status
 
-## stress: the stress tier of groups (issue 5) without the race detector,
-## whose 3x slowdown would turn a minute into several: 200 concurrent
-## starts then Close, 1,000 group cycles back to baseline, 10,000 runs
-## through one group with a flat heap.
+## stress: the stress tier of groups (issues 5, 12, 13) without the race
+## detector, whose 3x slowdown would turn minutes into many: 200
+## concurrent starts then Close, 1,000 group cycles back to baseline,
+## 10,000 runs through one group with a flat heap, 1,000 rounds of Start
+## against Suspend, Resume and Signal, 200 owner deaths while pgid runs
+## start.
 stress:
 	@out=$$(mktemp); trap 'rm -f "$$out"' EXIT; \
 	if TETHER_STRESS=1 $(GO) test -count=1 -timeout 15m -run '^TestStress' -v ./proc/ >"$$out" 2>&1; then \

@@ -64,26 +64,56 @@ type Options struct {
 // use. A Container must be closed; Close kills whatever is still inside.
 //
 // Kill is terminal: once a container has been killed it accepts no new
-// process (PrepareCmd and Adopt fail with ErrClosed). On Linux 6.18 this
-// is not just policy: the kernel kills every later clone3 child placed
-// into a cgroup that was once killed, so a cgroup is never reused.
+// process (Start and Adopt fail with ErrClosed). On Linux 6.18 this is
+// not just policy: the kernel kills every later clone3 child placed into
+// a cgroup that was once killed, so a cgroup is never reused.
+//
+// # The spawn gate
+//
+// Start and Freeze exclude each other through a gate that every
+// implementation must keep. Start holds it, shared, from its checks until
+// the child is placed (and registered, where the mechanism registers
+// later); Freeze holds it exclusively until the freeze is confirmed or
+// rolled back. So a child is never created while its container is being
+// frozen or is frozen: a child frozen between fork and exec would hold
+// the thread that forked it in the kernel (Linux's vfork-style clone), and
+// a Go program whose thread is stuck that way hangs at its next garbage
+// collection. A sub's Start takes its ancestors' gates too, so an
+// enclosing container's Freeze excludes spawns into every sub at every
+// depth. Gates are taken outermost first, before any other lock of the
+// containers involved.
 type Container interface {
 	// Mechanism reports the mechanism that holds this container's tree.
 	Mechanism() Mechanism
 
-	// PrepareCmd configures cmd, before cmd.Start, so that the child lands
-	// in the container atomically at spawn: no process it starts can run
-	// outside the container, not even briefly. It may set fields of
-	// cmd.SysProcAttr; it fails when the existing settings conflict with
-	// the mechanism. After a successful cmd.Start the caller must call
-	// Started; after a failed one, nothing.
-	PrepareCmd(cmd *exec.Cmd) error
-
-	// Started finishes placement after cmd.Start succeeded, where the OS
-	// needs a second step (Windows: assign the suspended child to the job,
-	// then resume it). If placement fails the child is killed before
-	// Started returns: an unconfined child never runs.
-	Started(cmd *exec.Cmd) error
+	// Start starts cmd, an *exec.Cmd not started yet, with the child
+	// placed in the container at birth: no process it starts can run
+	// outside the container, not even briefly. It is exec.Cmd.Start and
+	// the placement in one step, under the spawn gate (see above).
+	//
+	// Start may set fields of cmd.SysProcAttr, on a copy, so a
+	// SysProcAttr shared between commands is left alone; each backend
+	// documents which. Settings that conflict with the mechanism (a
+	// cgroup fd of the caller's own, a process group it cannot join, a
+	// suspended creation the caller meant to keep) fail before anything
+	// is spawned. Where the container has KillOnOwnerDeath and the
+	// mechanism registers the tree only once it exists, the child is
+	// protected from birth until the registration (a parent-death
+	// signal where the OS has one; the backend documents the rest).
+	//
+	// Start fails with an error matching ErrClosed once the container (or
+	// one it is a sub of) was killed or closed, and with one matching
+	// ErrFrozen, at once and without spawning, while it or one it is a
+	// sub of is frozen (Freeze, until Thaw). A Start that meets a
+	// Freeze in progress waits for it, then fails with ErrFrozen; one
+	// that meets the short internal freeze of a Signal waits for the
+	// Signal and then starts.
+	//
+	// On failure nothing runs and nothing is left: a child that was
+	// created but could not be placed or registered is killed and reaped
+	// (cmd.Wait has then been called) before Start returns. On success
+	// cmd.Wait is the caller's, as after exec.Cmd.Start.
+	Start(cmd *exec.Cmd) error
 
 	// Adopt moves a running process (not its existing descendants, except
 	// where the mechanism says otherwise) into the container. It fails with
@@ -95,6 +125,11 @@ type Container interface {
 	// Signal sends sig to every member. Killing with os.Kill is atomic over
 	// the whole tree where the mechanism allows it; use Kill to also confirm
 	// death. A signal the mechanism cannot deliver returns ErrUnsupported.
+	// A mechanism that stops the tree for a moment so that a member
+	// forked during the call gets the signal too (cgroup v2 freezes it
+	// while it lists the members) holds the spawn gate exclusively for
+	// that moment: a concurrent Start waits for the Signal, and never
+	// spawns into the stopped tree.
 	Signal(sig os.Signal) error
 
 	// Kill kills every member and waits until all of them are confirmed
@@ -104,9 +139,15 @@ type Container interface {
 
 	// Freeze stops every member and returns once the mechanism confirms
 	// they are stopped; Thaw resumes them. Mechanisms without a confirmed
-	// freeze return ErrUnsupported.
+	// freeze return ErrUnsupported. Freeze holds the spawn gate
+	// exclusively (see above): it waits for the Starts in flight, and
+	// while it runs and until Thaw, Start fails with ErrFrozen. If the
+	// freeze cannot be confirmed before ctx ends, Freeze rolls it back
+	// (every member it stopped is resumed) and returns an error wrapping
+	// ctx's; the container is then usable and not frozen.
 	Freeze(ctx context.Context) error
 	// Thaw resumes a frozen container and returns once that is confirmed.
+	// Start works again from then on.
 	Thaw(ctx context.Context) error
 
 	// Pids lists the live members. Zombies are not listed.

@@ -21,14 +21,20 @@
 // limit it cannot enforce fails [Backend.New] with a [*LimitError]. Nothing
 // is silently ignored.
 //
-// A typical use, with the error handling shortened:
+// Container.Start is the one placement call: it starts an *exec.Cmd with
+// the child in the container from birth, leading a process group of its
+// own, and on failure leaves nothing running. It and Freeze share a spawn
+// gate, so no child is ever created in a frozen container (it would stop
+// before it could exec, and hold the thread that forked it). A Start on a
+// frozen container fails at once with an error matching [ErrFrozen].
 //
-//	b := host.Default()
-//	c, err := b.New(ctx, contain.Options{})
+// A typical use, with the error handling shortened (contain/cgroupv2 and
+// contain/pgid have it as runnable examples):
+//
+//	a := host.Default() // the host's default backend and why it was chosen
+//	c, err := a.Backend.New(ctx, contain.Options{KillOnOwnerDeath: true})
+//	defer c.Close(ctx) // kills the whole tree and confirms it is gone
 //	cmd := exec.Command("make", "-j8")
-//	_ = c.PrepareCmd(cmd)
-//	_ = cmd.Start()
-//	_ = c.Started(cmd)
-//	...
-//	_ = c.Close(ctx) // kills the whole tree and confirms it is gone
+//	err = c.Start(cmd) // born inside; on failure nothing runs
+//	err = cmd.Wait()   // the caller's, as after exec.Cmd.Start
 package contain

@@ -27,6 +27,12 @@ var (
 	ErrClosed = errors.New("contain: container is killed or closed")
 	// ErrNoSuchProcess: the pid names no live process.
 	ErrNoSuchProcess = errors.New("contain: no such process")
+	// ErrFrozen: the container, or one it is nested in, is frozen (by
+	// Freeze, or from outside tether where the mechanism can tell), so
+	// Start spawned nothing. A child created in a frozen container would
+	// be stopped before it could exec, and on Linux the thread that forked
+	// it would be stuck in the kernel with it. Thaw, then start again.
+	ErrFrozen = errors.New("contain: container is frozen")
 )
 
 type sentinel struct {

@@ -957,9 +957,12 @@ type countingContainer struct {
 	released bool
 }
 
-func (c *countingContainer) Started(cmd *exec.Cmd) error {
-	c.b.started.Add(1)
-	return c.Container.Started(cmd)
+func (c *countingContainer) Start(cmd *exec.Cmd) error {
+	err := c.Container.Start(cmd)
+	if cmd.Process != nil {
+		c.b.started.Add(1) // a child was created, placed or not
+	}
+	return err
 }
 
 func (c *countingContainer) Sub(ctx context.Context, opts contain.Options) (contain.Container, error) {

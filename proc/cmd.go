@@ -226,9 +226,10 @@ func (c *Cmd) NoWindow() *Cmd { return c.with(func(n *Cmd) { n.sys.hideWindow = 
 // ParentDeathSignal returns a copy whose direct child receives sig when
 // the owner dies (Linux prctl PR_SET_PDEATHSIG). The kernel fires it when
 // the OS thread that forked the child exits, not the process; tether
-// starts such a child from a goroutine locked to its thread until the
-// child exits, so the signal fires only on the owner's death. It reaches
-// only the direct child; the container handles the rest of the tree. On
+// forks such a child on a thread of its own that never exits, so the
+// signal fires only on the owner's death. It reaches only the direct
+// child; the container handles the rest of the tree. The kernel clears
+// it when the child execs a set-user-ID or set-group-ID program. On
 // other systems the run fails with ErrUnsupported before spawning.
 func (c *Cmd) ParentDeathSignal(sig syscall.Signal) *Cmd {
 	return c.with(func(n *Cmd) { n.sys.pdeathsig = sig })

@@ -252,8 +252,9 @@ func (f *FakeProcess) end(outcome Outcome, code int, signal string, cause error)
 type fakeContainer struct{}
 
 func (fakeContainer) Mechanism() contain.Mechanism { return FakeMechanism }
-func (fakeContainer) PrepareCmd(*exec.Cmd) error   { return nil }
-func (fakeContainer) Started(*exec.Cmd) error      { return nil }
+func (fakeContainer) Start(*exec.Cmd) error {
+	return contain.Unsupported(FakeMechanism, "start", "a test double starts no process")
+}
 func (fakeContainer) Adopt(int) error {
 	return contain.Unsupported(FakeMechanism, "adopt", "no process runs")
 }

@@ -21,6 +21,12 @@ import (
 // RunningProcess.Signal after the run ended.
 var ErrClosed = contain.ErrClosed
 
+// ErrSuspended matches the error of a Start or Output on a group that is
+// suspended (Group.Suspend, until Resume): it fails at once and spawns
+// nothing, since a child created in a frozen tree would stop before it
+// could exec. It is contain.ErrFrozen, so either sentinel matches.
+var ErrSuspended = contain.ErrFrozen
+
 // GroupOptions configure a Group. The zero value is a group in a
 // container of the host's default backend, with no limits, killed when
 // its owner dies.
@@ -112,7 +118,11 @@ func (g *Group) Mechanism() contain.Mechanism { return g.ct.Mechanism() }
 // (timeout, grace, stdin, output modes, streaming, its own limits inside
 // the group's); only the runner c names is ignored: the group runs it. On
 // a closing or closed group it fails with an error matching ErrClosed and
-// spawns nothing.
+// spawns nothing. On a suspended group it fails at once with a
+// *StartError matching ErrSuspended (and contain.ErrFrozen), spawns
+// nothing and leaves no container behind; it does not wait for Resume. A
+// Start that meets a Suspend in progress waits for it and then fails so;
+// one that meets a Signal waits for the Signal and then starts.
 func (g *Group) Start(ctx context.Context, c *Cmd) (*RunningProcess, error) {
 	return g.start(ctx, c, true)
 }
@@ -198,9 +208,15 @@ func (g *Group) Signal(sig os.Signal) error {
 
 // Suspend stops every member and returns once the mechanism confirms
 // it (cgroup v2: cgroup.events says frozen; pgid: every thread stopped).
-// Members forked meanwhile are stopped too. Job Objects have no confirmed
-// freeze: the error matches ErrUnsupported. A suspended member still dies
-// on Close.
+// Members forked meanwhile are stopped too. It waits for the Starts in
+// flight to finish (a fork and exec each), and from then until Resume
+// every Start and Output in the group fails at once with an error
+// matching ErrSuspended, spawning nothing: a child born into a frozen
+// tree would be stopped before it could exec. If the suspension cannot
+// be confirmed before ctx ends, it is rolled back (every member resumed)
+// and the group is left running; the error wraps ctx's. Job Objects have
+// no confirmed freeze: the error matches ErrUnsupported. A suspended
+// member still dies on Close.
 func (g *Group) Suspend(ctx context.Context) error {
 	if ctx == nil {
 		return nilContext("group", "Suspend")
@@ -208,7 +224,8 @@ func (g *Group) Suspend(ctx context.Context) error {
 	return g.ct.Freeze(ctx)
 }
 
-// Resume resumes a suspended group and returns once that is confirmed.
+// Resume resumes a suspended group and returns once that is confirmed;
+// Start works again from then on.
 func (g *Group) Resume(ctx context.Context) error {
 	if ctx == nil {
 		return nilContext("group", "Resume")

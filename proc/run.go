@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -351,25 +350,13 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming b
 			*s.dst = cp
 		}
 	}
-	if err := ct.PrepareCmd(ecmd); err != nil {
-		return fail(&StartError{Program: c.name, Err: err})
-	}
-
-	// Start and reap in one goroutine. With a parent-death signal it holds
-	// its OS thread until the child is reaped: the kernel sends the signal
-	// when the forking thread exits, and a Go thread can exit under us.
+	// Start and reap in one goroutine. The container places the child
+	// (and, with a parent-death signal, forks it from a thread that never
+	// exits: see internal/forker); a Start that fails has left nothing
+	// running and nothing to reap.
 	started := make(chan error, 1)
 	go func() {
-		if c.sys.pdeathsig != 0 {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-		}
-		if err := ecmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		if err := ct.Started(ecmd); err != nil {
-			_ = ecmd.Wait()
+		if err := ct.Start(ecmd); err != nil {
 			started <- err
 			return
 		}

@@ -105,6 +105,7 @@ const (
 	soakOutMemberExit   = "member exited"
 	soakOutMemberKilled = "member killed"
 	soakOutRefused      = "start refused"
+	soakOutSuspended    = "start refused: suspended"
 	soakOutAfterClose   = "start after close refused"
 	// soakOutDrainCut counts runs for which tether logged that it stopped
 	// reading an output pipe still held open after the tree's death
@@ -971,6 +972,11 @@ func soakRunGroup(run *soakRun) error {
 	starters, perStarter := 2+rng.IntN(3), 2+rng.IntN(5)
 	closeAfter := int32(1 + rng.IntN(starters*perStarter))
 	shutdown := rng.IntN(4) == 0
+	// A third of the groups are suspended and resumed (and sent SIGCONT)
+	// while the starters run: a Start then fails with ErrSuspended, or
+	// waits for a Signal, but never spawns into the frozen tree.
+	suspend := rng.IntN(3) == 0
+	suspendRng := mrand.New(mrand.NewPCG(rng.Uint64(), 1<<32))
 	type member struct {
 		p    *proc.RunningProcess
 		code int // -1: never exits by itself
@@ -1014,6 +1020,12 @@ func soakRunGroup(run *soakRun) error {
 					mu.Unlock()
 					return
 				}
+				if errors.Is(err, proc.ErrSuspended) {
+					mu.Lock()
+					labels = append(labels, soakOutSuspended)
+					mu.Unlock()
+					continue
+				}
 				if err != nil {
 					fail(fmt.Errorf("Start in the group: %w", err))
 					return
@@ -1028,10 +1040,41 @@ func soakRunGroup(run *soakRun) error {
 		})
 	}
 	go func() { wg.Wait(); close(allEnded) }()
+	stopSuspending, suspended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(suspended)
+		for i := 0; suspend; i++ {
+			select {
+			case <-stopSuspending:
+				return
+			default:
+			}
+			if err := g.Suspend(ctx); err != nil {
+				fail(fmt.Errorf("Suspend: %w", err))
+				return
+			}
+			if i%2 == 0 {
+				if err := g.Signal(syscall.SIGCONT); err != nil {
+					fail(fmt.Errorf("Signal(SIGCONT) of the suspended group: %w", err))
+				}
+			}
+			time.Sleep(time.Duration(suspendRng.IntN(2000)) * time.Microsecond)
+			if err := g.Resume(ctx); err != nil {
+				fail(fmt.Errorf("Resume: %w", err))
+				return
+			}
+			if err := g.Signal(syscall.SIGCONT); err != nil {
+				fail(fmt.Errorf("Signal(SIGCONT): %w", err))
+			}
+			time.Sleep(time.Duration(suspendRng.IntN(2000)) * time.Microsecond)
+		}
+	}()
 	select {
 	case <-ready:
 	case <-allEnded:
 	}
+	close(stopSuspending)
+	<-suspended
 	if shutdown {
 		if _, err := g.Shutdown(ctx, time.Duration(1+rng.IntN(20))*time.Millisecond); err != nil {
 			fail(fmt.Errorf("Shutdown: %w", err))

@@ -47,10 +47,10 @@ func benchSpawn(b *testing.B, truePath string, opts contain.Options) {
 			b.Fatal(err)
 		}
 		cmd := exec.Command(truePath)
-		if err := c.PrepareCmd(cmd); err != nil {
+		if err := c.Start(cmd); err != nil {
 			b.Fatal(err)
 		}
-		if err := cmd.Run(); err != nil {
+		if err := cmd.Wait(); err != nil {
 			b.Fatal(err)
 		}
 		if err := c.Close(ctx); err != nil {
@@ -73,8 +73,7 @@ func BenchmarkKillTree(b *testing.B) {
 			b.Fatal(err)
 		}
 		cmd := exec.Command("sh", "-c", "sleep 60 & sleep 60 & sleep 60 & wait")
-		_ = c.PrepareCmd(cmd)
-		if err := cmd.Start(); err != nil {
+		if err := c.Start(cmd); err != nil {
 			b.Fatal(err)
 		}
 		for {
@@ -143,10 +142,7 @@ func BenchmarkSubKillTree(b *testing.B) {
 	ctx := context.Background()
 	spawn := func(b *testing.B, c contain.Container) *exec.Cmd {
 		cmd := exec.Command("sh", "-c", "sleep 60 & sleep 60 & sleep 60 & wait")
-		if err := c.PrepareCmd(cmd); err != nil {
-			b.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
+		if err := c.Start(cmd); err != nil {
 			b.Fatal(err)
 		}
 		return cmd

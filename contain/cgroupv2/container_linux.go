@@ -20,6 +20,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/forker"
+	"github.com/gotether/tether/internal/spawngate"
 	"github.com/gotether/tether/internal/watchdog"
 )
 
@@ -27,9 +29,15 @@ import (
 // Sub inside another container's cgroup.
 //
 // Locking. closeMu serialises Close and the release of a sub by an
-// enclosing Close; mu guards the state below it. The locks are taken in
-// one order: every closeMu before every mu, and among locks of the same
-// kind an enclosing container's before its subs'. So an enclosing
+// enclosing Close; gate is the spawn gate (see contain.Container): Start
+// holds it shared, from its checks until clone3 has returned, in this
+// container and in every enclosing one, while Freeze, Thaw and a
+// non-kill Signal hold it exclusively; mu guards the state below it. The
+// locks are taken in one order: every closeMu before every gate, every
+// gate before every mu, and among locks of the same kind an enclosing
+// container's before its subs'. Nothing that holds a gate takes a
+// closeMu, and no gate is held across anything but a spawn, a freeze, a
+// thaw or a signal, so the gates never wait for a teardown. An enclosing
 // container never waits for a sub while the sub waits for it: a sub's
 // Close drops its own mu before it takes its parent's mu to leave the
 // parent's list, and an enclosing Close takes a sub's closeMu only while
@@ -53,6 +61,9 @@ type container struct {
 	covered bool
 
 	closeMu sync.Mutex // serialises Close (and release)
+	// gate is the spawn gate: shared for Start, exclusive for Freeze,
+	// Thaw and a non-kill Signal. A sub's is nested in its parent's.
+	gate spawngate.Gate
 	// reg is the owner-death watchdog's registration of dir, with
 	// KillOnOwnerDeath; withdrawn by Close once dir is removed. Guarded
 	// by closeMu.
@@ -72,7 +83,10 @@ type container struct {
 	// enter it again, so it stays empty and need not be read again.
 	empty  bool
 	closed bool
-	frozen bool // frozen on the caller's request
+	// frozen is set while the container is frozen on the caller's
+	// request (Freeze until Thaw). Changed only with gate held
+	// exclusively, so it is stable for a holder of the gate.
+	frozen bool
 	// subs are the open subs made by Sub. A sub leaves the set when it is
 	// closed, so a long-lived container running many subs in turn holds
 	// only the live ones.
@@ -102,15 +116,42 @@ func (c *container) usable() error {
 	return nil
 }
 
-// PrepareCmd makes cmd.Start spawn the child directly into the cgroup
-// (clone3 with CLONE_INTO_CGROUP). It fails if the caller already asked
-// for a cgroup of its own. If the container is closed between PrepareCmd
-// and Start, Start fails (the descriptor is gone); it never spawns outside.
-func (c *container) PrepareCmd(cmd *exec.Cmd) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.usable(); err != nil {
-		return err
+// Start starts cmd with the child born in the cgroup: clone3 with
+// CLONE_INTO_CGROUP, through a copy of cmd.SysProcAttr with UseCgroupFD
+// and CgroupFD set to a duplicate of the container's descriptor, held
+// only for the spawn. The child also leads a process group of its own
+// (Setpgid, Pgid 0), so that a signal it sends to its group (kill 0, a
+// shell's "trap 'kill 0' EXIT") stays in its tree and a signal to the
+// owner's group (a terminal's Ctrl-C, an outer killpg) does not reach it;
+// a caller's Setsid is kept instead, since a session leader leads its
+// own group anyway. It fails, spawning nothing, if the caller already
+// set UseCgroupFD, a Setpgid with a Pgid of another group, or Setsid
+// together with Setpgid (which fails at fork with EPERM).
+//
+// Start holds the spawn gate of this container and of every enclosing
+// one, shared, until clone3 has returned. It fails with an error
+// matching contain.ErrClosed after Kill or Close (of this container or
+// an enclosing one), and with one matching contain.ErrFrozen while this
+// container or an enclosing one is frozen by Freeze. It also refuses,
+// with contain.ErrFrozen, a cgroup that cgroup.events says is frozen,
+// which covers a freeze from outside tether (systemctl freeze, a write
+// to an enclosing cgroup's cgroup.freeze): the kernel reports the
+// effective state there, enclosing cgroups included. A freeze from
+// outside that begins between that read and clone3 is not excluded (no
+// gate reaches it); docs/containment.md says what then happens.
+//
+// A parent-death signal in cmd.SysProcAttr is kept, and the fork then
+// happens on a thread that never exits (see internal/forker). The
+// cgroup needs none: with KillOnOwnerDeath it was registered with the
+// watchdog when it was made, before any process could enter it.
+//
+// If the container (or an enclosing one) is killed while the child is
+// being created, the child is born into a killed cgroup: Linux 6.18 kills
+// it at birth, older kernels do not, so Start kills it, reaps it and
+// returns an error matching contain.ErrClosed.
+func (c *container) Start(cmd *exec.Cmd) error {
+	if cmd == nil {
+		return errors.New("contain: cgroupv2: Start: nil command")
 	}
 	// Copy before changing: a SysProcAttr shared between commands (or
 	// containers) must not carry this cgroup into another spawn.
@@ -119,23 +160,30 @@ func (c *container) PrepareCmd(cmd *exec.Cmd) error {
 		cp := *cmd.SysProcAttr
 		attr = &cp
 	}
-	if attr.UseCgroupFD {
-		return errors.New("contain: cgroupv2: cmd.SysProcAttr.UseCgroupFD is already set; the container places the child itself")
+	switch {
+	case attr.UseCgroupFD:
+		return errors.New("contain: cgroupv2: Start: cmd.SysProcAttr.UseCgroupFD is already set; the container places the child itself")
+	case attr.Setsid && attr.Setpgid:
+		return errors.New("contain: cgroupv2: Start: cmd.SysProcAttr sets both Setsid and Setpgid, which fails at fork with EPERM")
+	case attr.Setpgid && attr.Pgid != 0:
+		return fmt.Errorf("contain: cgroupv2: Start: cmd.SysProcAttr.Pgid is %d, but the child must lead a process group of its own (Pgid 0)", attr.Pgid)
+	case !attr.Setsid:
+		attr.Setpgid, attr.Pgid = true, 0
 	}
-	attr.UseCgroupFD = true
-	attr.CgroupFD = c.fd
+	leave := c.gate.Enter()
+	defer leave()
+	fd, err := c.spawnFD()
+	if err != nil {
+		return err
+	}
+	attr.UseCgroupFD, attr.CgroupFD = true, fd
+	orig := cmd.SysProcAttr
 	cmd.SysProcAttr = attr
-	return nil
-}
-
-// Started has nothing to place: clone3 put the child in the cgroup at
-// birth. If the container (or an enclosing one) was killed between PrepareCmd
-// and Start, the child was born into a killed cgroup: Linux 6.18 kills it
-// at birth, older kernels do not, so Started kills it and returns an
-// error matching contain.ErrClosed.
-func (c *container) Started(cmd *exec.Cmd) error {
-	if cmd.Process == nil {
-		return errors.New("contain: cgroupv2: Started called before a successful Start")
+	err = forker.Start(cmd)
+	_ = unix.Close(fd)
+	if err != nil {
+		cmd.SysProcAttr = orig // nothing was created: the caller's command is as it was
+		return err
 	}
 	c.mu.Lock()
 	killed := c.killed || c.closed
@@ -143,9 +191,41 @@ func (c *container) Started(cmd *exec.Cmd) error {
 	if killed {
 		_ = writeFile(c.dir, "cgroup.kill", "1") // its children too, if it had time to fork
 		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 		return fmt.Errorf("contain: cgroupv2 %s: killed while the child was starting: %w", c.dir, contain.ErrClosed)
 	}
 	return nil
+}
+
+// spawnFD checks, for Start and with the gates held, that a child may be
+// placed here now, and returns a duplicate of the cgroup's descriptor for
+// clone3: a concurrent Close may close the container's own at any moment,
+// and its number could then name another file by the time clone3 runs.
+func (c *container) spawnFD() (int, error) {
+	for x := c.parent; x != nil; x = x.parent {
+		x.mu.Lock()
+		frozen := x.frozen
+		x.mu.Unlock()
+		if frozen {
+			return -1, fmt.Errorf("contain: cgroupv2 %s: enclosing container %s is frozen: %w", c.dir, x.dir, contain.ErrFrozen)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.usable(); err != nil {
+		return -1, err
+	}
+	if c.frozen {
+		return -1, fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrFrozen)
+	}
+	if frozenNow(c.dir) {
+		return -1, fmt.Errorf("contain: cgroupv2 %s: frozen from outside (cgroup.events says frozen 1): %w", c.dir, contain.ErrFrozen)
+	}
+	fd, err := unix.FcntlInt(uintptr(c.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("contain: cgroupv2: duplicating the cgroup descriptor: %w", err)
+	}
+	return fd, nil
 }
 
 // Adopt moves the running process pid (not its existing children) into the
@@ -191,10 +271,19 @@ func exited(pfd int) bool {
 
 // Signal sends sig to every member. os.Kill writes cgroup.kill: atomic
 // over the whole subtree and against concurrent forks; it makes the
-// container terminal. Any other signal is delivered with the cgroup frozen
-// (unless it already is), so a process forked while the members are listed
-// cannot miss it; each member is signalled through a pidfd after checking
-// it is still in this cgroup, so a recycled pid is never hit.
+// container terminal. Any other signal is delivered with the cgroup
+// frozen, so a process forked while the members are listed cannot miss
+// it; each member is signalled through a pidfd after checking it is
+// still in this cgroup, so a recycled pid is never hit.
+//
+// That freeze holds the spawn gate exclusively, so a concurrent Start
+// waits for the Signal instead of spawning into the frozen cgroup, and
+// the thaw always follows, whatever happens in between. A container that
+// Freeze holds needs no freeze of its own (nothing in it runs, so
+// nothing forks, and Start refuses it) and is left frozen. A container
+// frozen by an enclosing one or from outside is frozen once more on its
+// own account, since the enclosing freeze may end during the call, and
+// its own flag is cleared again afterwards.
 func (c *container) Signal(sig os.Signal) error {
 	s, ok := sig.(syscall.Signal)
 	if !ok {
@@ -203,15 +292,19 @@ func (c *container) Signal(sig os.Signal) error {
 	if s == syscall.SIGKILL {
 		return c.writeKill()
 	}
+	c.gate.Lock()
+	defer c.gate.Unlock()
 	c.mu.Lock()
 	closed, userFrozen := c.closed, c.frozen
 	c.mu.Unlock()
 	if closed {
 		return fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrClosed)
 	}
-	// A sub inside a frozen container is frozen already, and thawing it
-	// would not be confirmed while the enclosing freeze lasts.
-	if !userFrozen && !frozenNow(c.dir) {
+	if !userFrozen {
+		// Frozen already by an enclosing cgroup: the thaw of our own
+		// flag cannot be confirmed while that lasts, so it is not
+		// waited for.
+		already := frozenNow(c.dir)
 		// Bounded: a task in uninterruptible sleep can delay "frozen 1";
 		// the signal is still delivered, only the fork guarantee is lost.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -219,13 +312,7 @@ func (c *container) Signal(sig os.Signal) error {
 			c.log.Debug("tether: freeze before signal not confirmed", "path", c.dir, "err", err)
 		}
 		cancel()
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			if err := c.setFrozen(ctx, false); err != nil {
-				c.log.Debug("tether: thaw after signal not confirmed", "path", c.dir, "err", err)
-			}
-		}()
+		defer c.thawAfter(!already)
 	}
 	pids, err := c.Pids()
 	if err != nil {
@@ -238,6 +325,26 @@ func (c *container) Signal(sig os.Signal) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// thawAfter clears the freeze that Signal or a failed Freeze set: it
+// writes cgroup.freeze 0 and, with confirm, waits up to a second for
+// "frozen 0". The write is what matters (it is the container's own
+// wish); a confirmation that does not come (an enclosing cgroup froze
+// meanwhile) is logged.
+func (c *container) thawAfter(confirm bool) {
+	if err := writeFile(c.dir, "cgroup.freeze", "0"); err != nil {
+		c.log.Debug("tether: thaw not written", "path", c.dir, "err", err)
+		return
+	}
+	if !confirm {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := waitEvent(ctx, c.dir, "frozen", 0); err != nil {
+		c.log.Debug("tether: thaw not confirmed", "path", c.dir, "err", err)
+	}
 }
 
 func (c *container) signalMember(pid int, s syscall.Signal) error {
@@ -381,9 +488,24 @@ func (c *container) Kill(ctx context.Context) error {
 // cgroup.kill again.
 const rekillAfter = 100 * time.Millisecond
 
-// Freeze writes cgroup.freeze and waits until cgroup.events says "frozen 1".
+// Freeze writes cgroup.freeze 1 and waits until cgroup.events says
+// "frozen 1". It holds the spawn gate exclusively meanwhile (so it waits
+// for the Starts in flight into this container and its subs, and none
+// begins), and from its success until Thaw, Start here or in any sub
+// fails with contain.ErrFrozen. A freeze not confirmed before ctx ends
+// (a ctx that has already ended included) is rolled back: cgroup.freeze
+// is written 0 again, so the container is left unfrozen and usable, and
+// the error wraps ctx's.
 func (c *container) Freeze(ctx context.Context) error {
+	c.gate.Lock()
+	defer c.gate.Unlock()
+	// Frozen already by an enclosing cgroup: the rollback's thaw could
+	// not be confirmed while that lasts.
+	already := frozenNow(c.dir)
 	if err := c.setFrozen(ctx, true); err != nil {
+		if !errors.Is(err, contain.ErrClosed) {
+			c.thawAfter(!already)
+		}
 		return err
 	}
 	c.mu.Lock()
@@ -392,17 +514,31 @@ func (c *container) Freeze(ctx context.Context) error {
 	return nil
 }
 
-// Thaw writes cgroup.freeze 0 and waits until cgroup.events says "frozen 0".
+// Thaw writes cgroup.freeze 0 and waits until cgroup.events says "frozen
+// 0". Once the write is done the container no longer counts as frozen
+// by Freeze, even if the confirmation then fails (an enclosing cgroup
+// still frozen holds it: Start then still fails with contain.ErrFrozen,
+// because cgroup.events says so).
 func (c *container) Thaw(ctx context.Context) error {
-	if err := c.setFrozen(ctx, false); err != nil {
-		return err
+	c.gate.Lock()
+	defer c.gate.Unlock()
+	err := c.setFrozen(ctx, false)
+	if err == nil || !errors.Is(err, errFreezeWrite) {
+		c.mu.Lock()
+		c.frozen = false
+		c.mu.Unlock()
 	}
-	c.mu.Lock()
-	c.frozen = false
-	c.mu.Unlock()
-	return nil
+	return err
 }
 
+// errFreezeWrite marks a setFrozen that could not write cgroup.freeze.
+var errFreezeWrite = errors.New("writing cgroup.freeze")
+
+// setFrozen writes cgroup.freeze and waits for cgroup.events to confirm
+// it. A freeze (on) is not confirmed once ctx has ended, even by a first
+// look that would see it: Freeze then rolls it back, which makes the
+// outcome of a Freeze with an ended ctx not depend on how fast the
+// members stopped.
 func (c *container) setFrozen(ctx context.Context, on bool) error {
 	c.mu.Lock()
 	closed := c.closed
@@ -415,7 +551,12 @@ func (c *container) setFrozen(ctx context.Context, on bool) error {
 		v, want = "1", 1
 	}
 	if err := writeFile(c.dir, "cgroup.freeze", v); err != nil {
-		return fmt.Errorf("contain: cgroupv2: writing cgroup.freeze: %w", err)
+		return fmt.Errorf("contain: cgroupv2: %w: %w", errFreezeWrite, err)
+	}
+	if on {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("contain: cgroupv2: freeze=1 not confirmed: %w", err)
+		}
 	}
 	if err := waitEvent(ctx, c.dir, "frozen", want); err != nil {
 		return fmt.Errorf("contain: cgroupv2: freeze=%s not confirmed: %w", v, err)
@@ -664,6 +805,7 @@ func (c *container) Sub(ctx context.Context, opts contain.Options) (contain.Cont
 		return nil, err
 	}
 	sub.parent = c
+	sub.gate.Nest(&c.gate)
 	sub.covered = c.covered || register
 	if c.subs == nil {
 		c.subs = make(map[*container]struct{})

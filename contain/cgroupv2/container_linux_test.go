@@ -134,8 +134,8 @@ func TestKilledContainerIsNeverReused(t *testing.T) {
 	if err := c.Kill(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Fatalf("PrepareCmd after Kill = %v, want ErrClosed", err)
+	if err := c.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+		t.Fatalf("Start after Kill = %v, want ErrClosed", err)
 	}
 	if err := c.Adopt(os.Getpid()); !errors.Is(err, contain.ErrClosed) {
 		t.Fatalf("Adopt after Kill = %v, want ErrClosed", err)
@@ -173,11 +173,11 @@ func TestCloseRemovesCgroupAndIsIdempotent(t *testing.T) {
 		t.Fatalf("second Close = %v, want nil", err)
 	}
 	for name, err := range map[string]error{
-		"PrepareCmd": c.PrepareCmd(testchild.Command(testchild.ModeSleep)),
-		"Adopt":      c.Adopt(os.Getpid()),
-		"Signal":     c.Signal(syscall.SIGTERM),
-		"Kill":       c.Kill(ctx),
-		"Freeze":     c.Freeze(ctx),
+		"Start":  c.Start(testchild.Command(testchild.ModeSleep)),
+		"Adopt":  c.Adopt(os.Getpid()),
+		"Signal": c.Signal(syscall.SIGTERM),
+		"Kill":   c.Kill(ctx),
+		"Freeze": c.Freeze(ctx),
 	} {
 		if !errors.Is(err, contain.ErrClosed) {
 			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
@@ -507,13 +507,32 @@ func TestSweepRemovesEmptyCgroupsOfDeadOwners(t *testing.T) {
 	}
 }
 
-func TestPrepareCmdRefusesForeignCgroupFD(t *testing.T) {
+// Start refuses, spawning nothing and leaving the caller's SysProcAttr
+// as it was, settings that would place the child elsewhere: a cgroup of
+// the caller's own, another process group, or setsid with setpgid.
+func TestStartRefusesConflictingSysProcAttr(t *testing.T) {
 	b := usable(t)
 	c := newContainer(t, b)
-	cmd := testchild.Command(testchild.ModeSleep)
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: 0}
-	if err := c.PrepareCmd(cmd); err == nil {
-		t.Fatal("PrepareCmd accepted a command that already names a cgroup")
+	for name, attr := range map[string]syscall.SysProcAttr{
+		"a cgroup fd":        {UseCgroupFD: true, CgroupFD: 0},
+		"another group":      {Setpgid: true, Pgid: os.Getpid()},
+		"setsid and setpgid": {Setsid: true, Setpgid: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := testchild.Command(testchild.ModeSleep)
+			cmd.SysProcAttr = &attr
+			if err := c.Start(cmd); err == nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatal("Start accepted it")
+			}
+			if cmd.Process != nil || cmd.SysProcAttr != &attr || attr.UseCgroupFD != (name == "a cgroup fd") {
+				t.Errorf("Start changed the refused command: process %v, attr %+v", cmd.Process, cmd.SysProcAttr)
+			}
+		})
+	}
+	if pids, _ := c.Pids(); len(pids) != 0 {
+		t.Errorf("the container holds %v after refused starts", pids)
 	}
 }
 
@@ -538,11 +557,12 @@ func TestNoDescriptorLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := testchild.Command(testchild.ModeExit, "0")
-		_ = c.PrepareCmd(cmd)
-		if err := cmd.Run(); err != nil {
+		if err := c.Start(cmd); err != nil {
 			t.Fatal(err)
 		}
-		_ = c.Started(cmd)
+		if err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
 		_ = c.Freeze(context.Background())
 		_ = c.Thaw(context.Background())
 		if err := c.Close(context.Background()); err != nil {

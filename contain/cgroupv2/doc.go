@@ -4,17 +4,28 @@
 // created under the owner's own cgroup (read from /proc/self/cgroup) or a
 // configured parent, on whichever cgroup2 mount /proc/self/mountinfo names:
 // /sys/fs/cgroup on a pure unified host, /sys/fs/cgroup/unified on a hybrid
-// one, or anywhere else. The child is spawned straight into it with clone3
-// (CLONE_INTO_CGROUP, through SysProcAttr.UseCgroupFD), so not even its
-// first instruction runs outside; every descendant stays inside, including
-// those that call setsid or setpgid, because a cgroup is not a process
-// attribute a process can drop.
+// one, or anywhere else. Container.Start spawns the child straight into it
+// with clone3 (CLONE_INTO_CGROUP, through SysProcAttr.UseCgroupFD), so not
+// even its first instruction runs outside; every descendant stays inside,
+// including those that call setsid or setpgid, because a cgroup is not a
+// process attribute a process can drop. The child also leads a process
+// group of its own, so that a signal it sends to its group (kill 0) stays
+// in its tree and a terminal's Ctrl-C to the owner's group does not reach
+// it.
+//
+// No child is ever cloned into a frozen cgroup: it would be frozen before
+// it could exec, with the owner's forking thread stuck in the kernel until
+// the thaw (and a Go owner hung at its next garbage collection). Start
+// shares a spawn gate with Freeze and with the short freeze a Signal uses
+// (see contain.Container), refuses with contain.ErrFrozen a container
+// that Freeze holds or that sits in one, and reads cgroup.events first to
+// refuse a cgroup frozen from outside tether as well.
 //
 // Teardown writes cgroup.kill (one atomic SIGKILL over the whole subtree,
 // race-free against forks), waits until cgroup.events says "populated 0",
 // and removes the directory. A killed cgroup is never reused: Linux 6.18
 // SIGKILLs a clone3 child placed in a cgroup that was once killed at
-// birth; older kernels (6.1) let it live, so Started kills a child whose
+// birth; older kernels (6.1) let it live, so Start kills a child whose
 // container was killed while it was starting, and Kill and Close kill
 // again whatever is found in a killed cgroup.
 //

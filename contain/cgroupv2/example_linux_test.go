@@ -25,8 +25,10 @@ func ExampleBackend_New() {
 		panic(err)
 	}
 	cmd := exec.Command("sh", "-c", "setsid sleep 60 & exit 0")
-	_ = c.PrepareCmd(cmd) // born inside the cgroup (clone3)
-	_ = cmd.Run()         // sh exits; the setsid sleep is still in the cgroup
+	if err := c.Start(cmd); err != nil { // born inside the cgroup (clone3)
+		panic(err)
+	}
+	_ = cmd.Wait() // sh exits; the setsid sleep is still in the cgroup
 	pids, _ := c.Pids()
 	fmt.Println(len(pids))
 	fmt.Println(c.Close(ctx)) // kills the sleep, confirms, removes the cgroup

@@ -56,15 +56,7 @@ func runOwner(args []string) int {
 		if i == 0 {
 			cmd = testchild.Command(testchild.ModeTree, args[0])
 		}
-		if err := c.PrepareCmd(cmd); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 3
-		}
-		if err := cmd.Start(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 3
-		}
-		if err := c.Started(cmd); err != nil {
+		if err := c.Start(cmd); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 3
 		}
@@ -105,14 +97,11 @@ func runNestedOwner(args []string) int {
 	b := New()
 	kood := contain.Options{KillOnOwnerDeath: true}
 	run := func(c contain.Container, cmd *exec.Cmd) error {
-		if err := c.PrepareCmd(cmd); err != nil {
-			return err
-		}
-		if err := cmd.Start(); err != nil {
+		if err := c.Start(cmd); err != nil {
 			return err
 		}
 		fmt.Printf("cgroup %q\n", dirOf(c))
-		return c.Started(cmd)
+		return nil
 	}
 	p1, err := b.New(ctx, kood)
 	if err != nil {

@@ -195,7 +195,7 @@ func TestSubKillLeavesParentAndSiblings(t *testing.T) {
 	if !slices.Equal(pids, want) {
 		t.Errorf("parent's Pids after the sub's Kill = %v, want %v", pids, want)
 	}
-	wantClosed(t, "killed sub's PrepareCmd", s1.PrepareCmd(testchild.Command(testchild.ModeSleep)))
+	wantClosed(t, "killed sub's Start", s1.Start(testchild.Command(testchild.ModeSleep)))
 	_, err := s1.Sub(ctx, contain.Options{})
 	wantClosed(t, "killed sub's Sub", err)
 	// The parent and the sibling are untouched and still usable.
@@ -252,7 +252,7 @@ func TestParentKillKillsEverySub(t *testing.T) {
 		}
 	}
 	for name, c := range map[string]contain.Container{"parent": p, "sub": s1, "sub with a sub": s2, "sub of a sub": s2a} {
-		wantClosed(t, name+" PrepareCmd", c.PrepareCmd(testchild.Command(testchild.ModeSleep)))
+		wantClosed(t, name+" Start", c.Start(testchild.Command(testchild.ModeSleep)))
 		wantClosed(t, name+" Adopt", c.Adopt(os.Getpid()))
 		_, err := c.Sub(ctx, contain.Options{})
 		wantClosed(t, name+" Sub", err)
@@ -296,18 +296,12 @@ func TestParentCloseReleasesEverySub(t *testing.T) {
 	dirs := []string{dirOf(p), dirOf(s1), dirOf(s2), dirOf(s2a)}
 	pidfile := testchild.PidFile(t)
 	cmd := testchild.Command(testchild.ModeTree, pidfile)
-	if err := s2a.PrepareCmd(cmd); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
+	if err := s2a.Start(cmd); err != nil {
 		t.Fatal(err)
 	}
 	tree := testchild.WaitTree(t, pidfile, patience)
 	sl := testchild.Command(testchild.ModeSleep)
-	if err := s1.PrepareCmd(sl); err != nil {
-		t.Fatal(err)
-	}
-	if err := sl.Start(); err != nil {
+	if err := s1.Start(sl); err != nil {
 		t.Fatal(err)
 	}
 
@@ -330,7 +324,7 @@ func TestParentCloseReleasesEverySub(t *testing.T) {
 		if err := c.Close(ctx); err != nil {
 			t.Errorf("%s Close after the parent's Close = %v, want nil", name, err)
 		}
-		wantClosed(t, name+" PrepareCmd", c.PrepareCmd(testchild.Command(testchild.ModeSleep)))
+		wantClosed(t, name+" Start", c.Start(testchild.Command(testchild.ModeSleep)))
 		_, err := c.Pids()
 		wantClosed(t, name+" Pids", err)
 	}
@@ -685,7 +679,7 @@ func TestSubOfKilledOrClosedParent(t *testing.T) {
 	if err := p.Signal(os.Kill); err != nil {
 		t.Fatal(err)
 	}
-	wantClosed(t, "PrepareCmd of a sub of an empty killed parent", s.PrepareCmd(testchild.Command(testchild.ModeSleep)))
+	wantClosed(t, "Start in a sub of an empty killed parent", s.Start(testchild.Command(testchild.ModeSleep)))
 }
 
 func TestSubOwnerDeathRegistration(t *testing.T) {
@@ -798,11 +792,8 @@ func TestSubRacesParentTeardown(t *testing.T) {
 						continue
 					}
 					cmd := testchild.Command(testchild.ModeSleep)
-					if s.PrepareCmd(cmd) != nil {
-						continue
-					}
-					if cmd.Start() != nil {
-						continue // the sub's fd was closed meanwhile
+					if s.Start(cmd) != nil {
+						continue // the sub was killed or closed meanwhile
 					}
 					w := make(chan error, 1)
 					go func() { w <- cmd.Wait() }()

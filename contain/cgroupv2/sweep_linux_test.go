@@ -40,13 +40,7 @@ func runIdleOwner(args []string) int {
 		return fail(err)
 	}
 	cmd := testchild.Command(testchild.ModeExit, "0")
-	if err := c.PrepareCmd(cmd); err != nil {
-		return fail(err)
-	}
-	if err := cmd.Start(); err != nil {
-		return fail(err)
-	}
-	if err := c.Started(cmd); err != nil {
+	if err := c.Start(cmd); err != nil {
 		return fail(err)
 	}
 	if err := cmd.Wait(); err != nil {

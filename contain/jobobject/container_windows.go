@@ -27,7 +27,7 @@ import (
 //
 // mu guards every use of the job handle, so Close cannot release it while
 // another method is using it, and it serialises placement against Kill:
-// Started and Adopt check killed and assign under the same lock, so no
+// Start and Adopt check killed and assign under the same lock, so no
 // process is assigned to a job after its kill.
 //
 // Lock order: a container's mu is always taken before the mu of any sub
@@ -73,68 +73,89 @@ func closedError(op string) error {
 	return fmt.Errorf("jobobject: %s: %w", op, contain.ErrClosed)
 }
 
-// PrepareCmd adds CREATE_SUSPENDED to cmd's creation flags, keeping the
-// caller's own flags (DETACHED_PROCESS, CREATE_NEW_PROCESS_GROUP, ...):
-// the child then runs no instruction before Started has put it in the
-// job. It fails if the caller already asked for CREATE_SUSPENDED, because
-// Started would resume a child the caller meant to keep suspended, and
-// with ErrClosed once the container was killed.
-func (c *container) PrepareCmd(cmd *exec.Cmd) error {
+// Start creates the child suspended (CREATE_SUSPENDED), assigns it to
+// the job (in a sub, first to every ancestor's job, outermost first, as
+// nesting requires) and only then resumes it, so it runs no instruction
+// outside the job. It also adds CREATE_NEW_PROCESS_GROUP: the child is
+// the root of a console process group of its own, as it leads a process
+// group on the other backends (docs/containment.md says what that means
+// on Windows). The flags are added on a copy of cmd.SysProcAttr, keeping
+// the caller's own (DETACHED_PROCESS, CREATE_NO_WINDOW, ...).
+//
+// Start fails, spawning nothing, if the caller already asked for
+// CREATE_SUSPENDED (the container would resume a child the caller meant
+// to keep suspended), and with an error matching contain.ErrClosed once
+// the container or an ancestor was killed. If the container or an
+// ancestor is killed while the child is created, or an assignment or the
+// resumption fails, the child is terminated and reaped before Start
+// returns the error. Job Objects have no freeze (see Freeze), so Start
+// never fails with contain.ErrFrozen, and the container has no spawn
+// gate to keep: a mechanism that gains a freeze must add one.
+func (c *container) Start(cmd *exec.Cmd) error {
+	if cmd == nil {
+		return errors.New("jobobject: start: nil command")
+	}
+	attr := &syscall.SysProcAttr{}
+	if cmd.SysProcAttr != nil {
+		cp := *cmd.SysProcAttr
+		attr = &cp
+	}
+	if attr.CreationFlags&windows.CREATE_SUSPENDED != 0 {
+		return errors.New("jobobject: start: CreationFlags already has CREATE_SUSPENDED; the container resumes the child itself after placing it")
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.killed {
-		return closedError("prepare")
+	killed := c.killed
+	c.mu.Unlock()
+	if killed {
+		return closedError("start")
 	}
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	attr.CreationFlags |= windows.CREATE_SUSPENDED | windows.CREATE_NEW_PROCESS_GROUP
+	orig := cmd.SysProcAttr
+	cmd.SysProcAttr = attr
+	if err := cmd.Start(); err != nil {
+		cmd.SysProcAttr = orig // nothing was created: the caller's command is as it was
+		return err
 	}
-	if cmd.SysProcAttr.CreationFlags&windows.CREATE_SUSPENDED != 0 {
-		return errors.New("jobobject: prepare: CreationFlags already has CREATE_SUSPENDED; the container resumes the child itself after placing it")
-	}
-	cmd.SysProcAttr.CreationFlags |= windows.CREATE_SUSPENDED
-	return nil
-}
-
-// Started assigns the suspended child to the job and resumes it; in a sub
-// it first assigns the child to every ancestor's job, outermost first, as
-// nesting requires. If cmd was not prepared (the child is already running
-// outside the job), if the container or an ancestor was killed meanwhile,
-// or if an assignment or the resumption fails, the child is terminated
-// before Started returns and the error says why.
-func (c *container) Started(cmd *exec.Cmd) error {
-	if cmd.Process == nil {
-		return errors.New("jobobject: started: cmd has not been started")
+	if testHookCreated != nil {
+		testHookCreated()
 	}
 	var placeErr error
 	err := cmd.Process.WithHandle(func(h uintptr) {
 		ph := windows.Handle(h)
-		placeErr = c.place(ph, cmd.SysProcAttr != nil && cmd.SysProcAttr.CreationFlags&windows.CREATE_SUSPENDED != 0)
+		placeErr = c.place(ph)
 		if placeErr != nil {
-			// The child is suspended (or escaped already): end it
-			// here, so an unconfined child never runs on.
+			// The child is still suspended: end it here, so an
+			// unconfined child never runs.
 			_ = windows.TerminateProcess(ph, killExitCode)
 		}
 	})
-	if err != nil {
+	if err == nil {
+		err = placeErr
+	} else {
 		// No handle means the process is already gone (os.ErrProcessDone).
-		return fmt.Errorf("jobobject: started: %w", err)
+		err = fmt.Errorf("jobobject: start: %w", err)
 	}
-	return placeErr
+	if err != nil {
+		_ = cmd.Wait()
+		return err
+	}
+	return nil
 }
 
-// place assigns a child created with CREATE_SUSPENDED (if suspended) to
-// the job and resumes it.
-func (c *container) place(h windows.Handle, suspended bool) error {
-	if !suspended {
-		return errors.New("jobobject: started: cmd was not prepared with PrepareCmd, so the child ran outside the job; it was terminated")
-	}
+// testHookCreated, when set by a test, runs in Start between the creation
+// of the suspended child and its placement.
+var testHookCreated func()
+
+// place assigns a child created with CREATE_SUSPENDED to the job and
+// resumes it.
+func (c *container) place(h windows.Handle) error {
 	chain, unlock := c.lockChain()
 	defer unlock()
-	if err := assignChain("started", chain, h); err != nil {
+	if err := assignChain("start", chain, h); err != nil {
 		return err
 	}
 	if err := ntResumeProcess(h); err != nil {
-		return fmt.Errorf("jobobject: started: NtResumeProcess: %w", err)
+		return fmt.Errorf("jobobject: start: NtResumeProcess: %w", err)
 	}
 	return nil
 }
@@ -304,8 +325,8 @@ func (c *container) Kill(ctx context.Context) error {
 
 // markKilledLocked marks c and every open sub below it killed, taking
 // each sub's lock under its parent's (the lock order). c.mu is held. The
-// mark is what makes a sub of a killed container refuse PrepareCmd,
-// Adopt and Sub without looking up its ancestors.
+// mark is what makes a sub of a killed container refuse Start, Adopt and
+// Sub without looking up its ancestors.
 func (c *container) markKilledLocked() {
 	c.killed = true
 	for s := range c.subs {

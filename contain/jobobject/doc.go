@@ -4,15 +4,17 @@
 // JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE and never with BREAKAWAY_OK: every
 // process the tree starts inherits the job and cannot leave it, and the
 // whole tree dies when the last handle to the job closes, including when
-// the owner itself dies abruptly. A child is placed atomically: PrepareCmd
-// asks for CREATE_SUSPENDED, and Started assigns the suspended child to the
-// job before any of its code runs, then resumes it. If that fails the child
-// is terminated, so an unconfined child never runs.
+// the owner itself dies abruptly. A child is placed atomically: Start
+// creates it with CREATE_SUSPENDED, assigns the suspended child to the job
+// before any of its code runs, then resumes it. If that fails the child is
+// terminated and reaped, so an unconfined child never runs. The child is
+// also created with CREATE_NEW_PROCESS_GROUP, the root of a console
+// process group of its own.
 //
 // Sub nests jobs (Windows 8 and later; Go itself needs Windows 10). A sub
 // is a job of its own, with KILL_ON_JOB_CLOSE and the limits given to Sub
 // (Windows enforces the stricter of a sub's and its ancestors' limits).
-// Started places a child in a sub by assigning it, still suspended, to
+// Start places a child in a sub by assigning it, still suspended, to
 // the parent's job first and then to the sub's, which nests the sub's job
 // in the parent's; a sub of a sub goes through every level, outermost
 // first. Adopt does the same, skipping the jobs the process is already
@@ -50,8 +52,6 @@
 //	})
 //	defer c.Close(ctx) // kills the whole tree and confirms it is gone
 //	cmd := exec.Command("msbuild", "/m")
-//	_ = c.PrepareCmd(cmd) // CREATE_SUSPENDED
-//	_ = cmd.Start()
-//	_ = c.Started(cmd) // assign to the job, then resume
+//	_ = c.Start(cmd) // created suspended, assigned to the job, then resumed
 //	_ = cmd.Wait()
 package jobobject

@@ -27,16 +27,8 @@ func Example() {
 	defer c.Close(ctx)
 
 	cmd := exec.Command("msbuild", "/m")
-	if err := c.PrepareCmd(cmd); err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := cmd.Start(); err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := c.Started(cmd); err != nil {
-		fmt.Println(err) // the child was terminated before it ran
+	if err := c.Start(cmd); err != nil {
+		fmt.Println(err) // nothing runs: a child that could not be placed was terminated before it ran
 		return
 	}
 	_ = cmd.Wait()

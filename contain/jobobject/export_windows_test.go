@@ -28,3 +28,10 @@ func OpenSubs(c contain.Container) int {
 	defer p.mu.Unlock()
 	return len(p.subs)
 }
+
+// SetHookCreated makes Start call f between creating the suspended child
+// and placing it, and returns the restore function.
+func SetHookCreated(f func()) (restore func()) {
+	testHookCreated = f
+	return func() { testHookCreated = nil }
+}

@@ -166,26 +166,19 @@ func withoutHelper(env []string) []string {
 
 // start runs cmd inside c the way proc does.
 func start(c contain.Container, cmd *exec.Cmd) error {
-	if err := c.PrepareCmd(cmd); err != nil {
+	err := c.Start(cmd)
+	if err == nil || !errors.Is(err, windows.ERROR_INTERNAL_ERROR) {
 		return err
 	}
-	if err := cmd.Start(); err != nil {
-		if !errors.Is(err, windows.ERROR_INTERNAL_ERROR) {
-			return err
-		}
-		// Wine 8's CreateProcess fails now and then with
-		// ERROR_INTERNAL_ERROR while many jobs exist (once in about 1,400
-		// spawns of a CI run, never when rerun); Windows documents no such
-		// failure. One more try, with a fresh Cmd (one cannot be started
-		// twice).
-		*cmd = exec.Cmd{Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir,
-			Stdin: cmd.Stdin, Stdout: cmd.Stdout, Stderr: cmd.Stderr,
-			ExtraFiles: cmd.ExtraFiles, SysProcAttr: cmd.SysProcAttr}
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-	}
-	return c.Started(cmd)
+	// Wine 8's CreateProcess fails now and then with ERROR_INTERNAL_ERROR
+	// while many jobs exist (once in about 1,400 spawns of a CI run,
+	// never when rerun); Windows documents no such failure. One more try,
+	// with a fresh Cmd (one cannot be started twice); a Start that created
+	// nothing leaves the caller's SysProcAttr in place.
+	*cmd = exec.Cmd{Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Dir: cmd.Dir,
+		Stdin: cmd.Stdin, Stdout: cmd.Stdout, Stderr: cmd.Stderr,
+		ExtraFiles: cmd.ExtraFiles, SysProcAttr: cmd.SysProcAttr}
+	return c.Start(cmd)
 }
 
 const (

@@ -61,18 +61,16 @@ func TestDetachedNewGroupChildAndItsTreeStayContained(t *testing.T) {
 	// The nearest Windows analogue of setsid: no console, own group.
 	own := uint32(windows.DETACHED_PROCESS | windows.CREATE_NEW_PROCESS_GROUP)
 	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: own}
-	if err := c.PrepareCmd(cmd); err != nil {
-		t.Fatalf("PrepareCmd: %v", err)
-	}
-	if f := cmd.SysProcAttr.CreationFlags; f != own|windows.CREATE_SUSPENDED {
-		t.Fatalf("CreationFlags = %#x, want the caller's %#x plus CREATE_SUSPENDED", f, own)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	callers := cmd.SysProcAttr
+	if err := c.Start(cmd); err != nil {
+		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() { _ = c.Close(ctxFor(t, killTimeout)); _ = cmd.Wait() })
-	if err := c.Started(cmd); err != nil {
-		t.Fatalf("Started: %v", err)
+	if f := cmd.SysProcAttr.CreationFlags; f != own|windows.CREATE_SUSPENDED {
+		t.Errorf("CreationFlags = %#x, want the caller's %#x plus CREATE_SUSPENDED", f, own)
+	}
+	if callers.CreationFlags != own {
+		t.Errorf("Start changed the caller's SysProcAttr: CreationFlags %#x", callers.CreationFlags)
 	}
 	tr := testchild.WaitTree(t, pf, treeTimeout)
 	waitMembers(t, c, tr.Pids()...)
@@ -109,8 +107,8 @@ func TestMethodsAfterCloseFailWithErrClosed(t *testing.T) {
 	outsider := testchild.Command(testchild.ModeSleep)
 	startOutside(t, outsider)
 
-	if err := c.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("PrepareCmd after Close = %v, want ErrClosed", err)
+	if err := c.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("Start after Close = %v, want ErrClosed", err)
 	}
 	if err := c.Adopt(outsider.Process.Pid); !errors.Is(err, contain.ErrClosed) {
 		t.Errorf("Adopt after Close = %v, want ErrClosed", err)
@@ -138,8 +136,8 @@ func TestKilledContainerRefusesNewMembers(t *testing.T) {
 	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("PrepareCmd after Kill = %v, want ErrClosed", err)
+	if err := c.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("Start after Kill = %v, want ErrClosed", err)
 	}
 	outsider := testchild.Command(testchild.ModeSleep)
 	startOutside(t, outsider)
@@ -148,51 +146,59 @@ func TestKilledContainerRefusesNewMembers(t *testing.T) {
 	}
 }
 
-func TestStartedAfterKillTerminatesChildBeforeItRuns(t *testing.T) {
+// A container killed between the creation of the suspended child and its
+// placement refuses it: the child is terminated before it runs a single
+// instruction, and reaped.
+func TestKillDuringStartTerminatesChildBeforeItRuns(t *testing.T) {
 	c := newContainer(t, contain.Options{})
 	out := filepath.Join(testchild.TempDir(t), "appended")
 	cmd := testchild.Command(testchild.ModeAppend, out)
-	if err := c.PrepareCmd(cmd); err != nil {
-		t.Fatal(err)
+	defer jobobject.SetHookCreated(func() {
+		if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
+			t.Error(err)
+		}
+	})()
+	if err := c.Start(cmd); !errors.Is(err, contain.ErrClosed) {
+		t.Fatalf("Start killed meanwhile = %v, want ErrClosed", err)
 	}
-	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	err := c.Started(cmd)
-	_ = cmd.Wait()
-	if !errors.Is(err, contain.ErrClosed) {
-		t.Fatalf("Started after Kill = %v, want ErrClosed", err)
+	if cmd.ProcessState == nil {
+		t.Error("Start did not reap the child it refused")
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the child ran although placement failed (stat: %v)", err)
 	}
 }
 
-func TestStartedTerminatesUnpreparedChild(t *testing.T) {
+// Every child roots a console process group of its own
+// (CREATE_NEW_PROCESS_GROUP), set on Start's copy of the SysProcAttr.
+func TestStartGivesTheChildAProcessGroupOfItsOwn(t *testing.T) {
 	c := newContainer(t, contain.Options{})
 	cmd := testchild.Command(testchild.ModeSleep)
-	startOutside(t, cmd)
-	if err := c.Started(cmd); err == nil || !strings.Contains(err.Error(), "PrepareCmd") {
-		t.Fatalf("Started on an unprepared cmd = %v, want an error naming PrepareCmd", err)
+	callers := &syscall.SysProcAttr{HideWindow: true}
+	cmd.SysProcAttr = callers
+	if err := start(c, cmd); err != nil {
+		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(killTimeout):
-		t.Fatal("the unconfined child still runs after Started refused it")
+	t.Cleanup(func() { _ = c.Close(ctxFor(t, killTimeout)); _ = cmd.Wait() })
+	if cmd.SysProcAttr.CreationFlags&windows.CREATE_NEW_PROCESS_GROUP == 0 || !cmd.SysProcAttr.HideWindow {
+		t.Errorf("the child's SysProcAttr %+v lacks CREATE_NEW_PROCESS_GROUP or the caller's HideWindow", cmd.SysProcAttr)
+	}
+	if callers.CreationFlags != 0 {
+		t.Errorf("Start changed the caller's SysProcAttr: CreationFlags %#x", callers.CreationFlags)
 	}
 }
 
-func TestPrepareCmdRejectsCallerSuspendedChild(t *testing.T) {
+func TestStartRejectsCallerSuspendedChild(t *testing.T) {
 	c := newContainer(t, contain.Options{})
 	cmd := testchild.Command(testchild.ModeSleep)
 	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_SUSPENDED}
-	if err := c.PrepareCmd(cmd); err == nil {
-		t.Fatal("PrepareCmd accepted a cmd the caller wants kept suspended")
+	if err := c.Start(cmd); err == nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatal("Start accepted a cmd the caller wants kept suspended")
+	}
+	if cmd.Process != nil {
+		t.Fatal("Start created the refused child")
 	}
 }
 

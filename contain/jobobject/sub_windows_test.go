@@ -139,8 +139,8 @@ func TestSubKillAndCloseLeaveParentMembersAndSiblingAlive(t *testing.T) {
 	assertAlive(t, "sibling sub b's tree after sub a's Kill", tb)
 	assertPidsExactly(t, "parent", c, direct, tb)
 	assertPidsExactly(t, "sub b", b, tb)
-	if err := a.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("killed sub PrepareCmd = %v, want ErrClosed", err)
+	if err := a.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("killed sub Start = %v, want ErrClosed", err)
 	}
 	if _, err := a.Sub(ctxFor(t, killTimeout), contain.Options{}); !errors.Is(err, contain.ErrClosed) {
 		t.Errorf("killed sub Sub = %v, want ErrClosed", err)
@@ -182,8 +182,8 @@ func TestParentKillKillsSubTreesAndSubsRefuseNewMembers(t *testing.T) {
 	}
 	assertPidsExactly(t, "parent", c)
 	for name, s := range map[string]contain.Container{"a": a, "b": b, "a's sub": aa} {
-		if err := s.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-			t.Errorf("sub %s PrepareCmd after the parent's Kill = %v, want ErrClosed", name, err)
+		if err := s.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+			t.Errorf("sub %s Start after the parent's Kill = %v, want ErrClosed", name, err)
 		}
 		if err := s.Adopt(outsider.Process.Pid); !errors.Is(err, contain.ErrClosed) {
 			t.Errorf("sub %s Adopt after the parent's Kill = %v, want ErrClosed", name, err)
@@ -204,24 +204,24 @@ func TestParentKillKillsSubTreesAndSubsRefuseNewMembers(t *testing.T) {
 	}
 }
 
-func TestSubStartedAfterParentKillTerminatesChildBeforeItRuns(t *testing.T) {
+// A sub whose parent is killed between the creation of the suspended
+// child and its placement refuses it: the child is terminated before it
+// runs, and reaped.
+func TestSubKillDuringStartTerminatesChildBeforeItRuns(t *testing.T) {
 	c := newContainer(t, contain.Options{})
 	s := newSub(t, c, contain.Options{})
 	out := filepath.Join(testchild.TempDir(t), "appended")
 	cmd := testchild.Command(testchild.ModeAppend, out)
-	if err := s.PrepareCmd(cmd); err != nil {
-		t.Fatal(err)
+	defer jobobject.SetHookCreated(func() {
+		if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
+			t.Error(err)
+		}
+	})()
+	if err := s.Start(cmd); !errors.Is(err, contain.ErrClosed) {
+		t.Fatalf("sub Start with the parent killed meanwhile = %v, want ErrClosed", err)
 	}
-	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	err := s.Started(cmd)
-	_ = cmd.Wait()
-	if !errors.Is(err, contain.ErrClosed) {
-		t.Fatalf("sub Started after the parent's Kill = %v, want ErrClosed", err)
+	if cmd.ProcessState == nil {
+		t.Error("Start did not reap the child it refused")
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the child ran although placement failed (stat: %v)", err)
@@ -262,8 +262,8 @@ func TestParentCloseReleasesOpenSubsAndTheirCloseReturnsNil(t *testing.T) {
 		if _, err := x.Pids(); !errors.Is(err, contain.ErrClosed) {
 			t.Errorf("%s Pids after the parent's Close = %v, want ErrClosed", name, err)
 		}
-		if err := x.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-			t.Errorf("%s PrepareCmd after the parent's Close = %v, want ErrClosed", name, err)
+		if err := x.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+			t.Errorf("%s Start after the parent's Close = %v, want ErrClosed", name, err)
 		}
 		if _, err := x.Sub(context.Background(), contain.Options{}); !errors.Is(err, contain.ErrClosed) {
 			t.Errorf("%s Sub after the parent's Close = %v, want ErrClosed", name, err)
@@ -297,8 +297,8 @@ func TestSubOfSubNestsAndKillReachesOnlyItsBranch(t *testing.T) {
 	assertDeadNow(t, tss2)
 	assertAlive(t, "the sibling's tree after the sub's Kill", tsib)
 	assertPidsExactly(t, "parent", c, tsib)
-	if err := ss2.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("sub's sub PrepareCmd after the sub's Kill = %v, want ErrClosed", err)
+	if err := ss2.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("sub's sub Start after the sub's Kill = %v, want ErrClosed", err)
 	}
 	exitIn(t, "the parent after a sub's Kill", c, 7)
 }
@@ -497,7 +497,7 @@ const handleSlack = 10
 func TestSubSpawnCloseCyclesReleaseEveryHandle(t *testing.T) {
 	count, how := handleCounter(t)
 	c := newContainer(t, contain.Options{})
-	var spent [3]time.Duration // Sub, spawn (Prepare+Start+Started), Close
+	var spent [3]time.Duration // Sub, spawn (Start), Close
 	cycle := func() {
 		t0 := time.Now()
 		s, err := c.Sub(ctxFor(t, killTimeout), contain.Options{})
@@ -624,12 +624,10 @@ func TestConcurrentSubsAndParentCloseAreSafe(t *testing.T) {
 					return
 				}
 				cmd := testchild.Command(testchild.ModeSleep)
-				if err := s.PrepareCmd(cmd); err != nil {
-					keep(nil, err)
-				} else if err := cmd.Start(); err != nil {
+				if err := s.Start(cmd); err != nil {
 					keep(nil, err)
 				} else {
-					keep(cmd, s.Started(cmd))
+					keep(cmd, nil)
 				}
 				_, err = s.Pids()
 				keep(nil, err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/forker"
 	"github.com/gotether/tether/internal/watchdog"
 )
 
@@ -31,6 +32,7 @@ func (*Backend) Probe() contain.Availability {
 		Notes: append([]string{
 			"a descendant that calls setsid or setpgid leaves the group and escapes",
 			"an adopted process is tracked on its own: its descendants are not covered",
+			ownerDeathWindow(),
 		}, platformNotes()...),
 	}
 }
@@ -46,15 +48,31 @@ const ownerDeath = "with KillOnOwnerDeath: if the owner dies abruptly (even by S
 	"(one exception: if a member is stopped, as after Freeze, the kernel sends the newly orphaned group SIGHUP then SIGCONT, " +
 	"which ends only members that do not catch or ignore SIGHUP)"
 
+// ownerDeathWindow says what covers a child, with KillOnOwnerDeath,
+// between its fork and the registration of its group with the watchdog
+// (the end of Start).
+func ownerDeathWindow() string {
+	if forker.Supported {
+		return "with KillOnOwnerDeath, from fork until its group is registered with the watchdog (before Start returns) " +
+			"a child is held by a parent-death signal (SIGKILL), so an owner that dies in that window takes it along; " +
+			"not covered: a process the child forks before the registration (microseconds after its exec), " +
+			"and a child that execs a set-user-ID or set-group-ID program, for which the kernel clears the signal"
+	}
+	return "with KillOnOwnerDeath, an owner that dies between a child's fork and the registration of its group " +
+		"with the watchdog (before Start returns; about as long as the exec takes) leaves that child and its group running: " +
+		"this system has no parent-death signal to close that window"
+}
+
 // New creates an empty container: the group itself is born with the first
-// command (PrepareCmd makes that child the leader), so New touches nothing
+// command (Start makes that child the leader), so New touches nothing
 // in the OS. Any limit fails New with a *contain.LimitError: invalid ones
 // match contain.ErrInvalidLimit, valid ones contain.ErrUnsupported, since
 // a process group cannot enforce any.
 //
 // With KillOnOwnerDeath, New makes sure the owner's watchdog runs (see
 // internal/watchdog) and fails if it cannot be started; the group is
-// registered with it once Started has recorded the leader.
+// registered with it by the Start of the leader, before that Start
+// returns.
 func (*Backend) New(_ context.Context, opts contain.Options) (contain.Container, error) {
 	c, err := makeContainer(opts, opts.KillOnOwnerDeath)
 	if err != nil {
@@ -66,7 +84,7 @@ func (*Backend) New(_ context.Context, opts contain.Options) (contain.Container,
 
 // makeContainer checks opts and makes an empty container, for New and for
 // Sub: every limit is rejected, and with watch the owner's watchdog must
-// run (the group is registered with it once Started records the leader).
+// run (the group is registered with it by the leader's Start).
 func makeContainer(opts contain.Options, watch bool) (*Container, error) {
 	if err := contain.RejectLimits(contain.PGID, noLimits, opts.Limits); err != nil {
 		return nil, err

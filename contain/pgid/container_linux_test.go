@@ -108,8 +108,8 @@ func TestKillKillsTheGroupButNotTheEscapees(t *testing.T) {
 	if err := wait(); !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Errorf("child's Wait = %v, want killed by SIGKILL", err)
 	}
-	if err := c.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("PrepareCmd after Kill = %v, want ErrClosed", err)
+	if err := c.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("Start after Kill = %v, want ErrClosed", err)
 	}
 }
 
@@ -260,8 +260,8 @@ func TestCloseKillsAndIsIdempotent(t *testing.T) {
 		t.Fatal("child alive after Close")
 	}
 	_ = wait()
-	if err := c.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("PrepareCmd after Close = %v, want ErrClosed", err)
+	if err := c.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("Start after Close = %v, want ErrClosed", err)
 	}
 	if err := c.Adopt(os.Getppid()); !errors.Is(err, contain.ErrClosed) {
 		t.Errorf("Adopt after Close = %v, want ErrClosed", err)
@@ -395,7 +395,7 @@ func TestSecondCommandJoinsTheLeadersGroup(t *testing.T) {
 	second.SysProcAttr = shared
 	start(t, c, second)
 	if shared.Setpgid || shared.Pgid != 0 {
-		t.Errorf("PrepareCmd changed the caller's SysProcAttr: %+v", shared)
+		t.Errorf("Start changed the caller's SysProcAttr: %+v", shared)
 	}
 	if pg, err := unix.Getpgid(second.Process.Pid); err != nil || pg != first.Process.Pid {
 		t.Fatalf("second command: pgid %d, %v; want the leader's %d", pg, err, first.Process.Pid)
@@ -417,7 +417,7 @@ func TestFirstCommandWithSetsidLeadsTheGroup(t *testing.T) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	start(t, c, cmd)
 	if cmd.SysProcAttr.Setpgid {
-		t.Fatal("PrepareCmd added Setpgid to Setsid, which fails with EPERM")
+		t.Fatal("Start added Setpgid to Setsid, which fails with EPERM")
 	}
 	if pids, err := c.Pids(); err != nil || !slices.Equal(pids, []int{cmd.Process.Pid}) {
 		t.Fatalf("Pids = %v, %v", pids, err)
@@ -428,7 +428,7 @@ func TestFirstCommandWithSetsidLeadsTheGroup(t *testing.T) {
 	testchild.WaitDead(t, 0, cmd.Process.Pid)
 }
 
-func TestPrepareCmdRejectsConflictingSettings(t *testing.T) {
+func TestStartRejectsConflictingSettings(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		second bool
@@ -448,31 +448,32 @@ func TestPrepareCmdRejectsConflictingSettings(t *testing.T) {
 			cmd := testchild.Command(testchild.ModeSleep)
 			attr := tc.attr
 			cmd.SysProcAttr = &attr
-			if err := c.PrepareCmd(cmd); err == nil {
-				t.Fatal("PrepareCmd accepted conflicting settings")
+			if err := c.Start(cmd); err == nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+				t.Fatal("Start accepted conflicting settings")
 			}
-			if attr.Setsid != tc.attr.Setsid || attr.Setpgid != tc.attr.Setpgid || attr.Pgid != tc.attr.Pgid {
-				t.Errorf("PrepareCmd changed the rejected SysProcAttr: %+v", attr)
+			if cmd.Process != nil || cmd.SysProcAttr != &attr || attr.Setsid != tc.attr.Setsid || attr.Setpgid != tc.attr.Setpgid || attr.Pgid != tc.attr.Pgid || attr.Pdeathsig != 0 {
+				t.Errorf("Start changed the rejected command: process %v, SysProcAttr %+v", cmd.Process, cmd.SysProcAttr)
 			}
 		})
 	}
 }
 
-func TestStartedKillsAChildOutsideTheGroup(t *testing.T) {
+// Start checks that the child it started is really in the group, and
+// kills it otherwise. Start itself sets the group, so the check is
+// exercised on a child started outside it.
+func TestStartKillsAChildOutsideTheGroup(t *testing.T) {
 	c := newContainer(t)
 	start(t, c, testchild.Command(testchild.ModeSleep))
-	// Prepared as a later member, then the caller takes it out again.
 	cmd := testchild.Command(testchild.ModeSleep)
-	if err := c.PrepareCmd(cmd); err != nil {
-		t.Fatal(err)
-	}
-	cmd.SysProcAttr.Setpgid, cmd.SysProcAttr.Pgid = true, 0
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	wait := reap(t, cmd, func(context.Context) error { return cmd.Process.Kill() })
-	if err := c.Started(cmd); err == nil {
-		t.Fatal("Started accepted a child outside the group")
+	if err := c.record(cmd); err == nil {
+		t.Fatal("record accepted a child outside the group")
 	}
 	var ee *exec.ExitError
 	if err := wait(); !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
@@ -480,15 +481,18 @@ func TestStartedKillsAChildOutsideTheGroup(t *testing.T) {
 	}
 }
 
-func TestPrepareCmdRefusesAGroupThatEnded(t *testing.T) {
+func TestStartRefusesAGroupThatEnded(t *testing.T) {
 	c := newContainer(t)
 	leader := testchild.Command(testchild.ModeExit, "0")
 	wait := start(t, c, leader)
 	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.PrepareCmd(testchild.Command(testchild.ModeSleep)); err == nil {
-		t.Fatal("PrepareCmd joined a group whose only member was reaped")
+	cmd := testchild.Command(testchild.ModeSleep)
+	if err := c.Start(cmd); err == nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatal("Start joined a group whose only member was reaped")
 	}
 }
 
@@ -506,13 +510,7 @@ func TestContainerLeaksNoDescriptors(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := testchild.Command(testchild.ModeSleep)
-		if err := c.PrepareCmd(cmd); err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Started(cmd); err != nil {
+		if err := c.Start(cmd); err != nil {
 			t.Fatal(err)
 		}
 		outside := testchild.Command(testchild.ModeSleep)
@@ -590,16 +588,10 @@ func TestSignalReachesEveryMember(t *testing.T) {
 func TestRecycledGroupIDIsNeverSignalled(t *testing.T) {
 	c := newContainer(t)
 	cmd := testchild.Command(testchild.ModeSleep)
-	if err := c.PrepareCmd(cmd); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
+	if err := c.Start(cmd); err != nil {
 		t.Fatal(err)
 	}
 	wait := reap(t, cmd, func(context.Context) error { return cmd.Process.Kill() })
-	if err := c.Started(cmd); err != nil {
-		t.Fatal(err)
-	}
 	c.mu.Lock()
 	c.leader.groupSignal = false // the killpg path is the one that trusts the number
 	c.leader.startTicks++

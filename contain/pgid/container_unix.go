@@ -17,6 +17,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/forker"
+	"github.com/gotether/tether/internal/spawngate"
 	"github.com/gotether/tether/internal/watchdog"
 )
 
@@ -31,9 +33,17 @@ import (
 //
 // # Locking
 //
-// Each container has two locks: teardown, held across a whole Kill or
-// Close, and mu, which guards the state and is never held across a wait.
-// The order is teardown before mu, and a parent before its subs:
+// Each container has four locks: teardown, held across a whole Kill or
+// Close; gate, the spawn gate (see contain.Container), held shared by
+// Start in the container and in every enclosing one from its checks until
+// the child is recorded and registered, and exclusively by Freeze, Thaw
+// and a Signal of a stop signal; spawn, which serialises the Starts of one
+// container, so that a second command joins the group the first one
+// leads instead of racing it to lead one; and mu, which guards the state
+// and is never held across a wait. The order is gate, then spawn, then
+// mu, and teardown before mu; a gate is never held while waiting for a
+// teardown lock, nor a teardown lock while waiting for a gate. Among
+// containers, a parent before its subs:
 //
 //   - An operation on a family (a container and its subs, recursively)
 //     takes a snapshot of it, parents first, and then takes each member's
@@ -54,6 +64,8 @@ type Container struct {
 	// below and is never held across a wait, so Signal, Pids and Stats
 	// stay responsive while a teardown polls.
 	teardown sync.Mutex
+	gate     spawngate.Gate // nested in the parent's for a sub
+	spawn    sync.Mutex
 	mu       sync.Mutex
 
 	// parent is the container Sub made this one in, nil for one made by
@@ -64,7 +76,7 @@ type Container struct {
 	// all and forgets them.
 	subs map[*Container]struct{}
 
-	// pgid is the group's id, the leader's pid; 0 until Started has
+	// pgid is the group's id, the leader's pid; 0 until Start has
 	// recorded the leader.
 	pgid int
 	// leader is our own handle on the leader (on Linux a duplicate of the
@@ -83,11 +95,14 @@ type Container struct {
 	killed bool
 	// closed is set once Close has confirmed death and released handles.
 	closed bool
+	// frozen is set from a successful Freeze until Thaw. It changes only
+	// with gate held exclusively, so a holder of the gate sees it stable.
+	frozen bool
 
 	// watch is Options.KillOnOwnerDeath (for a sub, also its parent's
-	// watch). reg is then the watchdog's
-	// registration of the group, made by Started for the leader and
-	// withdrawn as soon as a kill has confirmed the group dead.
+	// watch). reg is then the watchdog's registration of the group, made
+	// by Start for the leader and withdrawn as soon as a kill has
+	// confirmed the group dead.
 	//
 	// The watchdog kills by number (kill -KILL -pgid): it has no pidfd to
 	// hold once the owner is dead. The residual risk: if the group empties
@@ -116,39 +131,102 @@ const (
 // Mechanism returns contain.PGID.
 func (c *Container) Mechanism() contain.Mechanism { return contain.PGID }
 
-// PrepareCmd makes cmd join the group at fork. The first command gets
+// Start starts cmd in the group. The first command gets
 // SysProcAttr.Setpgid with Pgid 0, so it leads a new group whose id is its
-// pid; later commands get Pgid set to that id. cmd.SysProcAttr is copied
-// before it is changed, so a SysProcAttr shared between commands is left
-// alone.
+// pid; later commands get Pgid set to that id. The fields are set on a
+// copy of cmd.SysProcAttr, so a SysProcAttr shared between commands is
+// left alone.
 //
 // If the caller set Setsid on the first command, Setpgid is not added (the
 // pair fails at fork with EPERM): a session leader leads its own group
 // too. A later command cannot both start a session and join the group, so
 // Setsid there is an error, as is a caller-set Setpgid or Pgid that
-// conflicts with the group.
+// conflicts with the group. Nothing is spawned then.
 //
-// The group id is only known once the first command has started, so each
-// command must be started and passed to Started before the next one is
-// prepared; a command prepared while no leader is recorded is prepared as
-// a leader again (so a failed Start costs nothing), and Started rejects it
-// if another leader got there first.
+// With KillOnOwnerDeath (of this container or of one it is a sub of),
+// Start sets the parent-death signal (SysProcAttr.Pdeathsig) to SIGKILL
+// where the OS has one and the caller set none (a caller's own is kept),
+// and registers the group with the owner-death watchdog before it
+// returns. The child is thereby tied to the owner from birth: Go sets the
+// signal in the child before exec and kills the child at once if the
+// owner has already died, and the fork runs on a thread that never exits
+// (internal/forker), because Linux sends the signal when the forking
+// thread ends. So an owner killed between the fork and the registration
+// takes the child with it. What is not covered: a process the child
+// forks before the registration (the child runs its own code from its
+// exec until Start's registration, normally microseconds); a child that
+// execs a set-user-ID or set-group-ID program, for which the kernel
+// clears the signal; and, on macOS and the BSDs other than FreeBSD, which
+// have no parent-death signal, the whole window from fork to
+// registration, which is how long the exec takes.
 //
-// PrepareCmd fails with an error matching contain.ErrClosed after Kill or
-// Close (of this container or of any container it is a sub of), and with
-// a plain error when the group has already ended (every
-// member exited and was reaped): its id may have been recycled, so it can
-// no longer be joined; use a new container. A later command can still fail
-// at Start with EPERM if the last member is reaped between PrepareCmd and
-// the fork.
-func (c *Container) PrepareCmd(cmd *exec.Cmd) error {
+// Starts of one container are serialised, so every command joins the
+// group the first one leads. Start holds the spawn gates of this
+// container and of every enclosing one (see contain.Container), so a
+// Freeze never stops a child between fork and exec.
+//
+// Start fails with an error matching contain.ErrClosed after Kill or
+// Close (of this container or of any container it is a sub of), with one
+// matching contain.ErrFrozen while this container or one it is a sub of
+// is frozen, and with a plain error when the group has already ended
+// (every member exited and was reaped): its id may have been recycled, so
+// it can no longer be joined; use a new container. A later command can
+// still fail with EPERM if the last member is reaped just before its
+// fork. The started child is checked to really be in the group; if it is
+// not, if the container was killed meanwhile, or if the watchdog cannot
+// register the group, the child is killed and reaped before Start
+// returns the error. The first command's leader gets the container's own
+// handle (on Linux a duplicate of the pidfd, which stays valid after the
+// caller's cmd.Wait).
+func (c *Container) Start(cmd *exec.Cmd) error {
 	if cmd == nil {
-		return errors.New("pgid: PrepareCmd: nil command")
+		return errors.New("pgid: Start: nil command")
+	}
+	leave := c.gate.Enter()
+	defer leave()
+	c.spawn.Lock()
+	defer c.spawn.Unlock()
+	for x := c; x != nil; x = x.parent {
+		x.mu.Lock()
+		frozen := x.frozen
+		x.mu.Unlock()
+		if frozen {
+			if x == c {
+				return fmt.Errorf("pgid: Start: %w", contain.ErrFrozen)
+			}
+			return fmt.Errorf("pgid: Start: an enclosing container is frozen: %w", contain.ErrFrozen)
+		}
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	attr, err := c.attrLocked(cmd)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if c.watch && forker.ParentDeathSignal(attr) == 0 {
+		forker.SetParentDeathSignal(attr, syscall.SIGKILL)
+	}
+	orig := cmd.SysProcAttr
+	cmd.SysProcAttr = attr
+	if err := forker.Start(cmd); err != nil {
+		cmd.SysProcAttr = orig // nothing was created: the caller's command is as it was
+		return err
+	}
+	if err := c.record(cmd); err != nil {
+		// The child runs outside the container, or unwatched: it must
+		// not run on. record has killed it; reap it for the caller.
+		_ = cmd.Wait()
+		c.log.Debug("pgid: started child rejected", "pid", cmd.Process.Pid, "err", err)
+		return err
+	}
+	return nil
+}
+
+// attrLocked returns a copy of cmd.SysProcAttr that makes the child lead
+// the group (no group yet) or join it, or the reason it cannot.
+func (c *Container) attrLocked(cmd *exec.Cmd) (*syscall.SysProcAttr, error) {
 	if c.killed {
-		return closedError("PrepareCmd")
+		return nil, closedError("Start")
 	}
 	attr := &syscall.SysProcAttr{}
 	if cmd.SysProcAttr != nil {
@@ -158,55 +236,45 @@ func (c *Container) PrepareCmd(cmd *exec.Cmd) error {
 	if c.pgid == 0 {
 		switch {
 		case attr.Setsid && attr.Setpgid:
-			return errors.New("pgid: PrepareCmd: SysProcAttr sets both Setsid and Setpgid, which fails at fork with EPERM")
+			return nil, errors.New("pgid: Start: SysProcAttr sets both Setsid and Setpgid, which fails at fork with EPERM")
 		case attr.Setsid:
 			// A session leader's group id is its pid: the group exists.
 		case attr.Setpgid && attr.Pgid != 0:
-			return fmt.Errorf("pgid: PrepareCmd: SysProcAttr.Pgid is %d, but the first command must lead a new group (Pgid 0)", attr.Pgid)
+			return nil, fmt.Errorf("pgid: Start: SysProcAttr.Pgid is %d, but the first command must lead a new group (Pgid 0)", attr.Pgid)
 		default:
 			attr.Setpgid, attr.Pgid = true, 0
 		}
-		cmd.SysProcAttr = attr
-		return nil
+		return attr, nil
 	}
 	if c.gone || !c.viewLocked().held {
-		return fmt.Errorf("pgid: PrepareCmd: process group %d has ended (every member exited), so it cannot be joined; use a new container", c.pgid)
+		return nil, fmt.Errorf("pgid: Start: process group %d has ended (every member exited), so it cannot be joined; use a new container", c.pgid)
 	}
 	switch {
 	case attr.Setsid:
-		return fmt.Errorf("pgid: PrepareCmd: SysProcAttr.Setsid would start a new session, so the command could not join process group %d", c.pgid)
+		return nil, fmt.Errorf("pgid: Start: SysProcAttr.Setsid would start a new session, so the command could not join process group %d", c.pgid)
 	case attr.Setpgid && attr.Pgid != c.pgid:
-		return fmt.Errorf("pgid: PrepareCmd: SysProcAttr asks for process group %d, but this container's group is %d", attr.Pgid, c.pgid)
+		return nil, fmt.Errorf("pgid: Start: SysProcAttr asks for process group %d, but this container's group is %d", attr.Pgid, c.pgid)
 	}
 	attr.Setpgid, attr.Pgid = true, c.pgid
-	cmd.SysProcAttr = attr
-	return nil
+	return attr, nil
 }
 
-// Started records cmd, which must have been prepared by PrepareCmd and
-// started successfully. The first one becomes the group's leader: the
-// container keeps its own handle on it (on Linux a duplicate of the pidfd,
-// which stays valid after the caller's Wait). Every command is checked to
-// really be in the group; if it is not (its SysProcAttr was changed after
-// PrepareCmd, or a second leader started first), or the container was
-// killed meanwhile (directly or through a container it is a sub of), the
-// child is killed before Started returns an error
-// (matching contain.ErrClosed in the last case).
-func (c *Container) Started(cmd *exec.Cmd) error {
-	if cmd == nil || cmd.Process == nil {
-		return errors.New("pgid: Started: command was not started")
-	}
+// record records the started cmd: the first one becomes the group's
+// leader and, with watch, the group is registered with the watchdog;
+// later ones join the list of members. If the child is not in the group,
+// the container was killed meanwhile or the registration failed, it kills
+// the child (and, for a leader, its group) and returns why; the caller
+// reaps it.
+func (c *Container) record(cmd *exec.Cmd) error {
 	pid := cmd.Process.Pid
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	reject := func(err error) error {
-		// The child runs outside the container: it must not run on.
 		_ = cmd.Process.Kill()
-		c.log.Debug("pgid: started child rejected", "pid", pid, "err", err)
 		return err
 	}
 	if c.killed {
-		return reject(closedError("Started"))
+		return reject(closedError("Start"))
 	}
 	want := c.pgid
 	if want == 0 {
@@ -214,34 +282,34 @@ func (c *Container) Started(cmd *exec.Cmd) error {
 	}
 	if pg, err := unix.Getpgid(pid); err != nil || pg != want {
 		if err != nil {
-			return reject(fmt.Errorf("pgid: Started: cannot confirm process %d is in group %d: %w", pid, want, err))
+			return reject(fmt.Errorf("pgid: Start: cannot confirm process %d is in group %d: %w", pid, want, err))
 		}
-		return reject(fmt.Errorf("pgid: Started: process %d is in group %d, not in the container's group %d", pid, pg, want))
+		return reject(fmt.Errorf("pgid: Start: process %d is in group %d, not in the container's group %d", pid, pg, want))
 	}
-	if c.pgid == 0 {
-		leader := leaderHandle(cmd.Process)
-		if c.watch {
-			reg, err := watchdog.RegisterGroup(pid)
-			if err != nil {
-				// The group would run unwatched: it must not run on.
-				// The leader is our unreaped child, so its id still
-				// names this group.
-				if sent, _ := leader.signalGroup(unix.SIGKILL); !sent {
-					_ = unix.Kill(-pid, unix.SIGKILL)
-				}
-				leader.close()
-				c.log.Debug("pgid: group not registered with the watchdog; killed", "pgid", pid, "err", err)
-				return fmt.Errorf("pgid: Started: KillOnOwnerDeath: %w", err)
-			}
-			c.reg = reg
-		}
-		c.pgid = pid
-		c.leader = leader
-		c.log.Debug("pgid: group leader started", "pgid", pid, "pidfd_group_signal", c.leader.groupSignal, "watched", c.watch)
+	if c.pgid != 0 {
+		c.joined = append(c.joined, pid)
+		c.log.Debug("pgid: command joined the group", "pid", pid, "pgid", c.pgid)
 		return nil
 	}
-	c.joined = append(c.joined, pid)
-	c.log.Debug("pgid: command joined the group", "pid", pid, "pgid", c.pgid)
+	leader := leaderHandle(cmd.Process)
+	if c.watch {
+		reg, err := watchdog.RegisterGroup(pid)
+		if err != nil {
+			// The group would run unwatched: it must not run on. The
+			// leader is our unreaped child, so its id still names this
+			// group.
+			if sent, _ := leader.signalGroup(unix.SIGKILL); !sent {
+				_ = unix.Kill(-pid, unix.SIGKILL)
+			}
+			leader.close()
+			c.log.Debug("pgid: group not registered with the watchdog; killed", "pgid", pid, "err", err)
+			return fmt.Errorf("pgid: Start: KillOnOwnerDeath: %w", err)
+		}
+		c.reg = reg
+	}
+	c.pgid = pid
+	c.leader = leader
+	c.log.Debug("pgid: group leader started", "pgid", pid, "pidfd_group_signal", c.leader.groupSignal, "watched", c.watch)
 	return nil
 }
 
@@ -294,10 +362,26 @@ func (c *Container) Adopt(pid int) error {
 // successful Close returns an error matching contain.ErrClosed; after Kill
 // it still reaches whatever Kill could not confirm dead. The first error
 // is returned, but every target is tried.
+//
+// A stop signal (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) is sent with the
+// spawn gate held exclusively, as Freeze does, so that it never stops a
+// child of a concurrent Start between its fork and its exec; that Start
+// waits for the Signal. SIGCONT takes the gate too, so that it waits for
+// a Freeze or Thaw in progress instead of undoing it half-way. A stop
+// signal sent to the group from outside tether cannot be excluded this
+// way.
 func (c *Container) Signal(sig os.Signal) error {
 	s, ok := sig.(syscall.Signal)
 	if !ok {
 		return contain.Unsupported(contain.PGID, "Signal", fmt.Sprintf("signal %v is not a POSIX signal", sig))
+	}
+	if jobControl(s) {
+		// A child that joins the group between its fork and its exec
+		// would stop there and hold the thread that forked it: no
+		// Start may be in flight while a stop signal goes out. SIGCONT
+		// waits too, rather than undo a Freeze or Thaw in progress.
+		c.gate.Lock()
+		defer c.gate.Unlock()
 	}
 	c.mu.Lock()
 	closed := c.closed
@@ -306,6 +390,17 @@ func (c *Container) Signal(sig os.Signal) error {
 		return closedError("Signal")
 	}
 	return signalFamily(c.family(), s, nil)
+}
+
+// jobControl reports whether sig stops a process that has not changed its
+// disposition (as a child between fork and exec has not), or continues
+// one.
+func jobControl(sig syscall.Signal) bool {
+	switch sig {
+	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGCONT:
+		return true
+	}
+	return false
 }
 
 // signalFamily sends sig to every container in nodes (their groups and
@@ -423,14 +518,13 @@ func (c *Container) signalGroupLocked(sig syscall.Signal, v groupView) error {
 // If ctx ends first, Kill returns a *contain.TeardownError (matching
 // contain.ErrTeardownNotConfirmed and ctx's error) listing the members
 // still alive; off Linux that list holds only the members it knows. Kill
-// is terminal for the container and every sub: PrepareCmd, Adopt and Sub
+// is terminal for the container and every sub: Start, Adopt and Sub
 // fail with contain.ErrClosed from the moment it begins. It may be called
 // again, for example after a timeout.
 //
-// A command whose Start is in flight when Kill begins (prepared before,
-// not yet passed to Started) may outlive Kill's return by that window:
-// Started then kills it and fails, as it does for a container killed
-// meanwhile.
+// A command whose Start is in flight when Kill begins (past its checks,
+// not yet recorded) may outlive Kill's return by that window: its Start
+// then kills it and fails, as it does for a container killed meanwhile.
 func (c *Container) Kill(ctx context.Context) error {
 	c.teardown.Lock()
 	defer c.teardown.Unlock()
@@ -567,6 +661,12 @@ func collect(nodes []*Container, views []groupView) (live []int, settled bool, e
 // re-sending it on every check so that a member forked meanwhile stops
 // too. A sub made while Freeze runs is not covered.
 //
+// Freeze holds the spawn gate exclusively (see contain.Container): it
+// waits for the Starts in flight into this container and its subs, none
+// begins while it runs, and from its success until Thaw every Start here
+// or in a sub fails with contain.ErrFrozen. A SIGSTOP that reached a child
+// between its fork and its exec would hold the thread that forked it.
+//
 // On Linux every thread of every live member must show state T (stopped)
 // or t (stopped by a tracer) in /proc. Off Linux nothing can be observed:
 // Freeze returns once SIGSTOP has been delivered to the groups. SIGSTOP
@@ -575,11 +675,29 @@ func collect(nodes []*Container, views []groupView) (live []int, settled bool, e
 // stopped yet when Freeze returns.
 //
 // A stopped member still dies on Kill. If ctx ends before the freeze is
-// confirmed, Freeze returns an error wrapping ctx's error; the members
-// that did stop stay stopped until Thaw or Kill. It fails with an error
-// matching contain.ErrClosed after Kill or Close.
+// confirmed (a ctx that has already ended included), Freeze rolls it
+// back, sending SIGCONT to everything it sent SIGSTOP to, and returns an
+// error wrapping ctx's error; the container is then not frozen. It fails
+// with an error matching contain.ErrClosed after Kill or Close.
 func (c *Container) Freeze(ctx context.Context) error {
-	return c.stopOrContinue(ctx, "Freeze", unix.SIGSTOP, true)
+	c.gate.Lock()
+	defer c.gate.Unlock()
+	err := c.stopOrContinue(ctx, "Freeze", unix.SIGSTOP, true)
+	if err != nil {
+		if !errors.Is(err, contain.ErrClosed) {
+			rctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			rerr := c.stopOrContinue(rctx, "Freeze rollback", unix.SIGCONT, false)
+			cancel()
+			if rerr != nil {
+				c.log.Debug("pgid: rollback of an unconfirmed freeze not confirmed", "err", rerr)
+			}
+		}
+		return err
+	}
+	c.mu.Lock()
+	c.frozen = true
+	c.mu.Unlock()
+	return nil
 }
 
 // Thaw sends SIGCONT to the group, every adopted process and every sub's
@@ -588,11 +706,26 @@ func (c *Container) Freeze(ctx context.Context) error {
 // the tracer's to resume and does not hold Thaw back. Off Linux, Thaw
 // returns once SIGCONT is delivered. If ctx ends first, Thaw returns an
 // error wrapping ctx's error. It fails with an error matching
-// contain.ErrClosed after Kill or Close.
+// contain.ErrClosed after Kill or Close. Once SIGCONT has been sent, the
+// container no longer counts as frozen, even if the confirmation fails:
+// Start works again.
 func (c *Container) Thaw(ctx context.Context) error {
-	return c.stopOrContinue(ctx, "Thaw", unix.SIGCONT, false)
+	c.gate.Lock()
+	defer c.gate.Unlock()
+	err := c.stopOrContinue(ctx, "Thaw", unix.SIGCONT, false)
+	if !errors.Is(err, contain.ErrClosed) {
+		c.mu.Lock()
+		c.frozen = false
+		c.mu.Unlock()
+	}
+	return err
 }
 
+// stopOrContinue sends sig to the family until every member is stopped
+// (stop) or none is. A stop is not confirmed once ctx has ended, even by a
+// check that would see it: the caller then rolls it back, so the outcome
+// of a Freeze with an ended ctx does not depend on how fast the members
+// stopped.
 func (c *Container) stopOrContinue(ctx context.Context, op string, sig syscall.Signal, stop bool) error {
 	var sigErr error
 	var closed bool
@@ -615,7 +748,7 @@ func (c *Container) stopOrContinue(ctx context.Context, op string, sig syscall.S
 				notYet = append(notYet, p)
 			}
 		}
-		return notYet, len(notYet) == 0
+		return notYet, len(notYet) == 0 && (!stop || ctx.Err() == nil)
 	})
 	switch {
 	case closed:
@@ -755,7 +888,7 @@ func (c *Container) release(byParent bool) {
 // own subs (subs nest to any depth). c and its other subs live on.
 //
 // Killing c kills every sub, and the kill is terminal for them too: their
-// PrepareCmd, Adopt and Sub fail with contain.ErrClosed. Closing c also
+// Start, Adopt and Sub fail with contain.ErrClosed. Closing c also
 // releases every sub still open; a sub's own Close afterwards returns nil.
 // A sub's Close removes it from c's list, so that a container that hosts
 // many runs over its life does not accumulate their old group ids: once
@@ -784,6 +917,7 @@ func (c *Container) Sub(_ context.Context, opts contain.Options) (contain.Contai
 		return nil, err
 	}
 	s.parent = c
+	s.gate.Nest(&c.gate)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.killed {

@@ -11,10 +11,34 @@
 // A process group is an address for signals, not a container: any
 // descendant that calls setsid or setpgid (daemons do, and so do shells
 // that run job control) leaves the group and escapes Kill, Pids and Stats
-// for good. Nothing kills the group when the owner dies abruptly (a
-// frozen group only gets SIGHUP and SIGCONT, as POSIX orphans it), and it
-// cannot enforce any resource limit, so New rejects every limit. Where
-// this matters, use contain/cgroupv2 on Linux.
+// for good. Without KillOnOwnerDeath nothing kills the group when the
+// owner dies abruptly (a frozen group only gets SIGHUP and SIGCONT, as
+// POSIX orphans it), and it cannot enforce any resource limit, so New
+// rejects every limit. Where this matters, use contain/cgroupv2 on Linux.
+//
+// # Owner death
+//
+// With KillOnOwnerDeath the group is registered with the owner's
+// watchdog (internal/watchdog), which kills it if the owner dies. A group
+// exists only once its leader has forked, so the registration happens in
+// the leader's Start, before Start returns. Until then the child is held
+// by a parent-death signal (SIGKILL) that Start sets where the OS has one
+// (Linux, FreeBSD), from a thread that never exits (internal/forker): an
+// owner killed between the fork and the registration takes the child
+// with it. Not covered: a process the child forks before the registration
+// (microseconds after its exec), a child that execs a set-user-ID or
+// set-group-ID program (the kernel clears the signal), and, on macOS and
+// the BSDs other than FreeBSD, which have no parent-death signal, the
+// whole window from fork to registration (about as long as the exec).
+//
+// # Freezing
+//
+// Freeze stops every member with SIGSTOP. Start shares a spawn gate with
+// it (see contain.Container), so that no SIGSTOP ever reaches a child
+// between its fork and its exec, where it would hold the thread that
+// forked it: a Start while the container or one it is a sub of is frozen
+// fails at once with contain.ErrFrozen, and Signal sends the job-control
+// signals (stop signals and SIGCONT) under the same gate.
 //
 // # Group ids and recycling
 //
@@ -49,8 +73,8 @@
 // cost about what they cost with one; off Linux each group is asked about
 // on its own (kill(-pgid, 0)).
 //
-// Each sub's group is registered with the owner-death watchdog when its
-// leader starts, if the sub was made with KillOnOwnerDeath or its parent
+// Each sub's group is registered with the owner-death watchdog by its
+// leader's Start, if the sub was made with KillOnOwnerDeath or its parent
 // was (the parent's promise covers the sub's members), and is withdrawn
 // once a kill has confirmed it dead. A sub is no stronger than a group: a
 // member that calls setsid or setpgid leaves its sub, and so the parent
@@ -78,14 +102,8 @@
 //	}
 //	defer c.Close(context.Background())
 //	cmd := exec.Command("make", "-j8")
-//	if err := c.PrepareCmd(cmd); err != nil {
-//		return err
-//	}
-//	if err := cmd.Start(); err != nil {
-//		return err
-//	}
-//	if err := c.Started(cmd); err != nil {
-//		return err
+//	if err := c.Start(cmd); err != nil {
+//		return err // nothing runs, nothing is left
 //	}
 //	waitErr := make(chan error, 1)
 //	go func() { waitErr <- cmd.Wait() }()

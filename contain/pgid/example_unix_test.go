@@ -4,6 +4,7 @@ package pgid_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"time"
@@ -26,16 +27,8 @@ func ExampleBackend_New() {
 	defer c.Close(context.Background())
 
 	cmd := exec.Command("make", "-j8")
-	if err := c.PrepareCmd(cmd); err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := cmd.Start(); err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := c.Started(cmd); err != nil {
-		fmt.Println(err)
+	if err := c.Start(cmd); err != nil {
+		fmt.Println(err) // nothing was left running
 		return
 	}
 	waitErr := make(chan error, 1)
@@ -76,13 +69,7 @@ func ExampleContainer_Sub() {
 		}
 		defer job.Close(ctx) // kills what the job left, forgets its group
 		cmd := exec.Command(name, args...)
-		if err := job.PrepareCmd(cmd); err != nil {
-			return err
-		}
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-		if err := job.Started(cmd); err != nil {
+		if err := job.Start(cmd); err != nil {
 			return err
 		}
 		return cmd.Wait()
@@ -92,4 +79,42 @@ func ExampleContainer_Sub() {
 			fmt.Println(dir+":", err)
 		}
 	}
+}
+
+// Start places the child in the container from birth, in one call; on
+// failure nothing runs. While the container is frozen it refuses at once
+// rather than create a child that would stop before it could exec.
+func ExampleContainer_Start() {
+	ctx := context.Background()
+	c, err := pgid.New().New(ctx, contain.Options{KillOnOwnerDeath: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close(ctx)
+
+	cmd := exec.Command("sleep", "60")
+	if err := c.Start(cmd); err != nil {
+		fmt.Println(err)
+		return
+	}
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }() // cmd.Wait is the caller's
+
+	if err := c.Freeze(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = c.Start(exec.Command("true"))
+	fmt.Println("start while frozen:", errors.Is(err, contain.ErrFrozen))
+	if err := c.Thaw(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("kill:", c.Kill(ctx))
+	fmt.Println("sleep:", <-waitErr)
+	// Output:
+	// start while frozen: true
+	// kill: <nil>
+	// sleep: signal: killed
 }

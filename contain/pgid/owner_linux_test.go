@@ -35,15 +35,7 @@ func runOwner(args []string) int {
 		return 3
 	}
 	cmd := testchild.Command(testchild.ModeTree, args[0])
-	if err := c.PrepareCmd(cmd); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 3
-	}
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 3
-	}
-	if err := c.Started(cmd); err != nil {
+	if err := c.Start(cmd); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
@@ -76,13 +68,7 @@ func runSubOwner(args []string) int {
 			return fail(err)
 		}
 		cmd := testchild.Command(testchild.ModeTree, args[i])
-		if err := sub.PrepareCmd(cmd); err != nil {
-			return fail(err)
-		}
-		if err := cmd.Start(); err != nil {
-			return fail(err)
-		}
-		if err := sub.Started(cmd); err != nil {
+		if err := sub.Start(cmd); err != nil {
 			return fail(err)
 		}
 	}
@@ -242,7 +228,7 @@ func TestKillWithdrawsRegistration(t *testing.T) {
 	}
 	start(t, c, testchild.Command(testchild.ModeSleep))
 	if got := watchdog.Registered(); got != before+1 {
-		t.Fatalf("Registered = %d after Started, want %d", got, before+1)
+		t.Fatalf("Registered = %d after Start, want %d", got, before+1)
 	}
 	if err := c.Kill(killCtx(t)); err != nil {
 		t.Fatal(err)

@@ -80,8 +80,8 @@ func wantPids(t *testing.T, name string, c *Container, want ...int) {
 
 func wantClosed(t *testing.T, name string, c *Container) {
 	t.Helper()
-	if err := c.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("%s PrepareCmd = %v, want ErrClosed", name, err)
+	if err := c.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("%s Start = %v, want ErrClosed", name, err)
 	}
 	if err := c.Adopt(os.Getppid()); !errors.Is(err, contain.ErrClosed) {
 		t.Errorf("%s Adopt = %v, want ErrClosed", name, err)
@@ -144,8 +144,8 @@ func TestSubKillLeavesTheParentAndSiblingsAlive(t *testing.T) {
 			testchild.Alive(own), testchild.Alive(sib))
 	}
 	wantPids(t, "parent", parent, own, sib)
-	if err := a.PrepareCmd(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("killed sub's PrepareCmd = %v, want ErrClosed", err)
+	if err := a.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+		t.Errorf("killed sub's Start = %v, want ErrClosed", err)
 	}
 	// The parent and the sibling still take new processes and subs.
 	late, _ := sleeper(t, b)
@@ -277,13 +277,7 @@ func TestManySubCyclesLeaveNothingBehind(t *testing.T) {
 			t.Fatal("Sub:", err)
 		}
 		cmd := testchild.Command(testchild.ModeSleep)
-		if err := s.PrepareCmd(cmd); err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Started(cmd); err != nil {
+		if err := s.Start(cmd); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Close(ctx); err != nil {
@@ -595,15 +589,11 @@ func TestSubRacesTheParentsKill(t *testing.T) {
 					}
 					made.Add(1)
 					cmd := testchild.Command(testchild.ModeSleep)
-					if err := s.PrepareCmd(cmd); err != nil {
+					if err := s.Start(cmd); err != nil {
 						if !errors.Is(err, contain.ErrClosed) {
-							t.Error("PrepareCmd:", err)
+							t.Error("Start:", err)
 						}
 						_ = s.Close(context.Background())
-						return
-					}
-					if err := cmd.Start(); err != nil {
-						t.Error("Start:", err)
 						return
 					}
 					done := make(chan error, 1)
@@ -612,9 +602,6 @@ func TestSubRacesTheParentsKill(t *testing.T) {
 					started = append(started, cmd.Process.Pid)
 					waits = append(waits, func() error { return <-done })
 					mu.Unlock()
-					if err := s.Started(cmd); err != nil && !errors.Is(err, contain.ErrClosed) {
-						t.Error("Started:", err)
-					}
 					if (g+i)%3 == 0 {
 						if err := s.Close(ctx); err != nil {
 							t.Error("sub Close:", err)
@@ -643,10 +630,10 @@ func TestSubRacesTheParentsKill(t *testing.T) {
 		}
 		close(stop)
 		wg.Wait()
-		// A child whose Started came after the Kill began was killed by
-		// Started (asynchronously: SIGKILL sent, death not awaited); every
-		// other one by the Kill. A sub the Kill missed would keep its
-		// member alive for good.
+		// A child whose Start recorded it after the Kill began was
+		// killed and reaped by that Start, and is not listed; every
+		// other one was killed by the Kill. A sub the Kill missed would
+		// keep its member alive for good.
 		mu.Lock()
 		testchild.WaitDead(t, patience, started...)
 		for _, w := range waits {
@@ -663,13 +650,7 @@ func TestSubRacesTheParentsKill(t *testing.T) {
 // spawnIn places a ModeSleep child in c.
 func spawnIn(b *testing.B, c contain.Container) *exec.Cmd {
 	cmd := testchild.Command(testchild.ModeSleep)
-	if err := c.PrepareCmd(cmd); err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	if err := c.Started(cmd); err != nil {
+	if err := c.Start(cmd); err != nil {
 		b.Fatal(err)
 	}
 	return cmd
@@ -826,13 +807,7 @@ func TestParentScansProcOnceForAllSubs(t *testing.T) {
 	for range subs {
 		s := newSub(t, parent, contain.Options{})
 		cmd := testchild.Command(testchild.ModeExit, "0")
-		if err := s.PrepareCmd(cmd); err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Started(cmd); err != nil {
+		if err := s.Start(cmd); err != nil {
 			t.Fatal(err)
 		}
 		pids = append(pids, cmd.Process.Pid)

@@ -48,7 +48,7 @@ func leaderHandle(p *os.Process) *handle {
 		}
 	})
 	if h.fd < 0 {
-		// os/exec had no pidfd (seccomp, or it could not get one). Started
+		// os/exec had no pidfd (seccomp, or it could not get one). Start
 		// runs before the caller's Wait, so the pid is still our child's.
 		if fd, err := unix.PidfdOpen(h.pid, 0); err == nil {
 			h.fd = fd

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // HelperRun is a helper process a test started with StartHelper.
@@ -58,4 +59,48 @@ func (h *HelperRun) Fail(t testing.TB, format string, a ...any) {
 	_ = h.Cmd.Process.Kill()
 	_ = h.Wait()
 	t.Fatalf("%s (helper stderr %q)", fmt.Sprintf(format, a...), h.stderr.String())
+}
+
+// RunHelper runs the test binary in mode with args, in a process group of
+// its own (so that nothing it sends to its group reaches the test), to
+// its end and returns its stdout, for a scenario that could hang or
+// signal the process that runs it (a
+// hung fork stops a Go program at its next garbage collection, timers
+// included, so only another process can notice). A helper still running
+// after limit is killed by pid, with every tether-<its pid>-* cgroup it
+// left (their trees killed, the directories removed), and the test fails
+// saying it hung; a helper that exits with an error fails the test with
+// its stderr.
+func RunHelper(t testing.TB, limit time.Duration, mode string, args ...string) string {
+	t.Helper()
+	cmd := Command(mode, args...)
+	isolate(cmd)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// A child of a hung helper, stopped between fork and exec, holds
+	// copies of the helper's descriptors, our pipes included: Wait must
+	// not wait for their EOF for ever once the helper itself has died.
+	cmd.WaitDelay = Patience
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("helper %s %v: %v\nstdout:\n%s\nstderr:\n%s", mode, args, err, stdout.String(), stderr.String())
+		}
+		return stdout.String()
+	case <-timer.C:
+	}
+	pid := cmd.Process.Pid
+	_ = cmd.Process.Kill()
+	left := killCgroupsOf(pid)
+	waitErr := <-done
+	t.Fatalf("helper %s %v hung: still running after %v, killed (%v; its cgroups killed and removed: %v)\nstdout:\n%s\nstderr:\n%s",
+		mode, args, limit, waitErr, left, stdout.String(), stderr.String())
+	return ""
 }

@@ -62,12 +62,49 @@ func leftovers() []string {
 // suite before leftovers reports it.
 const leftoverGrace = 2 * time.Second
 
+// killCgroupsOf kills the trees in the tether-<pid>-* cgroups of the
+// process pid (a helper that hung and was killed: nothing else will, if
+// its watchdog is held up by a frozen child that inherited the watchdog's
+// pipe), thaws and removes them, and returns their paths.
+func killCgroupsOf(pid int) []string {
+	dirs := cgroupsNamed("tether-" + strconv.Itoa(pid) + "-")
+	for _, dir := range dirs {
+		_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
+		_ = os.WriteFile(filepath.Join(dir, "cgroup.freeze"), []byte("0"), 0)
+		deadline := time.Now().Add(Patience)
+		for {
+			ev, err := os.ReadFile(filepath.Join(dir, "cgroup.events"))
+			if err != nil || strings.Contains(string(ev), "populated 0") || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		// Deepest first: a cgroup with nested ones cannot be removed.
+		var nested []string
+		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				nested = append(nested, p)
+			}
+			return nil
+		})
+		for i := len(nested) - 1; i >= 0; i-- {
+			_ = os.Remove(nested[i])
+		}
+	}
+	return dirs
+}
+
 // TetherCgroups lists the directories named tether-<this pid>-* on every
 // cgroup2 mount of this mount namespace: the cgroups this test process
 // made. Other test binaries run in parallel and own theirs; `make test`
 // checks for any tether-* directory once they all have finished.
 func TetherCgroups() []string {
-	mine := "tether-" + strconv.Itoa(os.Getpid()) + "-"
+	return cgroupsNamed("tether-" + strconv.Itoa(os.Getpid()) + "-")
+}
+
+// cgroupsNamed lists the directories whose name starts with prefix on
+// every cgroup2 mount, without descending into them.
+func cgroupsNamed(mine string) []string {
 	var out []string
 	for _, mnt := range cgroup2Mounts() {
 		_ = filepath.WalkDir(mnt, func(path string, d os.DirEntry, err error) error {

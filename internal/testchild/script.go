@@ -44,6 +44,8 @@ import (
 //	exit N          exit with code N at once
 //	env NAME        write the value of NAME to stdout
 //	kill SIG        send signal number SIG to itself (unix)
+//	killgroup SIG   send signal number SIG to its own process group, as
+//	                kill(0, SIG) does (unix; exits 2 elsewhere)
 const ModeScript = "script"
 
 // Script returns the arguments of a ModeScript child: pairs and single
@@ -218,6 +220,12 @@ func runScript(args []string) int {
 			os.Exit(n)
 		case "env":
 			_, _ = os.Stdout.WriteString(os.Getenv(next(&i)))
+		case "killgroup":
+			n, _ := strconv.Atoi(next(&i))
+			if err := killGroup(n); err != nil {
+				fmt.Fprintln(os.Stderr, "testchild: killgroup:", err)
+				return 2
+			}
 		case "kill":
 			n, _ := strconv.Atoi(next(&i))
 			p, _ := os.FindProcess(os.Getpid())

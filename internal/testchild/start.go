@@ -14,22 +14,16 @@ import (
 // milliseconds, so that a loaded two-core machine does not flake.
 const Patience = 10 * time.Second
 
-// Start places cmd in c the way proc does (PrepareCmd, Start, Started) and
-// reaps it in the background, as a caller of a container must. The
-// returned function waits for the reaper and returns cmd.Wait's error, as
-// often as it is called. A cleanup kills the container and waits too, so
-// no goroutine or zombie outlives the test; it runs before the cleanup of
-// a container made earlier in the test.
+// Start starts cmd in c the way proc does (c.Start) and reaps it in the
+// background, as a caller of a container must. The returned function
+// waits for the reaper and returns cmd.Wait's error, as often as it is
+// called. A cleanup kills the container and waits too, so no goroutine
+// or zombie outlives the test; it runs before the cleanup of a container
+// made earlier in the test.
 func Start(t testing.TB, c contain.Container, cmd *exec.Cmd) (wait func() error) {
 	t.Helper()
-	if err := c.PrepareCmd(cmd); err != nil {
-		t.Fatal("PrepareCmd:", err)
-	}
-	if err := cmd.Start(); err != nil {
+	if err := c.Start(cmd); err != nil {
 		t.Fatal("Start:", err)
-	}
-	if err := c.Started(cmd); err != nil {
-		t.Fatal("Started:", err)
 	}
 	return Reap(t, cmd, c.Kill)
 }

@@ -45,3 +45,10 @@ func ids() string {
 	sid, _ := unix.Getsid(0)
 	return fmt.Sprintf("%d %d %d %d", os.Getuid(), os.Getgid(), sid, os.Getpid())
 }
+
+// killGroup sends sig to the caller's own process group (kill(0, sig)).
+func killGroup(sig int) error { return unix.Kill(0, syscall.Signal(sig)) }
+
+// isolate puts a helper in a process group of its own, so that nothing
+// it sends to its group reaches the test process.
+func isolate(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }

@@ -3,6 +3,7 @@
 package testchild
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -45,3 +46,11 @@ const (
 
 // ids reports -1 for what Windows does not have.
 func ids() string { return fmt.Sprintf("-1 -1 -1 %d", os.Getpid()) }
+
+// killGroup is unix only: Windows has no kill(0).
+func killGroup(int) error { return errors.New("no process groups to signal on Windows") }
+
+// isolate puts a helper in a console process group of its own.
+func isolate(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP}
+}

@@ -1,0 +1,51 @@
+// Package spawngate is the spawn gate of a container (see
+// contain.Container): a read-write lock that a Start holds shared, in its
+// container and in every enclosing one, from its checks until the child
+// is placed, and that Freeze (and whatever else stops the tree) holds
+// exclusively. A child is then never created in a frozen tree, where it
+// would stop before it could exec and hold the thread that forked it in
+// the kernel.
+//
+// Lock order: Enter takes the gates outermost first. Lock takes one gate
+// alone. A container's other locks come after its gate, so no holder of
+// a gate waits for a gate while holding another container lock.
+package spawngate
+
+import "sync"
+
+// Gate is one container's spawn gate. The zero value is a gate with no
+// enclosing one; a sub's gate is nested with Nest before the sub is used.
+type Gate struct {
+	mu     sync.RWMutex
+	parent *Gate
+}
+
+// Nest makes parent the enclosing gate of g: Enter on g takes parent's
+// too. It must be called before g is used, and never again.
+func (g *Gate) Nest(parent *Gate) { g.parent = parent }
+
+// Enter takes g and every enclosing gate shared, outermost first, and
+// returns the function that releases them. It waits while any of them is
+// held exclusively.
+func (g *Gate) Enter() (leave func()) {
+	var chain []*Gate
+	for x := g; x != nil; x = x.parent {
+		chain = append(chain, x)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		chain[i].mu.RLock()
+	}
+	return func() {
+		for _, x := range chain {
+			x.mu.RUnlock()
+		}
+	}
+}
+
+// Lock takes g exclusively: it waits for the Enters in flight through g
+// (into its container or any nested one) and keeps new ones out until
+// Unlock.
+func (g *Gate) Lock() { g.mu.Lock() }
+
+// Unlock releases g.
+func (g *Gate) Unlock() { g.mu.Unlock() }

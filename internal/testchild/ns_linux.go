@@ -98,13 +98,19 @@ func containsInt(list []int, x int) bool {
 	return false
 }
 
-// ChildPids returns the children of pid, from /proc.
+// ChildPids returns the children of pid, from /proc. A child belongs to
+// the thread that forked it, so every thread's list is read: a Go
+// process forks from whichever thread runs the goroutine (or from the
+// forker's pool, for a parent-death signal).
 func ChildPids(pid int) []int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	var out []int
-	for _, f := range strings.Fields(string(b)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			out = append(out, n)
+	for _, t := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
 		}
 	}
 	return out

@@ -27,7 +27,7 @@ func TestNilContextAndNilCmdAreInvalidEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer running.Kill(ctx)
+	defer func() { _ = running.Kill(ctx) }()
 
 	for name, call := range map[string]func() error{
 		"Output nil ctx":    func() error { _, err := ok.Output(nilCtx); return err },

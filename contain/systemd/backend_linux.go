@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
@@ -32,6 +33,10 @@ const (
 	watchdogLeaf = "tether-watchdog"
 	ownerLeaf    = "tether-owner"
 )
+
+// stopTimeout is how long systemd waits, when it stops the scope, between
+// SIGTERM and SIGKILL.
+const stopTimeout = 5 * time.Second
 
 // leafControllers are the controllers the scope enables for the leaves
 // when systemd delegated them: those tether's limits and statistics use.
@@ -121,7 +126,7 @@ func (*Backend) Probe() contain.Availability {
 	a.Usable = true
 	a.Reason = fmt.Sprintf("%s answers on %s; containers go in a transient scope with Delegate=yes that it makes on first use", m, ep.label)
 	a.Limits = managerLimits(m, mcg)
-	a.Notes = append(a.Notes, "no scope yet: the first container creates "+scopePattern())
+	a.Notes = append(a.Notes, fmt.Sprintf("no scope yet: the first container creates %s; the limits above are those %s's cgroup (%s) offers, the scope's own are decided when it is made", scopePattern(), m, mcg))
 	if own, err := ownCgroup(); err == nil && mustMove(m, own, mcg) {
 		a.Notes = append(a.Notes, fmt.Sprintf("this process (not root) runs in %s, outside %s's tree: creating the scope moves it into <scope>/%s, so that it may spawn into the scope's leaves", own, m, ownerLeaf))
 	}
@@ -297,6 +302,11 @@ func makeScope(ctx context.Context) (*scope, error) {
 		// Collected when it ends, even if it failed, so no unit is left
 		// behind for `systemctl reset-failed`.
 		{Name: "CollectMode", Value: dbus.MakeVariant("inactive-or-failed")},
+		// Stopping the scope (systemctl stop, logout, shutdown) sends
+		// SIGTERM to everything in it, then SIGKILL after this: the
+		// watchdog ignores SIGTERM, so with systemd's default of 90 s
+		// every stop would wait that long for it (measured in the VM).
+		{Name: "TimeoutStopUSec", Value: dbus.MakeVariant(uint64(stopTimeout / time.Microsecond))},
 	}
 	done := make(chan string, 1) // buffered: go-systemd sends while holding a lock
 	if _, err := conn.StartTransientUnitContext(ctx, sc.unit, "fail", props, done); err != nil {

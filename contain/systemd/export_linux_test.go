@@ -4,6 +4,7 @@ package systemd
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/gotether/tether/internal/watchdog"
@@ -59,6 +60,29 @@ func ScopeProperty(ctx context.Context, unit, iface, name string) (any, error) {
 		return nil, err
 	}
 	return p.Value.Value(), nil
+}
+
+// StopScope stops a scope of the process's own manager, as `systemctl
+// stop` would (it kills every process in it), and waits for the job.
+func StopScope(ctx context.Context, unit string) error {
+	conn, _, err := connect(ctx, ownManager())
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	done := make(chan string, 1)
+	if _, err := conn.StopUnitContext(ctx, unit, "replace", done); err != nil {
+		return err
+	}
+	select {
+	case res := <-done:
+		if res != "done" {
+			return errors.New("stopping " + unit + ": job " + res)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // WatchdogPid is the owner's watchdog now (0 when none runs).

@@ -179,6 +179,9 @@ func TestScopeHoldsContainersInLeaves(t *testing.T) {
 	if m, err := systemd.ScopeProperty(ctx, sc.Unit, "Unit", "CollectMode"); err != nil || m != "inactive-or-failed" {
 		t.Errorf("CollectMode = %v, %v", m, err)
 	}
+	if d, err := systemd.ScopeProperty(ctx, sc.Unit, "Scope", "TimeoutStopUSec"); err != nil || d != uint64(5_000_000) {
+		t.Errorf("TimeoutStopUSec = %v, %v; want 5 s", d, err)
+	}
 	a := b.Probe()
 	if !a.Usable || !strings.Contains(strings.Join(a.Notes, "\n"), "scope "+sc.Unit) || !strings.Contains(a.Reason, "delegated "+sc.Unit) {
 		t.Errorf("Probe does not name the scope: %+v", a)
@@ -444,6 +447,43 @@ func TestFreshScopeAfterTheWatchdogDies(t *testing.T) {
 		})
 	}
 	t.Logf("watchdog %d killed: fresh scope %s with watchdog %d (old %s)", old.WatchdogPid, fresh.Unit, fresh.WatchdogPid, old.Unit)
+}
+
+// When the scope is stopped under a running owner (`systemctl stop`:
+// systemd kills what is in it and removes its cgroups), the containers in
+// it close without error and the next New makes a fresh scope.
+func TestFreshScopeAfterTheScopeIsStopped(t *testing.T) {
+	b := needScope(t)
+	c := newContainer(t, b, contain.Options{KillOnOwnerDeath: true})
+	old, _ := systemd.CurrentScope()
+	if old.Moved || strings.HasSuffix(cgroupOf(t, os.Getpid()), "/tether-owner") {
+		t.Skipf("this process is a member of its scope %s: stopping it would kill the test", old.Unit)
+	}
+	cmd := testchild.Command(testchild.ModeSleep)
+	wait := start(t, c, cmd)
+	began := time.Now()
+	if err := systemd.StopScope(ctxFor(t), old.Unit); err != nil {
+		t.Fatal(err)
+	}
+	// Within the scope's TimeoutStopSec (5 s) of SIGTERM, which the
+	// watchdog ignores, and not systemd's default of 90 s.
+	stopped := time.Since(began)
+	_ = wait()
+	testchild.WaitDead(t, testchild.Patience, cmd.Process.Pid, old.WatchdogPid)
+	if err := c.Close(ctxFor(t)); err != nil {
+		t.Fatalf("Close of a container whose scope was stopped: %v", err)
+	}
+	c2 := newContainer(t, b, contain.Options{KillOnOwnerDeath: true})
+	cmd2 := testchild.Command(testchild.ModeSleep)
+	start(t, c2, cmd2)
+	fresh, _ := systemd.CurrentScope()
+	if fresh.Unit == old.Unit || filepath.Dir(cgroupOf(t, cmd2.Process.Pid)) != fresh.Cgroup {
+		t.Fatalf("after %s was stopped: scope %s, child in %s", old.Unit, fresh.Unit, cgroupOf(t, cmd2.Process.Pid))
+	}
+	if stopped > 20*time.Second {
+		t.Errorf("stopping the scope took %v", stopped)
+	}
+	t.Logf("%s stopped in %v; the next container is in a fresh scope %s", old.Unit, stopped.Round(time.Millisecond), fresh.Unit)
 }
 
 // report is the part of host.Report the tests read.

@@ -6,7 +6,7 @@ GOLANGCI_LINT ?= $(shell $(GO) env GOPATH)/bin/golangci-lint
 CROSS_OS   := windows darwin freebsd openbsd netbsd
 CROSS_ARCH := amd64 arm64
 
-.PHONY: test lint cross test-windows test-vm bench ci tools check-cgroups stress fuzz soak
+.PHONY: test lint cross test-windows test-vm test-systemd bench ci tools check-cgroups stress fuzz soak
 
 ## test: every package with the race detector, then a check that no
 ## tether-* cgroup directory is left on this host.
@@ -61,6 +61,20 @@ test-windows:
 test-vm:
 	scripts/vm/setup.sh
 	$(GO) test -exec "$(CURDIR)/scripts/vm/vmexec" -p 1 -count=1 -short -timeout 12m ./contain/cgroupv2/ ./proc/
+
+## test-systemd: one boot of a Debian VM whose PID 1 is systemd, in which
+## contain/systemd's, proc's and cmd/tether's static test binaries run as
+## root (from a system service) and as a user through a login session
+## (su -l, pam_systemd), then `tether run` in four kinds of host (a root
+## service, a Delegate=yes service, a login session, a user with no
+## bus). scripts/vm/systemd-rootfs.sh builds the root file system with
+## mmdebstrap once, cached beside the kernel and rebuilt only when its
+## recipe changes; scripts/vm/systemd-test.sh boots it under qemu. See
+## docs/testing.md, "systemd in a VM".
+test-systemd:
+	scripts/vm/setup.sh
+	scripts/vm/systemd-rootfs.sh
+	GO=$(GO) scripts/vm/systemd-test.sh
 
 ## bench: every benchmark side by side with raw os/exec, BENCH_COUNT
 ## times (one `go test -count=1` each, so raw and tether run seconds apart
@@ -154,4 +168,4 @@ fuzz:
 	done
 
 ## ci: everything CI runs; the test run comes last so its summary closes the log.
-ci: lint cross test-windows fuzz stress soak test-vm test
+ci: lint cross test-windows fuzz stress soak test-vm test-systemd test

@@ -14,6 +14,10 @@ type Mechanism string
 const (
 	// CgroupV2 is a Linux cgroup v2 leaf created for the tree.
 	CgroupV2 Mechanism = "cgroupv2"
+	// Systemd is a Linux cgroup v2 leaf created for the tree inside a
+	// transient scope that systemd delegated to the owner (Delegate=yes),
+	// asked for over D-Bus: cgroup v2 where systemd lets us write.
+	Systemd Mechanism = "systemd"
 	// PGID is a POSIX process group led by the direct child.
 	PGID Mechanism = "pgid"
 	// JobObject is a Windows Job Object with kill-on-close.

@@ -49,7 +49,7 @@ func runGroupOwner(args []string) int {
 	}
 	for i := range n {
 		ops := []string{"hold"}
-		if be.Mechanism() == contain.CgroupV2 {
+		if be.Mechanism() != contain.PGID {
 			ops = append(ops, "holdsid")
 		}
 		ops = append(ops, "pids", filepath.Join(args[1], strconv.Itoa(i)), "block")

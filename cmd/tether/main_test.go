@@ -16,7 +16,7 @@ func TestDoctorJSONMatchesTheHostReport(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		t.Fatalf("doctor --json printed invalid JSON: %v\n%s", err, out.String())
 	}
-	if want := host.Probe(); r.Default != want.Default || len(r.Backends) != 3 {
+	if want := host.Probe(); r.Default != want.Default || len(r.Backends) != 4 {
 		t.Fatalf("doctor says default %s with %d backends; host says %s", r.Default, len(r.Backends), want.Default)
 	}
 	if (code == 0) != r.DefaultUsable {
@@ -27,7 +27,7 @@ func TestDoctorJSONMatchesTheHostReport(t *testing.T) {
 func TestDoctorText(t *testing.T) {
 	var out, errb bytes.Buffer
 	run([]string{"doctor"}, &out, &errb)
-	for _, want := range []string{"default backend:", "backends:", "cgroupv2", "pgid", "jobobject", "owner dies:", "watchdog:"} {
+	for _, want := range []string{"default backend:", "backends:", "cgroupv2", "systemd", "pgid", "jobobject", "owner dies:", "watchdog:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out.String())
 		}

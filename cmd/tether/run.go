@@ -18,6 +18,7 @@ import (
 	"github.com/gotether/tether/contain/host"
 	"github.com/gotether/tether/contain/jobobject"
 	"github.com/gotether/tether/contain/pgid"
+	"github.com/gotether/tether/contain/systemd"
 	"github.com/gotether/tether/internal/redact"
 	"github.com/gotether/tether/proc"
 )
@@ -50,8 +51,8 @@ flags:
                        kill the tree DURATION later (default 0: kill at once)
   --signal NAME        the graceful signal: TERM (default), INT, HUP, USR1, ...
                        with or without SIG, or a number
-  --mechanism NAME     auto (default), cgroupv2, pgid or jobobject; an explicit
-                       choice never falls back
+  --mechanism NAME     auto (default), cgroupv2, systemd, pgid or jobobject; an
+                       explicit choice never falls back
   --memory-max SIZE    memory limit for the tree (bytes, or K/M/G/T, base 1024)
   --pids-max N         limit on live processes in the tree
   --cpu-max CORES      CPU limit for the tree, in cores (0.5, 2)
@@ -111,11 +112,11 @@ var runFlags = map[string]runFlag{
 	}},
 	"mechanism": {set: func(o *runOptions, v string) error {
 		switch v {
-		case "auto", string(contain.CgroupV2), string(contain.PGID), string(contain.JobObject):
+		case "auto", string(contain.CgroupV2), string(contain.Systemd), string(contain.PGID), string(contain.JobObject):
 			o.mechanism = v
 			return nil
 		}
-		return errors.New("must be auto, cgroupv2, pgid or jobobject")
+		return errors.New("must be auto, cgroupv2, systemd, pgid or jobobject")
 	}},
 	"memory-max": {set: func(o *runOptions, v string) error {
 		n, err := parseSize(v)
@@ -287,6 +288,8 @@ func backendFor(mechanism string) (contain.Backend, error) {
 		return nil, nil
 	case string(contain.CgroupV2):
 		b = cgroupv2.New()
+	case string(contain.Systemd):
+		b = systemd.New()
 	case string(contain.PGID):
 		b = pgid.New()
 	case string(contain.JobObject):

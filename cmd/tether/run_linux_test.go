@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/contain/host"
 	"github.com/gotether/tether/internal/sysproc"
 	"github.com/gotether/tether/internal/testchild"
@@ -62,7 +61,7 @@ func waitNothingLeft(t *testing.T) {
 // contain.Options.KillOnOwnerDeath, whose watchdog sees the owner go.
 func TestRunOwnerSIGKILLKillsTheTree(t *testing.T) {
 	for _, a := range host.Probe().Backends {
-		if !a.Usable || (a.Mechanism != contain.CgroupV2 && a.Mechanism != contain.PGID) {
+		if !a.Usable {
 			continue
 		}
 		t.Run(string(a.Mechanism), func(t *testing.T) {

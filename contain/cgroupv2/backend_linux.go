@@ -90,8 +90,8 @@ func kernelOK() (string, bool) {
 // resolve finds the hierarchy and the parent directory, or says exactly
 // why the backend cannot be used.
 func (b *Backend) resolve() (site, error) {
-	if rel, ok := kernelOK(); !ok {
-		return site{}, fmt.Errorf("kernel %s is older than %d.%d (needed for clone3 into a cgroup and cgroup.kill)", rel, minKernel[0], minKernel[1])
+	if err := KernelProblem(); err != nil {
+		return site{}, err
 	}
 	h, err := discover()
 	if err != nil {

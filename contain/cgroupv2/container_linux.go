@@ -406,6 +406,10 @@ func (c *container) writeKill() error {
 		}
 		c.empty = false
 		if err := writeFile(c.dir, "cgroup.kill", "1"); err != nil {
+			if vanished(err) {
+				c.empty = true
+				return nil
+			}
 			return fmt.Errorf("contain: cgroupv2: writing cgroup.kill again: %w", err)
 		}
 		c.log.Debug("tether: cgroup populated after its kill; killed again", "path", c.dir)
@@ -421,7 +425,13 @@ func (c *container) writeKill() error {
 		return nil
 	}
 	if err := writeFile(c.dir, "cgroup.kill", "1"); err != nil {
-		return fmt.Errorf("contain: cgroupv2: writing cgroup.kill: %w", err)
+		if !vanished(err) {
+			return fmt.Errorf("contain: cgroupv2: writing cgroup.kill: %w", err)
+		}
+		// Removed under us, which the kernel allows only once a cgroup
+		// is empty: systemd removes the cgroups of a scope it stopped.
+		// Nothing lives in it, and nothing can enter it again.
+		c.empty = true
 	}
 	c.killed = true
 	c.subsKilled()

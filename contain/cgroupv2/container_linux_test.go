@@ -188,6 +188,54 @@ func TestCloseRemovesCgroupAndIsIdempotent(t *testing.T) {
 	}
 }
 
+// A cgroup removed under the container (systemd removes the cgroups of a
+// scope it stopped, after killing what was in them) held nothing when it
+// went: Kill and Close succeed, and the container is closed.
+func TestCloseAfterTheCgroupWasRemovedUnderIt(t *testing.T) {
+	b := usable(t)
+	c, err := b.New(context.Background(), contain.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Sub(context.Background(), contain.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := start(t, s, testchild.Command(testchild.ModeSleep))
+	// What systemd's stop does: kill everything, then remove the cgroups.
+	dir := dirOf(c)
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0); err != nil {
+		t.Fatal(err)
+	}
+	_ = done()
+	testchild.Poll(t, patience, "the cgroup to empty", func() bool { return !populated(dir) || !exists(dir) })
+	if err := os.Remove(dirOf(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := c.Kill(ctx); err != nil {
+		t.Fatalf("Kill of a removed cgroup: %v", err)
+	}
+	if err := c.Close(ctx); err != nil {
+		t.Fatalf("Close of a removed cgroup: %v", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close of its sub: %v", err)
+	}
+	if err := c.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
+		t.Fatalf("Start after Close = %v, want ErrClosed", err)
+	}
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 func TestFreezeStopsAndThawResumes(t *testing.T) {
 	b := usable(t)
 	c := newContainer(t, b)

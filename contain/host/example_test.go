@@ -20,5 +20,5 @@ func ExampleProbe() {
 		_ = b.Usable // and b.Reason, b.Limits, b.OwnerDeath ...
 	}
 	fmt.Println(len(r.Backends))
-	// Output: 3
+	// Output: 4
 }

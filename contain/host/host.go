@@ -4,8 +4,14 @@
 // It is the one place that knows every backend (so it cannot live in
 // contain itself). The choice per OS sits in build-tagged files:
 //
-//   - Linux: cgroupv2, or pgid when cgroup v2 is not usable, with the
-//     reason recorded;
+//   - Linux: never a cgroup that systemd manages unless systemd
+//     delegated it to us. With systemd as PID 1: cgroupv2 in our own
+//     cgroup when systemd delegated it to this process and we may write
+//     it, else systemd (a delegated scope asked for over D-Bus); without
+//     systemd: cgroupv2 where our cgroup is writable (bare root, a
+//     container's own cgroup namespace); pgid last. The reason is
+//     recorded, and the decision is a pure function of the host's facts;
+//     docs/containment.md has the table;
 //   - Windows: jobobject;
 //   - macOS and the BSDs: pgid.
 //
@@ -39,29 +45,55 @@ type Selection struct {
 	Reason string
 }
 
-var defaultSel = sync.OnceValue(func() Selection { return choose(candidates()) })
+var defaultSel = sync.OnceValue(func() Selection {
+	sel, _ := survey(false)
+	return sel
+})
 
 // Default returns the backend the SDK uses when the user chooses none. The
-// probe runs once per process: the host's cgroup mounts and kernel do not
-// change under a running program. Use Report for a fresh look.
+// probe runs once per process: the host's cgroup mounts, kernel and
+// service manager do not change under a running program. Use Probe for a
+// fresh look.
 func Default() Selection { return defaultSel() }
 
-// choose takes the first usable candidate, recording why each one before
-// it was passed over.
-func choose(cands []contain.Backend) Selection {
-	var passed []string
+// chooseFrom takes the first usable candidate, recording why each one
+// before it was passed over. It probes the candidates in order and stops
+// at the first usable one, unless full is set: then it probes every
+// candidate and every other backend too, and returns their availability
+// in that order, for the report.
+func chooseFrom(cands, others []contain.Backend, full bool) (Selection, []contain.Availability) {
+	var (
+		avail  []contain.Availability
+		passed []string
+		sel    *Selection
+	)
 	for _, b := range cands {
+		if sel != nil && !full {
+			break
+		}
 		a := b.Probe()
-		if a.Usable {
+		avail = append(avail, a)
+		switch {
+		case sel != nil:
+		case a.Usable:
 			reason := fmt.Sprintf("%s is usable: %s", a.Mechanism, a.Reason)
 			if len(passed) > 0 {
 				reason = strings.Join(passed, "; ") + "; fell back to " + reason
 			}
-			return Selection{Backend: b, Usable: true, Reason: reason}
+			sel = &Selection{Backend: b, Usable: true, Reason: reason}
+		default:
+			passed = append(passed, fmt.Sprintf("%s not usable (%s)", a.Mechanism, a.Reason))
 		}
-		passed = append(passed, fmt.Sprintf("%s not usable (%s)", a.Mechanism, a.Reason))
 	}
-	return Selection{Backend: cands[0], Reason: "no backend is usable: " + strings.Join(passed, "; ")}
+	if sel == nil {
+		sel = &Selection{Backend: cands[0], Reason: "no backend is usable: " + strings.Join(passed, "; ")}
+	}
+	if full {
+		for _, b := range others {
+			avail = append(avail, b.Probe())
+		}
+	}
+	return *sel, avail
 }
 
 // Report is the host report `tether doctor` prints.
@@ -69,7 +101,8 @@ type Report struct {
 	OS     string `json:"os"`
 	Arch   string `json:"arch"`
 	Kernel string `json:"kernel"`
-	// Backends lists every backend tether has, usable or not, with why.
+	// Backends lists every backend tether has, usable or not, with why:
+	// those that can run on this OS first, in order of preference.
 	Backends []contain.Availability `json:"backends"`
 	// Default is the mechanism chosen when the user chooses none, and
 	// DefaultReason why.
@@ -94,15 +127,13 @@ type Report struct {
 	WatchdogUsable bool   `json:"watchdog_usable"`
 }
 
-// Probe builds a fresh report. It spawns nothing and changes nothing.
+// Probe builds a fresh report. It spawns nothing and changes nothing (on
+// a systemd host it may ask systemd over D-Bus, which creates nothing).
 func Probe() Report {
-	cands := candidates()
-	sel := choose(cands)
-	r := Report{OS: runtime.GOOS, Arch: runtime.GOARCH, Kernel: kernel()}
-	for _, b := range allBackends(cands) {
-		a := b.Probe()
-		r.Backends = append(r.Backends, a)
-		if b == sel.Backend {
+	sel, avail := survey(true)
+	r := Report{OS: runtime.GOOS, Arch: runtime.GOARCH, Kernel: kernel(), Backends: avail}
+	for _, a := range avail {
+		if a.Mechanism == sel.Backend.Mechanism() {
 			r.LimitsEnforceable = a.Usable && a.LimitsSupported()
 			r.SetsidContained = a.ContainsSetsid
 			r.OwnerDeath = a.OwnerDeath
@@ -111,10 +142,4 @@ func Probe() Report {
 	r.Default, r.DefaultUsable, r.DefaultReason = sel.Backend.Mechanism(), sel.Usable, sel.Reason
 	r.Watchdog, r.WatchdogUsable = watchdog.Describe()
 	return r
-}
-
-// allBackends is the candidates followed by the backends that cannot run
-// on this OS at all, so a report always lists all three.
-func allBackends(cands []contain.Backend) []contain.Backend {
-	return append(append([]contain.Backend{}, cands...), others()...)
 }

@@ -25,10 +25,10 @@ func (f fake) New(context.Context, contain.Options) (contain.Container, error) {
 }
 
 func TestChooseRecordsWhyItFellBack(t *testing.T) {
-	sel := choose([]contain.Backend{
+	sel, _ := chooseFrom([]contain.Backend{
 		fake{contain.CgroupV2, false, "no cgroup2 filesystem is mounted"},
 		fake{contain.PGID, true, "process groups"},
-	})
+	}, nil, false)
 	if !sel.Usable || sel.Backend.Mechanism() != contain.PGID {
 		t.Fatalf("chose %v (usable %v)", sel.Backend.Mechanism(), sel.Usable)
 	}
@@ -40,10 +40,37 @@ func TestChooseRecordsWhyItFellBack(t *testing.T) {
 }
 
 func TestChooseWithNothingUsable(t *testing.T) {
-	sel := choose([]contain.Backend{fake{contain.JobObject, false, "not windows"}})
+	sel, _ := chooseFrom([]contain.Backend{fake{contain.JobObject, false, "not windows"}}, nil, false)
 	if sel.Usable || sel.Backend == nil || !strings.Contains(sel.Reason, "no backend is usable: jobobject not usable (not windows)") {
 		t.Fatalf("got %+v", sel)
 	}
+}
+
+// chooseFrom stops at the first usable candidate for the default, and
+// probes everything, in order, for the report.
+func TestChooseFromProbesEverythingOnlyForTheReport(t *testing.T) {
+	cands := []contain.Backend{fake{contain.JobObject, true, "jobs"}, fake{contain.PGID, true, "groups"}}
+	others := []contain.Backend{fake{contain.CgroupV2, false, "not linux"}}
+	sel, avail := chooseFrom(cands, others, false)
+	if sel.Backend.Mechanism() != contain.JobObject || len(avail) != 1 {
+		t.Fatalf("default: chose %s after probing %d backends, want jobobject after 1", sel.Backend.Mechanism(), len(avail))
+	}
+	sel, avail = chooseFrom(cands, others, true)
+	var got []contain.Mechanism
+	for _, a := range avail {
+		got = append(got, a.Mechanism)
+	}
+	if sel.Backend.Mechanism() != contain.JobObject || strings.Join(mechs(got), " ") != "jobobject pgid cgroupv2" {
+		t.Fatalf("report: chose %s, listed %v", sel.Backend.Mechanism(), got)
+	}
+}
+
+func mechs(ms []contain.Mechanism) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, string(m))
+	}
+	return out
 }
 
 func TestReportListsEveryBackend(t *testing.T) {
@@ -55,7 +82,7 @@ func TestReportListsEveryBackend(t *testing.T) {
 			t.Errorf("%s has no reason", a.Mechanism)
 		}
 	}
-	for _, m := range []contain.Mechanism{contain.CgroupV2, contain.PGID, contain.JobObject} {
+	for _, m := range []contain.Mechanism{contain.CgroupV2, contain.Systemd, contain.PGID, contain.JobObject} {
 		if !seen[m] {
 			t.Errorf("report lacks %s", m)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/gotether/tether/contain/cgroupv2"
 	"github.com/gotether/tether/contain/jobobject"
 	"github.com/gotether/tether/contain/pgid"
+	"github.com/gotether/tether/contain/systemd"
 )
 
 // candidates: no containment mechanism exists on this OS (plan9, js,
@@ -16,7 +17,11 @@ import (
 func candidates() []contain.Backend { return []contain.Backend{pgid.New()} }
 
 func others() []contain.Backend {
-	return []contain.Backend{cgroupv2.New(), jobobject.New()}
+	return []contain.Backend{cgroupv2.New(), systemd.New(), jobobject.New()}
+}
+
+func survey(full bool) (Selection, []contain.Availability) {
+	return chooseFrom(candidates(), others(), full)
 }
 
 func kernel() string { return runtime.GOOS }

@@ -414,6 +414,28 @@ func TestRestartAfterWatchdogDies(t *testing.T) {
 	_, _ = r1.Unregister(), r2.Unregister()
 }
 
+// Start replaces a watchdog that was killed, and tells the new one every
+// live registration, so that Pid names a live process (the systemd
+// backend makes it a member of its scope).
+func TestStartReplacesAKilledWatchdog(t *testing.T) {
+	first := sleeper(t)
+	r := register(t, first)
+	old := watchdog.Pid()
+	if err := unix.Kill(old, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	testchild.WaitDead(t, patience, old)
+	if err := watchdog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if now := watchdog.Pid(); now == old || !sysproc.Alive(now) {
+		t.Fatalf("after Start the watchdog is pid %d (the killed one was %d)", now, old)
+	}
+	stop(t)
+	testchild.WaitDead(t, patience, first)
+	_ = r.Unregister()
+}
+
 func TestRejectsBadRegistrations(t *testing.T) {
 	before := watchdog.Registered()
 	for _, dir := range []string{"", "relative/x", "/", "/a/../b", "/a/b/", "/a\nb", "/a ", "/" + strings.Repeat("x", 5000)} {

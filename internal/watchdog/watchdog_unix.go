@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gotether/tether/internal/sysproc"
 )
 
 // writeTimeout bounds one message to the watchdog. The watchdog drains the
@@ -86,14 +88,32 @@ func (r *Registration) Registered() bool { return r.slot != 0 }
 // Start makes sure the watchdog runs, starting it if needed. A backend
 // that registers only later (a process group exists only once its leader
 // has started) calls it at creation, so that a watchdog that cannot be
-// started fails the creation rather than the spawn.
+// started fails the creation rather than the spawn. A watchdog that was
+// killed under the owner is replaced here (and told every live
+// registration), not only at the next message: a caller of Pid after
+// Start gets a live process (the systemd backend makes it a member of
+// its scope).
 func Start() error {
 	std.mu.Lock()
 	defer std.mu.Unlock()
 	if std.w != nil {
-		return nil
+		if std.aliveLocked() {
+			return nil
+		}
+		std.abandonLocked()
 	}
 	return std.startLocked()
+}
+
+// aliveLocked reports whether the running watchdog is alive: not reaped
+// yet (its pid is still its own) and not a zombie waiting to be.
+func (d *dog) aliveLocked() bool {
+	select {
+	case <-d.reaped:
+		return false
+	default:
+	}
+	return sysproc.Alive(d.pid)
 }
 
 // RegisterCgroup registers the cgroup directory dir: if the owner dies

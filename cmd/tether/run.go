@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -377,10 +378,10 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 
 	// Catch the stop signals before the spawn: from then on one arriving
 	// must stop the tree, not kill tether and leave the tree to the
-	// watchdog.
+	// watchdog. They stay caught until the process exits (see
+	// holdUntilExit).
 	sigs := make(chan os.Signal, 4)
-	stopNotify := notifySignals(sigs)
-	defer stopNotify()
+	holdUntilExit(notifySignals(sigs))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var got os.Signal
@@ -405,13 +406,24 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		say("received %s: stopping the tree (%s)", signalName(got), p.Mechanism())
 	}
 
+	// late is a signal that came once the program had exited by itself:
+	// proc is already tearing the rest down, and the program's status
+	// stands. killed is set once a second signal has killed the tree.
+	var late os.Signal
+	killed := false
 wait:
 	for {
 		select {
 		case <-p.Done():
 			break wait
 		case s := <-sigs:
-			if got == nil {
+			switch {
+			case got == nil && programExited(p.Pid()):
+				if late == nil {
+					late = s
+					say("received %s after the program had exited: its status stands", signalName(s))
+				}
+			case got == nil:
 				got = s
 				if o.grace > 0 {
 					say("received %s: sending %s to the tree (%s), killing it in %v", signalName(s), signalName(o.graceSig), p.Mechanism(), o.grace)
@@ -419,17 +431,18 @@ wait:
 					say("received %s: killing the tree (%s)", signalName(s), p.Mechanism())
 				}
 				cancel()
-				continue
+			case !killed:
+				killed = true
+				say("received %s again: killing the tree (%s) now", signalName(s), p.Mechanism())
+				// SIGKILL to every member first: RunningProcess.Kill
+				// alone waits for a grace period in progress to end.
+				_ = p.Signal(os.Kill)
+				kctx, kcancel := context.WithTimeout(context.Background(), killPatience)
+				if err := p.Kill(kctx); err != nil {
+					say("killing the tree: %v", err)
+				}
+				kcancel()
 			}
-			say("received %s again: killing the tree (%s) now", signalName(s), p.Mechanism())
-			// SIGKILL to every member first: RunningProcess.Kill alone
-			// waits for a grace period in progress to end.
-			_ = p.Signal(os.Kill)
-			kctx, kcancel := context.WithTimeout(context.Background(), killPatience)
-			if err := p.Kill(kctx); err != nil {
-				say("killing the tree: %v", err)
-			}
-			kcancel()
 		}
 	}
 	r, err := p.Wait(context.Background())
@@ -452,6 +465,29 @@ wait:
 		return fail(exitTether, "the run ended without an exit status (%s)", r.Outcome)
 	}
 	return finish(status)
+}
+
+// held is what runs have caught and hold until the process exits (see
+// holdUntilExit).
+var held struct {
+	sync.Mutex
+	release []func()
+}
+
+// holdUntilExit keeps in place, until the process exits, what release
+// would undo: the delivery of the stop signals to a channel, the
+// disposition tether gave a signal. tether never calls release. Were
+// the stop signals released when runCommand returns (signal.Stop restores
+// their default action), one arriving between then and os.Exit (a storm
+// of SIGTERM, SIGINT and SIGHUP after tether had decided to stop the tree
+// hit that window in 30 of 56 tries) would kill tether by that signal
+// instead of letting it exit with the status it decided on. Kept caught,
+// it lands in a channel nobody reads any more and is dropped. Tests that
+// call run inside the test process release what it held themselves.
+func holdUntilExit(release func()) {
+	held.Lock()
+	defer held.Unlock()
+	held.release = append(held.release, release)
 }
 
 // exitStatus maps a finished run to tether's exit status (-1: none fits).

@@ -3,9 +3,11 @@
 package main
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -253,4 +255,106 @@ func TestRunSecondSignalKillsAtOnce(t *testing.T) {
 	if !strings.Contains(tp.stderr.String(), "received SIGINT again") {
 		t.Errorf("stderr %q", tp.stderr)
 	}
+}
+
+// storm sends SIGINT, SIGTERM and SIGHUP to p in a tight loop until stop
+// is closed, and returns how many it sent.
+func storm(p *os.Process, stop <-chan struct{}) <-chan int {
+	sent := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { sent <- n }()
+		for {
+			for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if p.Signal(sig) != nil {
+					return // gone
+				}
+				n++
+			}
+		}
+	}()
+	return sent
+}
+
+// TestRunSignalStormAfterTheStopExits128PlusN: once tether has decided to
+// stop the tree because of SIGTERM, a burst of further SIGINT, SIGTERM
+// and SIGHUP, kept up until tether has exited, neither changes its status
+// nor kills it: it exits 143 every time. (Issue 12: 3 of 8 such storms
+// killed tether by a signal, which arrived after it had restored the
+// default dispositions on its way out.)
+func TestRunSignalStormAfterTheStopExits128PlusN(t *testing.T) {
+	const rounds = 8
+	killed := 0
+	for round := range rounds {
+		pidfile := filepath.Join(testchild.TempDir(t), "pids")
+		tp := startTether(t, nil, script("hold", "pids", pidfile, "block")...)
+		tree := waitPids(t, pidfile)
+		if err := tp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		testchild.Poll(t, testchild.Patience, "tether to say it stops the tree", func() bool {
+			return strings.Contains(tp.stderr.String(), "received SIGTERM")
+		})
+		stop := make(chan struct{})
+		sent := storm(tp.cmd.Process, stop)
+		code := tp.exitCode(t)
+		close(stop)
+		t.Logf("round %d: exited %d after %d more signals", round, code, <-sent)
+		assertDead(t, tree)
+		switch code {
+		case 143:
+		case -1:
+			killed++
+			t.Errorf("round %d: tether was killed by a signal instead of exiting 143; stderr:\n%s", round, tp.stderr)
+		default:
+			t.Errorf("round %d: exit %d, want 143; stderr:\n%s", round, code, tp.stderr)
+		}
+	}
+	t.Logf("%d of %d storms killed tether", killed, rounds)
+	waitNothingLeft(t)
+}
+
+// TestRunSignalStormAfterTheProgramExitedKeepsItsStatus: signals that
+// arrive once the program has exited by itself (3) change nothing: tether
+// exits 3, never 128+N, and is never killed by them.
+func TestRunSignalStormAfterTheProgramExitedKeepsItsStatus(t *testing.T) {
+	const rounds = 8
+	bad := 0
+	for round := range rounds {
+		pidfile := filepath.Join(testchild.TempDir(t), "pids")
+		stdin, feed := io.Pipe()
+		t.Cleanup(func() { _ = feed.Close() })
+		tp := startTether(t, stdin, script("hold", "pids", pidfile, "waitin", "exit", "3")...)
+		child := waitPids(t, pidfile)[0]
+		if _, err := feed.Write([]byte("go\n")); err != nil {
+			t.Fatal(err)
+		}
+		_ = feed.Close()
+		// Until tether has reaped the program (a zombie whose other
+		// threads still exit is not waitable yet, so its exit is not
+		// seen). Spin rather than sleep between checks: the window
+		// between the program's exit and tether's is a few milliseconds.
+		for deadline := time.Now().Add(testchild.Patience); unix.Kill(child, 0) != unix.ESRCH; {
+			if time.Now().After(deadline) {
+				t.Fatalf("the program (pid %d) did not exit", child)
+			}
+			runtime.Gosched()
+		}
+		stop := make(chan struct{})
+		sent := storm(tp.cmd.Process, stop)
+		code := tp.exitCode(t)
+		close(stop)
+		t.Logf("round %d: exited %d after %d signals", round, code, <-sent)
+		if code != 3 {
+			bad++
+			t.Errorf("round %d: exit %d (-1: killed by a signal), want the program's 3; stderr:\n%s", round, code, tp.stderr)
+		}
+	}
+	t.Logf("%d of %d storms changed the status", bad, rounds)
+	waitNothingLeft(t)
 }

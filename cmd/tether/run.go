@@ -50,7 +50,7 @@ flags:
   --grace DURATION     on timeout or on SIGINT/SIGTERM/SIGHUP, send --signal first and
                        kill the tree DURATION later (default 0: kill at once)
   --signal NAME        the graceful signal: TERM (default), INT, HUP, USR1, ...
-                       with or without SIG, or a number
+                       with or without SIG, RTMIN+N or RTMAX-N, or a number
   --mechanism NAME     auto (default), cgroupv2, pgid or jobobject; an explicit
                        choice never falls back
   --memory-max SIZE    memory limit for the tree (bytes, or K/M/G/T, base 1024)
@@ -589,6 +589,11 @@ func (rep *runReport) fill(r *proc.Result) {
 	}
 	if r.Signal != "" {
 		rep.Signal = ptr(r.Signal)
+		if n := signalNumber(r.Signal); n > 0 {
+			// proc names a signal without a name of its own "signal
+			// 40"; tether names it as --signal reads it (SIGRTMIN+6).
+			rep.Signal = ptr(signalName(syscall.Signal(n)))
+		}
 	}
 	rep.TimedOut = r.Outcome == proc.TimedOut
 	rep.DurationMs = ptr(ms(r.Duration))

@@ -56,7 +56,10 @@ flags:
   --memory-max SIZE    memory limit for the tree (bytes, or K/M/G/T, base 1024)
   --pids-max N         limit on live processes in the tree
   --cpu-max CORES      CPU limit for the tree, in cores (0.5, 2)
-  --json FILE          write the result to FILE as JSON
+  --json FILE          write the result to FILE as JSON (/dev/stdout, /dev/stderr
+                       and /dev/fd/N: tether's own descriptor; a symbolic link, a
+                       directory, a device but /dev/null and a FIFO nobody reads
+                       are refused)
   --quiet              write nothing of tether's own to stderr
 
 exit status: PROGRAM's own; 124 timed out; 125 tether failed (bad flags,
@@ -318,11 +321,11 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	rep := &runReport{Program: o.program}
 	var jsonFile *os.File
 	if o.jsonPath != "" {
-		// Opened before the run, so a path that cannot be written fails
-		// before anything is spawned.
-		f, err := os.OpenFile(o.jsonPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		// Opened before the run, so a path that cannot or must not be
+		// written fails before anything is spawned (see openJSON).
+		f, err := openJSON(o.jsonPath)
 		if err != nil {
-			say("cannot open the --json file: %s", redact.Cause(err))
+			say("cannot use the --json file: %v", err)
 			return exitTether
 		}
 		jsonFile = f

@@ -62,6 +62,10 @@ flags:
                        are refused)
   --quiet              write nothing of tether's own to stderr
 
+In the foreground of a terminal (Linux), PROGRAM gets the terminal: it can
+read it, Ctrl-C and Ctrl-Z reach it alone, fg resumes it, and tether takes
+the terminal back when the run ends.
+
 exit status: PROGRAM's own; 124 timed out; 125 tether failed (bad flags,
 containment unusable, a limit that cannot be enforced here); 126 PROGRAM not
 executable; 127 PROGRAM not found; 128+N PROGRAM died of signal N, or tether
@@ -378,6 +382,10 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	if backend != nil {
 		cmd = cmd.Backend(backend)
 	}
+	// In the foreground of a terminal, the program's group takes it (see
+	// terminal); elsewhere term is nil and changes nothing.
+	term := foregroundTerminal()
+	cmd = term.prepare(cmd)
 
 	// Catch the stop signals before the spawn: from then on one arriving
 	// must stop the tree, not kill tether and leave the tree to the
@@ -396,6 +404,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 
 	p, err := cmd.Start(ctx)
 	if err != nil {
+		term.startFailed()
 		if got != nil && errors.Is(err, proc.ErrCancelled) {
 			say("received %s before the program started; nothing was run", signalName(got))
 			rep.Received = ptr(signalName(got))
@@ -404,6 +413,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		status, msg := startFailure(o.program, err)
 		return fail(status, "%s", msg)
 	}
+	term.started(p.Pid())
 	rep.Pid, rep.Mechanism = ptr(p.Pid()), ptr(string(p.Mechanism()))
 	if got != nil {
 		say("received %s: stopping the tree (%s)", signalName(got), p.Mechanism())
@@ -419,6 +429,8 @@ wait:
 		select {
 		case <-p.Done():
 			break wait
+		case s := <-term.changes():
+			term.changed(p, s)
 		case s := <-sigs:
 			switch {
 			case got == nil && programExited(p.Pid()):
@@ -449,6 +461,7 @@ wait:
 		}
 	}
 	r, err := p.Wait(context.Background())
+	term.end(r != nil && r.Outcome == proc.Exited)
 	if r == nil {
 		return fail(exitTether, "the run failed: %v", err)
 	}

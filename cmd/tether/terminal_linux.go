@@ -30,15 +30,15 @@ import (
 //   - when the program is stopped (Ctrl-Z: SIGTSTP; SIGTTIN, SIGTTOU,
 //     SIGSTOP), tether takes the foreground and the terminal's modes back
 //     and stops its own process group with the same signal (SIGTSTP for
-//     SIGSTOP), so the user's shell sees the job stopped; when it is
-//     continued (fg), it gives the foreground back to the program's group
-//     with the program's modes and continues the tree (bg: the tree
+//     SIGSTOP and SIGTTOU), so the user's shell sees the job stopped; when
+//     it is continued (fg), it gives the foreground back to the program's
+//     group with the program's modes and continues the tree (bg: the tree
 //     continues in the background, the terminal stays the shell's);
 //   - when the run ends, however it ends, tether takes the foreground
 //     back, and the modes it started with too unless the program exited
-//     by itself (a program killed in raw mode leaves the terminal raw; a
-//     program that exits normally may have changed the modes on purpose:
-//     stty).
+//     by itself (a program killed in raw mode would leave the terminal
+//     raw; one that exits by itself may have changed the modes on
+//     purpose: stty).
 //
 // The stops are seen with waitid(WSTOPPED|WCONTINUED|WNOHANG) on the
 // program's pid at each SIGCHLD. That reports stops and continues only
@@ -93,6 +93,9 @@ func (t *terminal) started(pid int) {
 	t.events = make(chan os.Signal, 4)
 	signal.Notify(t.events, unix.SIGCHLD, unix.SIGCONT)
 	holdUntilExit(func() { signal.Stop(t.events) })
+	// A stop before the Notify (Ctrl-Z at once) sent its SIGCHLD to
+	// nobody: look once now.
+	t.events <- unix.SIGCHLD
 }
 
 // startFailed is called when the start failed: the child may have taken
@@ -178,6 +181,14 @@ func (t *terminal) childStopped() (stopped unix.Signal, ok bool) {
 
 // suspend mirrors a stop of the program: take the terminal back, stop
 // tether's own group, and resume once continued.
+//
+// The group is stopped with the program's signal, but SIGSTOP becomes
+// SIGTSTP (SIGSTOP would stop tether where nobody may continue it, in an
+// orphaned group) and so does SIGTTOU (tether ignores it). If tether
+// cannot stop (an orphaned group, SIGTSTP ignored), a program stopped by
+// SIGTTIN or SIGTTOU while another group has the terminal is left
+// stopped: continued, it would only stop again at once, round after
+// round.
 func (t *terminal) suspend(p *proc.RunningProcess, by unix.Signal) {
 	if t.given {
 		t.saved, _ = unix.IoctlGetTermios(t.fd, unix.TCGETS)
@@ -185,10 +196,13 @@ func (t *terminal) suspend(p *proc.RunningProcess, by unix.Signal) {
 		_ = unix.IoctlSetTermios(t.fd, unix.TCSETS, t.start)
 		t.given = false
 	}
-	if by == unix.SIGSTOP {
-		by = unix.SIGTSTP // SIGSTOP would stop tether where nobody may continue it
+	mirror := by
+	if by == unix.SIGSTOP || by == unix.SIGTTOU {
+		mirror = unix.SIGTSTP
 	}
-	stopGroup(t.own, by)
+	if !stopGroup(t.own, mirror) && (by == unix.SIGTTIN || by == unix.SIGTTOU) && t.foreground() != t.own {
+		return
+	}
 	t.resume(p, true)
 }
 
@@ -235,20 +249,20 @@ const stopPatience = 2 * time.Second
 
 // stopGroup stops tether's process group own with sig, as the stop key
 // would have if the program were not in a group of its own, and returns
-// once tether is continued. The kernel discards SIGTSTP, SIGTTIN and
-// SIGTTOU for an orphaned group (no member has a parent in another group
-// of the session: nobody could continue it), so then, or if tether
-// ignores sig, it returns at once and the program is continued: Ctrl-Z
-// does nothing there, as for any job in an orphaned group.
-func stopGroup(own int, sig unix.Signal) {
+// once tether is continued, true. The kernel discards SIGTSTP, SIGTTIN
+// and SIGTTOU for an orphaned group (no member has a parent in another
+// group of the session: nobody could continue it), so then, or if tether
+// ignores sig, it returns false at once and the program is continued:
+// Ctrl-Z does nothing there, as for any job in an orphaned group.
+func stopGroup(own int, sig unix.Signal) bool {
 	if signal.Ignored(sig) || orphaned(own) {
-		return
+		return false
 	}
 	cont := make(chan os.Signal, 1)
 	signal.Notify(cont, unix.SIGCONT)
 	defer signal.Stop(cont)
 	if unix.Kill(-own, sig) != nil {
-		return
+		return false
 	}
 	timer := time.NewTimer(stopPatience)
 	defer timer.Stop()
@@ -256,6 +270,7 @@ func stopGroup(own int, sig unix.Signal) {
 	case <-cont:
 	case <-timer.C:
 	}
+	return true
 }
 
 // orphaned reports whether process group pgrp is orphaned, as the kernel

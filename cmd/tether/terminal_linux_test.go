@@ -263,3 +263,50 @@ func TestTerminalBackgroundChangesNothing(t *testing.T) {
 		s.waitFor("tether's status", regexp.MustCompile(`(?m)^status:143$`))
 	})
 }
+
+// TestTerminalBgThenTheTerminalStopsTheJob: after Ctrl-Z and bg the
+// program runs in the background; when it then reads the terminal
+// (SIGTTIN) or changes its modes (SIGTTOU, which stops its whole group),
+// the job is reported stopped again, and fg lets it finish. (tether
+// ignores SIGTTOU, so it mirrors that stop with SIGTSTP; mirroring it
+// with SIGTTOU did not stop tether, which continued the program at once,
+// round after round, at full CPU.)
+func TestTerminalBgThenTheTerminalStopsTheJob(t *testing.T) {
+	terminalMechanisms(t, func(t *testing.T, tether string, m contain.Mechanism) {
+		for name, c := range map[string]struct{ prog, stopped string }{
+			"read": {`echo ready; sleep 1; read line; echo "got:$line"`, `Stopped \(tty input\)`},
+			"stty": {`echo ready; sleep 1; stty -echo; stty echo; echo "got:modes"`, `Stopped`},
+		} {
+			t.Run(name, func(t *testing.T) {
+				s := newTmux(t)
+				s.typeLine(tether + ` run --mechanism ` + string(m) + ` -- sh -c '` + c.prog + `'`)
+				s.waitFor("the program to start", regexp.MustCompile(`(?m)^ready$`))
+				s.key("C-z")
+				s.waitFor("the shell to report the job stopped", regexp.MustCompile(`(?m)^\[1\]\+\s+Stopped\s`))
+				s.typeLine("bg")
+				// The shell reports a change of a job's state before its
+				// next prompt: ask until it says the job stopped again.
+				stoppedAgain := regexp.MustCompile(`(?ms)^\$ bg\n.*^\[1\]\+\s+(?:\d+\s+)?` + c.stopped + `\s`)
+				deadline := time.Now().Add(screenPatience)
+				for !stoppedAgain.MatchString(s.screen()) {
+					if time.Now().After(deadline) {
+						t.Fatalf("the job was not reported stopped after bg; the screen:\n%s", s.screen())
+					}
+					s.typeLine("jobs -l")
+					s.waitFor("jobs to answer", regexp.MustCompile(`(?m)^\$ jobs -l\n(?:.*\n)*\$\s*$`))
+				}
+				s.typeLine("fg")
+				if name == "read" {
+					s.waitFor("the shell to resume the job", regexp.MustCompile(`(?m)^\$ fg\n`))
+					s.typeLine("after bg")
+					s.waitFor("the program to echo the line", regexp.MustCompile(`(?m)^got:after bg\n\$\s*$`))
+				} else {
+					s.waitFor("the program to finish", regexp.MustCompile(`(?m)^got:modes\n\$\s*$`))
+				}
+				s.typeLine(`echo "status:$?"`)
+				s.waitFor("tether's status", regexp.MustCompile(`(?m)^status:0$`))
+				s.checkForeground("fg")
+			})
+		}
+	})
+}

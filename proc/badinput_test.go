@@ -372,6 +372,12 @@ func badCases() []badCase {
 			}
 			return k.script().WindowsCreationFlags(0x08000000) // CREATE_NO_WINDOW
 		}, is: []error{proc.ErrUnsupported}, not: validation, as: []any{new(*contain.UnsupportedError)}},
+		{name: "terminal foreground on Windows", skip: windowsOnly("unix has terminals with a foreground process group"),
+			cmd: func(_ *testing.T, k *badKit) *proc.Cmd { return k.script().Foreground(os.Stdin) },
+			is:  []error{proc.ErrUnsupported}, not: validation, as: []any{new(*contain.UnsupportedError)}, detachRefused: true},
+		{name: "terminal foreground with setsid",
+			cmd: func(_ *testing.T, k *badKit) *proc.Cmd { return k.script().Setsid().Foreground(os.Stdin) },
+			is:  []error{proc.ErrInvalid}, not: validation, as: invalid(), detachRefused: true},
 		{name: "graceful signal on Windows", skip: windowsOnly("unix can send any signal"),
 			cmd: func(_ *testing.T, k *badKit) *proc.Cmd { return k.script().Grace(os.Interrupt, time.Second) },
 			is:  []error{proc.ErrUnsupported}, not: validation, as: []any{new(*contain.UnsupportedError)}, detachRefused: true},

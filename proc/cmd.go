@@ -62,6 +62,9 @@ type sysSpec struct {
 	winFlags   uint32
 	hideWindow bool
 	pdeathsig  syscall.Signal
+	// foreground is the terminal whose foreground the child's group
+	// takes at fork (Foreground), nil for none.
+	foreground *os.File
 }
 
 type credSpec struct {
@@ -233,6 +236,33 @@ func (c *Cmd) NoWindow() *Cmd { return c.with(func(n *Cmd) { n.sys.hideWindow = 
 // other systems the run fails with ErrUnsupported before spawning.
 func (c *Cmd) ParentDeathSignal(sig syscall.Signal) *Cmd {
 	return c.with(func(n *Cmd) { n.sys.pdeathsig = sig })
+}
+
+// Foreground returns a copy whose child leads a process group of its
+// own and, before it executes the program, makes that group the
+// foreground process group of the terminal tty, as a job-control shell
+// does for a foreground job: the program can read the terminal, and the
+// keys that send signals (Ctrl-C, Ctrl-Z, Ctrl-\) reach its group instead
+// of the owner's. The child does it itself, between fork and exec with
+// its signals blocked, so the program never runs a moment in the
+// background of the terminal (where reading it would stop it with
+// SIGTTIN). The tree is contained as usual.
+//
+// tty must be the owner's controlling terminal, and the owner should be
+// in its foreground (check that tcgetpgrp on tty is the owner's group):
+// otherwise the run fails to start. From the spawn on the owner is in
+// the background of the terminal, and the rest is the owner's job, as
+// it is a shell's: take the foreground back when the run ends (a
+// TIOCSPGRP with SIGTTOU ignored or blocked: from the background it
+// would stop the owner), and notice when the program's group is stopped
+// (Ctrl-Z) to stop itself and give the terminal back on SIGCONT.
+// cmd/tether's `tether run` does all of it; see its source.
+//
+// With Setsid the run fails with ErrInvalid (a new session has no
+// controlling terminal); on Windows with ErrUnsupported before
+// spawning; Detach refuses it.
+func (c *Cmd) Foreground(tty *os.File) *Cmd {
+	return c.with(func(n *Cmd) { n.sys.foreground = tty })
 }
 
 // Runner returns a copy that runs through r (a runner bound to an explicit

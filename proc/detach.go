@@ -23,11 +23,11 @@ import (
 // Whatever needs tether to stay attached is refused with an error
 // matching ErrUnsupported before anything is spawned: a timeout, a grace
 // period, retries, limits, stdin of any kind, capturing or teeing output,
-// line callbacks, an idle timeout, and a parent-death signal. Output goes
-// to the null device unless c sends it explicitly to Inherit, Discard,
-// ToFile or AppendFile. c's runner is ignored. While the owner lives, the
-// detached process is reaped when it exits, so it never lingers as a
-// zombie.
+// line callbacks, an idle timeout, a parent-death signal and a terminal's
+// foreground (Cmd.Foreground). Output goes to the null device unless c
+// sends it explicitly to Inherit, Discard, ToFile or AppendFile. c's
+// runner is ignored. While the owner lives, the detached process is
+// reaped when it exits, so it never lingers as a zombie.
 func Detach(ctx context.Context, c *Cmd) (int, error) {
 	if err := c.entry(ctx); err != nil {
 		return 0, err
@@ -64,6 +64,9 @@ func Detach(ctx context.Context, c *Cmd) (int, error) {
 	}
 	if c.sys.pdeathsig != 0 {
 		refused = append(refused, "a parent-death signal")
+	}
+	if c.sys.foreground != nil {
+		refused = append(refused, "a terminal's foreground")
 	}
 	if len(refused) > 0 {
 		return 0, unsupported(c.name, "Detach with "+strings.Join(refused, ", "), "a detached process has no owner to enforce them")

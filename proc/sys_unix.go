@@ -30,6 +30,11 @@ func (s sysSpec) apply(program string, cmd *exec.Cmd) error {
 		attr.Credential = &syscall.Credential{Uid: s.cred.uid, Gid: s.cred.gid, Groups: s.cred.groups}
 	}
 	setPdeathsig(attr, s.pdeathsig)
+	if s.foreground != nil {
+		// Foreground implies a new group (Pgid 0: the child's pid) and
+		// takes Ctty as a descriptor of the parent's.
+		attr.Foreground, attr.Ctty = true, int(s.foreground.Fd())
+	}
 	cmd.SysProcAttr = attr
 	return nil
 }

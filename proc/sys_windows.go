@@ -24,6 +24,8 @@ func (s sysSpec) apply(program string, cmd *exec.Cmd) error {
 		return unsupported(program, "setsid", "Windows has no sessions in the POSIX sense")
 	case s.cred != nil:
 		return unsupported(program, "uid/gid credentials", "Windows has no uid or gid; run under another token instead")
+	case s.foreground != nil:
+		return unsupported(program, "a terminal's foreground", "Windows consoles have no foreground process group")
 	case s.pdeathsig != 0:
 		return unsupported(program, "parent-death signal", "only Linux has PR_SET_PDEATHSIG; the job object kills the tree when its owner dies")
 	}

@@ -27,6 +27,8 @@ func (c *Cmd) validate() error {
 		return &InvalidError{Program: c.name, Reason: "negative grace period"}
 	case c.grace.set && c.grace.sig == nil:
 		return &InvalidError{Program: c.name, Reason: "grace without a signal"}
+	case c.sys.foreground != nil && c.sys.setsid:
+		return &InvalidError{Program: c.name, Reason: "Foreground with Setsid (a new session has no controlling terminal)"}
 	case strings.IndexByte(c.dir, 0) >= 0:
 		return &InvalidError{Program: c.name, Reason: "NUL byte in the working directory"}
 	}

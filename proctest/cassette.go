@@ -3,6 +3,7 @@ package proctest
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -79,6 +80,10 @@ var (
 	// ErrCassetteVersion: the file has an unknown format version (see
 	// *CassetteVersionError).
 	ErrCassetteVersion = errors.New("proctest: unknown cassette version")
+	// ErrCassetteStdinKey: the file checks stdin with keyed digests
+	// (Interaction.StdinHMAC), and the replaying Cassette was given no
+	// CassetteOptions.StdinKey to compute them with.
+	ErrCassetteStdinKey = errors.New("proctest: cassette needs its stdin key")
 )
 
 // CassetteMissError reports a command that a replaying Cassette has no
@@ -131,23 +136,26 @@ func (e *CassetteVersionError) Unwrap() error { return ErrCassetteVersion }
 
 // Interaction is one recorded run: the invocation (what replay matches
 // on) and what came of it. Environment values are never recorded, only
-// the names the command set.
+// the names the command set, and nothing of stdin's bytes unless the
+// cassette has a StdinKey.
 type Interaction struct {
 	// The invocation. A replayed command matches on Program, Args, Dir,
-	// Stdin and StdinSHA256.
+	// Stdin and StdinHMAC.
 	Program string
 	Args    []string
 	Dir     string
 	// EnvNames lists the variables the command set (Cmd.SetEnv), sorted;
 	// they are not matched on.
 	EnvNames []string
-	// Stdin is where stdin came from, as in proc.Spec ("" for none);
-	// StdinSHA256 is the hex SHA-256 of the bytes of StdinBytes or
-	// StdinString. Other kinds of stdin ("lines", "file", "reader", ...)
-	// are matched on the kind alone: their content is not known before
-	// the run.
-	Stdin       string
-	StdinSHA256 string
+	// Stdin is where stdin came from, as in proc.Spec ("" for none).
+	// Replay matches on this kind; the bytes themselves are matched only
+	// for a cassette with a CassetteOptions.StdinKey, through StdinHMAC,
+	// the hex HMAC-SHA-256 of the bytes of StdinBytes or StdinString
+	// keyed with it ("" otherwise). Other kinds of stdin ("lines",
+	// "file", "reader", ...) are matched on the kind alone: their content
+	// is not known before the run.
+	Stdin     string
+	StdinHMAC string
 
 	// The result. Error is set when the run could not start:
 	// "not_found", "permission", "start" or "dir" (ErrorText then holds
@@ -196,6 +204,25 @@ type CassetteOptions struct {
 	// still matches: it must rewrite the same input the same way every
 	// time.
 	Scrub func(*Interaction)
+	// StdinKey, if set, makes the cassette check byte stdin (StdinBytes,
+	// StdinString): recording stores the HMAC-SHA-256 of the bytes keyed
+	// with StdinKey (Interaction.StdinHMAC), and replay matches a command
+	// only if its stdin gives the same digest. The key is never written:
+	// keep it out of the repository (a CI secret, an environment
+	// variable), and give the same key to record and to replay. Without
+	// the key, a digest in the file cannot be checked against a guess, so
+	// a short secret passed on stdin cannot be recovered from the file by
+	// trying candidates, as it could from a plain hash. Use a key of at
+	// least 32 random bytes.
+	//
+	// Without StdinKey (the default) the file holds nothing derived from
+	// stdin's bytes, and replay does not check them: a recording matches
+	// a command whatever bytes it passes on stdin (the kind of stdin still
+	// has to match). Replaying a file that holds digests without a key
+	// fails with ErrCassetteStdinKey; replaying with a key a recording
+	// made without one is a miss for every command with byte stdin (the
+	// Diff shows StdinHMAC): record it again with the key.
+	StdinKey []byte
 }
 
 // Cassette is a proc.Runner that records runs to a JSON file and replays
@@ -207,14 +234,19 @@ type CassetteOptions struct {
 // proc.FakeProcess (all of it at once: timing is not recorded).
 //
 // The file is indented JSON meant to be read in a diff and committed
-// under testdata. Environment values are never written. A Cassette is
-// safe for concurrent use.
+// under testdata. Environment values are never written, and nothing
+// derived from stdin's bytes unless CassetteOptions.StdinKey is set. A
+// Cassette is safe for concurrent use.
 type Cassette struct {
 	path  string
 	mode  Mode // Replay or Record
 	next  proc.Runner
 	scrub func(*Interaction)
+	key   []byte // CassetteOptions.StdinKey
 	t     testing.TB
+	// legacy counts the interactions of the file that held a stdin_sha256
+	// field, which is ignored (see parseCassette).
+	legacy int
 
 	mu       sync.Mutex
 	recorded []Interaction
@@ -225,9 +257,22 @@ type Cassette struct {
 // OpenCassette returns a Cassette for the file at path. In Replay mode
 // (or Auto with an existing file) it reads the file now: a missing file
 // is an error matching fs.ErrNotExist, an unknown version a
-// *CassetteVersionError.
+// *CassetteVersionError, a file with stdin digests opened without
+// CassetteOptions.StdinKey an error matching ErrCassetteStdinKey.
+//
+// A file written before stdin digests were keyed holds a stdin_sha256
+// field (an unsalted SHA-256 of the stdin bytes) on some interactions.
+// It still loads: the field is ignored (those recordings match whatever
+// stdin bytes), and recording the file again drops it. Until then the
+// file still holds a digest from which a short secret passed on stdin
+// can be guessed: re-record it (with a StdinKey if stdin must be
+// checked), or delete the field by hand. UseCassette says so in the test
+// log.
 func OpenCassette(path string, opts CassetteOptions) (*Cassette, error) {
 	c := &Cassette{path: path, mode: opts.Mode, next: opts.Runner, scrub: opts.Scrub, pos: map[string]int{}}
+	if len(opts.StdinKey) > 0 {
+		c.key = slices.Clone(opts.StdinKey)
+	}
 	if c.mode == 0 {
 		c.mode = ModeFromEnv()
 	}
@@ -244,11 +289,14 @@ func OpenCassette(path string, opts CassetteOptions) (*Cassette, error) {
 		return nil, fmt.Errorf("proctest: cassette %s: unknown mode %v", path, opts.Mode)
 	}
 	if c.mode == Replay {
-		tape, err := readCassette(path)
+		tape, legacy, err := readCassette(path)
 		if err != nil {
 			return nil, err
 		}
-		c.tape = tape
+		if c.key == nil && slices.ContainsFunc(tape, func(in Interaction) bool { return in.StdinHMAC != "" }) {
+			return nil, fmt.Errorf("proctest: cassette %s checks stdin with keyed digests (stdin_hmac_sha256); replaying it needs the key it was recorded with, in CassetteOptions.StdinKey: %w", path, ErrCassetteStdinKey)
+		}
+		c.tape, c.legacy = tape, legacy
 	}
 	return c, nil
 }
@@ -266,6 +314,9 @@ func UseCassette(t testing.TB, path string, opts CassetteOptions) *Cassette {
 		t.Fatal(err)
 	}
 	c.t = t
+	if c.legacy > 0 {
+		t.Logf("proctest: cassette %s holds %d unkeyed stdin digest(s) (stdin_sha256), which are ignored; a short secret passed on stdin can be guessed from them: record the cassette again to drop them", path, c.legacy)
+	}
 	if c.mode == Record {
 		t.Cleanup(func() {
 			if t.Failed() {
@@ -324,15 +375,15 @@ func (c *Cassette) Start(ctx context.Context, cmd *proc.Cmd) (*proc.RunningProce
 
 // invocation is what replay matches on.
 type invocation struct {
-	Program     string
-	Args        []string
-	Dir         string
-	Stdin       string
-	StdinSHA256 string
+	Program   string
+	Args      []string
+	Dir       string
+	Stdin     string
+	StdinHMAC string
 }
 
 func (in Interaction) invocation() invocation {
-	return invocation{in.Program, in.Args, in.Dir, in.Stdin, in.StdinSHA256}
+	return invocation{in.Program, in.Args, in.Dir, in.Stdin, in.StdinHMAC}
 }
 
 func (v invocation) key() string {
@@ -341,15 +392,16 @@ func (v invocation) key() string {
 }
 
 // request describes cmd as an Interaction without a result.
-func request(cmd *proc.Cmd) Interaction {
+func (c *Cassette) request(cmd *proc.Cmd) Interaction {
 	sp := cmd.Spec()
 	in := Interaction{Program: sp.Name, Args: sp.Args, Dir: sp.Dir, Stdin: sp.Stdin}
 	if in.Args == nil {
 		in.Args = []string{}
 	}
-	if sp.Stdin == "bytes" {
-		sum := sha256.Sum256(sp.StdinBytes)
-		in.StdinSHA256 = hex.EncodeToString(sum[:])
+	if sp.Stdin == "bytes" && c.key != nil {
+		mac := hmac.New(sha256.New, c.key)
+		mac.Write(sp.StdinBytes)
+		in.StdinHMAC = hex.EncodeToString(mac.Sum(nil))
 	}
 	for _, kv := range sp.Env {
 		if !slices.Contains(in.EnvNames, kv[0]) {
@@ -361,7 +413,7 @@ func request(cmd *proc.Cmd) Interaction {
 }
 
 func (c *Cassette) record(cmd *proc.Cmd, r *proc.Result, err error) {
-	in := request(cmd)
+	in := c.request(cmd)
 	var nf *proc.NotFoundError
 	var se *proc.StartError
 	var de *proc.DirError
@@ -396,7 +448,7 @@ func init() {
 }
 
 func (c *Cassette) replay(ctx context.Context, cmd *proc.Cmd) (*proc.RunningProcess, error) {
-	want := request(cmd)
+	want := c.request(cmd)
 	if c.scrub != nil {
 		c.scrub(&want)
 	}
@@ -499,21 +551,24 @@ type cassetteFile struct {
 }
 
 type fileInteraction struct {
-	Program      string   `json:"program"`
-	Args         []string `json:"args"`
-	Dir          string   `json:"dir,omitempty"`
-	EnvNames     []string `json:"env_names,omitempty"`
-	Stdin        string   `json:"stdin,omitempty"`
-	StdinSHA256  string   `json:"stdin_sha256,omitempty"`
-	Error        string   `json:"error,omitempty"`
-	ErrorText    string   `json:"error_text,omitempty"`
-	Outcome      string   `json:"outcome,omitempty"`
-	ExitCode     int      `json:"exit_code"`
-	Signal       string   `json:"signal,omitempty"`
-	Stdout       *string  `json:"stdout,omitempty"`
-	StdoutBase64 *string  `json:"stdout_base64,omitempty"`
-	Stderr       *string  `json:"stderr,omitempty"`
-	StderrBase64 *string  `json:"stderr_base64,omitempty"`
+	Program   string   `json:"program"`
+	Args      []string `json:"args"`
+	Dir       string   `json:"dir,omitempty"`
+	EnvNames  []string `json:"env_names,omitempty"`
+	Stdin     string   `json:"stdin,omitempty"`
+	StdinHMAC string   `json:"stdin_hmac_sha256,omitempty"`
+	// LegacyStdinSHA256 is read, never written, and ignored: an unkeyed
+	// digest of stdin that earlier versions wrote (see OpenCassette).
+	LegacyStdinSHA256 string  `json:"stdin_sha256,omitempty"`
+	Error             string  `json:"error,omitempty"`
+	ErrorText         string  `json:"error_text,omitempty"`
+	Outcome           string  `json:"outcome,omitempty"`
+	ExitCode          int     `json:"exit_code"`
+	Signal            string  `json:"signal,omitempty"`
+	Stdout            *string `json:"stdout,omitempty"`
+	StdoutBase64      *string `json:"stdout_base64,omitempty"`
+	Stderr            *string `json:"stderr,omitempty"`
+	StderrBase64      *string `json:"stderr_base64,omitempty"`
 }
 
 func encodeText(s string) (text, b64 *string) {
@@ -543,7 +598,7 @@ func encodeCassette(ins []Interaction) ([]byte, error) {
 	f := cassetteFile{Version: CassetteVersion, Interactions: make([]fileInteraction, len(ins))}
 	for i, in := range ins {
 		fi := fileInteraction{Program: in.Program, Args: in.Args, Dir: in.Dir, EnvNames: in.EnvNames,
-			Stdin: in.Stdin, StdinSHA256: in.StdinSHA256, Error: in.Error, ErrorText: in.ErrorText,
+			Stdin: in.Stdin, StdinHMAC: in.StdinHMAC, Error: in.Error, ErrorText: in.ErrorText,
 			Outcome: in.Outcome, ExitCode: in.ExitCode, Signal: in.Signal}
 		fi.Stdout, fi.StdoutBase64 = encodeText(in.Stdout)
 		fi.Stderr, fi.StderrBase64 = encodeText(in.Stderr)
@@ -597,50 +652,55 @@ func writeCassette(path string, ins []Interaction) error {
 	return nil
 }
 
-func readCassette(path string) ([]Interaction, error) {
+func readCassette(path string) (ins []Interaction, legacy int, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("proctest: reading cassette: %w", err)
+		return nil, 0, fmt.Errorf("proctest: reading cassette: %w", err)
 	}
 	return parseCassette(path, b)
 }
 
 // parseCassette decodes b, the content of the cassette file at path.
-func parseCassette(path string, b []byte) ([]Interaction, error) {
+// legacy counts the interactions with a stdin_sha256 field, which is
+// dropped.
+func parseCassette(path string, b []byte) (ins []Interaction, legacy int, err error) {
 	var head struct {
 		Version int `json:"version"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, fmt.Errorf("proctest: cassette %s: %w", path, err)
+		return nil, 0, fmt.Errorf("proctest: cassette %s: %w", path, err)
 	}
 	if head.Version != CassetteVersion {
-		return nil, &CassetteVersionError{Path: path, Version: head.Version}
+		return nil, 0, &CassetteVersionError{Path: path, Version: head.Version}
 	}
 	var f cassetteFile
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("proctest: cassette %s: %w", path, err)
+		return nil, 0, fmt.Errorf("proctest: cassette %s: %w", path, err)
 	}
-	ins := make([]Interaction, len(f.Interactions))
+	ins = make([]Interaction, len(f.Interactions))
 	for i, fi := range f.Interactions {
 		in := Interaction{Program: fi.Program, Args: fi.Args, Dir: fi.Dir, EnvNames: fi.EnvNames,
-			Stdin: fi.Stdin, StdinSHA256: fi.StdinSHA256, Error: fi.Error, ErrorText: fi.ErrorText,
+			Stdin: fi.Stdin, StdinHMAC: fi.StdinHMAC, Error: fi.Error, ErrorText: fi.ErrorText,
 			Outcome: fi.Outcome, ExitCode: fi.ExitCode, Signal: fi.Signal}
+		if fi.LegacyStdinSHA256 != "" {
+			legacy++
+		}
 		if in.Args == nil {
 			in.Args = []string{}
 		}
 		if _, ok := outcomes[in.Outcome]; in.Error == "" && !ok {
-			return nil, fmt.Errorf("proctest: cassette %s: interaction %d: unknown outcome %q", path, i, fi.Outcome)
+			return nil, 0, fmt.Errorf("proctest: cassette %s: interaction %d: unknown outcome %q", path, i, fi.Outcome)
 		}
 		var err error
 		if in.Stdout, err = decodeText(fi.Stdout, fi.StdoutBase64); err == nil {
 			in.Stderr, err = decodeText(fi.Stderr, fi.StderrBase64)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("proctest: cassette %s: interaction %d: %w", path, i, err)
+			return nil, 0, fmt.Errorf("proctest: cassette %s: interaction %d: %w", path, i, err)
 		}
 		ins[i] = in
 	}
-	return ins, nil
+	return ins, legacy, nil
 }

@@ -1,12 +1,16 @@
 package proctest_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,6 +27,12 @@ const noSuchProgram = "tether-proctest-no-such-program"
 // and returns its path.
 func recordScripted(t *testing.T, scrub func(*proctest.Interaction)) string {
 	t.Helper()
+	return recordScriptedWith(t, proctest.CassetteOptions{Scrub: scrub})
+}
+
+// recordScriptedWith is recordScripted with more options (a StdinKey).
+func recordScriptedWith(t *testing.T, opts proctest.CassetteOptions) string {
+	t.Helper()
 	ctx := ctxFor(t)
 	s := proctest.NewScript(t)
 	s.On(noSuchProgram, "count").Reply(proctest.Stdout("1\n"), proctest.Stdout("2\n"))
@@ -32,7 +42,8 @@ func recordScripted(t *testing.T, scrub func(*proctest.Interaction)) string {
 	s.On(noSuchProgram, "stream").Reply(proctest.Stream(proctest.StdoutLine("a"), proctest.StdoutLine("b")))
 	s.On("ffmpeg").Reply(proctest.NotFound())
 	path := filepath.Join(testchild.TempDir(t), "c.json")
-	cas, err := proctest.OpenCassette(path, proctest.CassetteOptions{Mode: proctest.Record, Runner: s, Scrub: scrub})
+	opts.Mode, opts.Runner = proctest.Record, s
+	cas, err := proctest.OpenCassette(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,9 +124,16 @@ func TestCassetteFileIsPrivateVersionedAndHasNoEnvValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(b)
-	for _, want := range []string{`"version": 1`, `"env_names": [`, `"API_TOKEN"`, `"stdin_sha256": "2cf24dba`, `"stdout_base64"`} {
+	for _, want := range []string{`"version": 1`, `"env_names": [`, `"API_TOKEN"`, `"stdin": "bytes"`, `"stdout_base64"`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the file lacks %s:\n%s", want, text)
+		}
+	}
+	// Nothing derived from stdin's bytes without a StdinKey: no digest,
+	// keyed or not (2cf24dba... is the SHA-256 of "hello").
+	for _, bad := range []string{"stdin_sha256", "stdin_hmac", "2cf24dba", "hello"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("the file holds %q, derived from stdin:\n%s", bad, text)
 		}
 	}
 	if strings.Count(text, "s3cret-value") != 1 {
@@ -151,7 +169,7 @@ func TestCassetteMissIsTypedAndNamesTheNearest(t *testing.T) {
 	cas := proctest.UseCassette(tb, path, proctest.CassetteOptions{Mode: proctest.Replay})
 	for _, c := range []*proc.Cmd{
 		proc.Command(noSuchProgram, "count", "--all"),
-		proc.Command(noSuchProgram, "stdin", "--token=s3cret-value").StdinString("other input"),
+		proc.Command(noSuchProgram, "stdin", "--token=s3cret-value").StdinLines(slices.Values([]string{"other input"})),
 	} {
 		_, err := c.Runner(cas).Output(ctx)
 		var miss *proctest.CassetteMissError
@@ -165,7 +183,7 @@ func TestCassetteMissIsTypedAndNamesTheNearest(t *testing.T) {
 			t.Errorf("%s: no diff", c)
 		}
 	}
-	if errs := tb.Errors(); len(errs) != 2 || !strings.Contains(errs[0], `"--all"`) || !strings.Contains(errs[1], "StdinSHA256") {
+	if errs := tb.Errors(); len(errs) != 2 || !strings.Contains(errs[0], `"--all"`) || !strings.Contains(errs[1], `"lines"`) {
 		t.Errorf("the test was told: %q", errs)
 	}
 }
@@ -226,5 +244,106 @@ func TestCassetteAutoRecordsOnceThenReplays(t *testing.T) {
 	t.Setenv(proctest.RecordEnv, "")
 	if m := proctest.ModeFromEnv(); m != proctest.Replay {
 		t.Errorf("%s unset: %v", proctest.RecordEnv, m)
+	}
+}
+
+// TestCassetteReplayIgnoresStdinBytesWithoutAKey: without a StdinKey the
+// cassette stores nothing of stdin's bytes, so replay matches a command
+// whatever bytes it passes (the kind of stdin still matters).
+func TestCassetteReplayIgnoresStdinBytesWithoutAKey(t *testing.T) {
+	ctx := ctxFor(t)
+	path := recordScripted(t, nil)
+	cas := proctest.UseCassette(t, path, proctest.CassetteOptions{Mode: proctest.Replay})
+	for _, in := range []string{"hello", "other input", ""} {
+		out, err := proc.Command(noSuchProgram, "stdin", "--token=s3cret-value").StdinString(in).Runner(cas).Run(ctx)
+		if err != nil || out != "read" {
+			t.Errorf("stdin %q: %q, %v", in, out, err)
+		}
+	}
+}
+
+// TestCassetteStdinKeyChecksStdin: with a StdinKey the file holds the
+// HMAC-SHA-256 of stdin keyed with it (not its plain SHA-256, and not the
+// key); replay with the key matches the recorded bytes only; replay
+// without it is refused with ErrCassetteStdinKey, and with another key
+// misses.
+func TestCassetteStdinKeyChecksStdin(t *testing.T) {
+	ctx := ctxFor(t)
+	key := []byte("k3y-0123456789abcdef0123456789abcdef")
+	path := recordScriptedWith(t, proctest.CassetteOptions{StdinKey: key})
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("hello"))
+	want := `"stdin_hmac_sha256": "` + hex.EncodeToString(mac.Sum(nil)) + `"`
+	if text := string(b); !strings.Contains(text, want) || strings.Contains(text, "2cf24dba") ||
+		strings.Contains(text, string(key)) || strings.Contains(text, hex.EncodeToString(key)) || strings.Contains(text, "stdin_sha256") {
+		t.Errorf("the file does not hold the keyed digest %s alone:\n%s", want, text)
+	}
+
+	cas := proctest.UseCassette(t, path, proctest.CassetteOptions{Mode: proctest.Replay, StdinKey: key})
+	cmd := proc.Command(noSuchProgram, "stdin", "--token=s3cret-value")
+	if out, err := cmd.StdinString("hello").Runner(cas).Run(ctx); err != nil || out != "read" {
+		t.Errorf("the recorded stdin: %q, %v", out, err)
+	}
+	tb := &fakeTB{TB: t}
+	strict := proctest.UseCassette(tb, path, proctest.CassetteOptions{Mode: proctest.Replay, StdinKey: key})
+	_, err = cmd.StdinString("other input").Runner(strict).Output(ctx)
+	var miss *proctest.CassetteMissError
+	if !errors.As(err, &miss) || !strings.Contains(miss.Diff, "StdinHMAC") || strings.Contains(err.Error(), "other input") {
+		t.Errorf("other stdin: %v (diff %q)", err, miss.Diff)
+	}
+
+	if _, err := proctest.OpenCassette(path, proctest.CassetteOptions{Mode: proctest.Replay}); !errors.Is(err, proctest.ErrCassetteStdinKey) {
+		t.Errorf("replay without the key: %v", err)
+	}
+	other := proctest.UseCassette(&fakeTB{TB: t}, path, proctest.CassetteOptions{Mode: proctest.Replay, StdinKey: []byte("another key, 32 bytes and more..")})
+	if _, err := cmd.StdinString("hello").Runner(other).Output(ctx); !errors.Is(err, proctest.ErrCassetteMiss) {
+		t.Errorf("replay with another key: %v", err)
+	}
+}
+
+// TestCassetteOldStdinDigestIsIgnored: a file written before digests were
+// keyed, with an unsalted stdin_sha256, still loads and replays (whatever
+// the stdin bytes); the test log says the digest is there and ignored;
+// recording the file again drops it.
+func TestCassetteOldStdinDigestIsIgnored(t *testing.T) {
+	ctx := ctxFor(t)
+	path := filepath.Join(testchild.TempDir(t), "old.json")
+	old := `{"version": 1, "interactions": [{"program": "` + noSuchProgram + `", "args": ["stdin"], "stdin": "bytes",
+		"stdin_sha256": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", "outcome": "exited", "exit_code": 0, "stdout": "read"}]}`
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tb := &fakeTB{TB: t}
+	cas := proctest.UseCassette(tb, path, proctest.CassetteOptions{Mode: proctest.Replay})
+	for _, in := range []string{"hello", "anything else"} {
+		if out, err := proc.Command(noSuchProgram, "stdin").StdinString(in).Runner(cas).Run(ctx); err != nil || out != "read" {
+			t.Errorf("stdin %q: %q, %v", in, out, err)
+		}
+	}
+	if logs := tb.Logs(); len(logs) != 1 || !strings.Contains(logs[0], "stdin_sha256") || !strings.Contains(logs[0], "record the cassette again") {
+		t.Errorf("the test log says %q", logs)
+	}
+	if got := cas.Interactions(); len(got) != 1 || got[0].StdinHMAC != "" {
+		t.Errorf("interactions %+v", got)
+	}
+
+	s := proctest.NewScript(t)
+	s.On(noSuchProgram, "stdin").Reply(proctest.Stdout("read"))
+	rec, err := proctest.OpenCassette(path, proctest.CassetteOptions{Mode: proctest.Record, Runner: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := proc.Command(noSuchProgram, "stdin").StdinString("hello").Runner(rec).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); strings.Contains(string(b), "stdin_sha256") || strings.Contains(string(b), "2cf24dba") {
+		t.Errorf("the recording again kept the old digest:\n%s", b)
 	}
 }

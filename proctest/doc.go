@@ -13,6 +13,8 @@
 //     assertions that print a cmp.Diff on a mismatch.
 //   - Cassette records real runs to a JSON file once and replays them
 //     later without spawning anything (set TETHER_RECORD=1 to record).
+//     It stores no environment value and nothing of stdin's bytes, unless
+//     CassetteOptions.StdinKey asks for a keyed check of them.
 //   - DryRun prints each command line instead of running it, for tools
 //     with a --dry-run flag.
 //

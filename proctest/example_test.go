@@ -107,6 +107,37 @@ func ExampleCassette() {
 	// miss: true
 }
 
+// By default a cassette stores nothing of stdin's bytes and replay does
+// not check them. With a StdinKey it stores an HMAC of them keyed with
+// it, and replay matches only the recorded bytes. The key stays out of
+// the file (and of the repository: in a test, read it from a CI secret).
+func ExampleCassetteOptions() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "cassette")
+	path := filepath.Join(dir, "login.json")
+	defer os.Remove(dir)
+	defer os.Remove(path)
+	key := []byte("0123456789abcdef0123456789abcdef") // os.Getenv("CASSETTE_STDIN_KEY")
+
+	real := proctest.NewScript(nil)
+	real.On("vault", "login", "-").Reply(proctest.Stdout("ok\n"))
+	rec, _ := proctest.OpenCassette(path, proctest.CassetteOptions{Mode: proctest.Record, Runner: real, StdinKey: key})
+	_, _ = proc.Command("vault", "login", "-").StdinString("s3cret").Runner(rec).Run(ctx)
+	_ = rec.Save()
+
+	replay, _ := proctest.OpenCassette(path, proctest.CassetteOptions{Mode: proctest.Replay, StdinKey: key})
+	out, _ := proc.Command("vault", "login", "-").StdinString("s3cret").Runner(replay).Run(ctx)
+	fmt.Println("same stdin:", out)
+	_, err := proc.Command("vault", "login", "-").StdinString("guess").Runner(replay).Run(ctx)
+	fmt.Println("other stdin, miss:", errors.Is(err, proctest.ErrCassetteMiss))
+	_, err = proctest.OpenCassette(path, proctest.CassetteOptions{Mode: proctest.Replay})
+	fmt.Println("no key:", errors.Is(err, proctest.ErrCassetteStdinKey))
+	// Output:
+	// same stdin: ok
+	// other stdin, miss: true
+	// no key: true
+}
+
 // A DryRun prints what would run, for a --dry-run flag.
 func ExampleDryRun() {
 	ctx := context.Background()

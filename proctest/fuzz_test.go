@@ -26,7 +26,7 @@ func cassetteSeeds(f *testing.F) [][]byte {
 	written, err := encodeCassette([]Interaction{
 		{Program: "git", Args: []string{"log", "--oneline", "-n", "1"}, Dir: "/repo", EnvNames: []string{"GIT_DIR", "LANG"},
 			Outcome: "exited", Stdout: "32d402f testchild: give a helper\n"},
-		{Program: "tool", Args: []string{}, Stdin: "bytes", StdinSHA256: strings.Repeat("ab", 32),
+		{Program: "tool", Args: []string{}, Stdin: "bytes", StdinHMAC: strings.Repeat("ab", 32),
 			Outcome: "exited", ExitCode: 3, Stdout: "\xff\x00binary", Stderr: "héllo \u2028 <&>\n"},
 		{Program: "sleep", Args: []string{"100"}, Outcome: "signaled", ExitCode: -1, Signal: "SIGKILL"},
 		{Program: "slow", Args: []string{}, Outcome: "timed out", ExitCode: -1},
@@ -52,6 +52,9 @@ func cassetteSeeds(f *testing.F) [][]byte {
 		[]byte(`{"version":1,"interactions":[{"program":"a","error":"mystery"}]}`),
 		[]byte(`{"version":1,"interactions":[{"program":"a","outcome":"cancelled"}]}`),
 		[]byte(`{"version":1,"version":2}`),
+		// Written before stdin digests were keyed: stdin_sha256 is read and dropped.
+		[]byte(`{"version":1,"interactions":[{"program":"a","args":[],"stdin":"bytes","stdin_sha256":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824","outcome":"exited"}]}`),
+		[]byte(`{"version":1,"interactions":[{"program":"a","stdin":"bytes","stdin_sha256":"x","stdin_hmac_sha256":"y","outcome":"exited"}]}`),
 		// Bad ones: each must fail with a typed error.
 		nil,
 		[]byte("null"),
@@ -82,7 +85,7 @@ func FuzzCassette(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ins, err := parseCassette(fuzzCassettePath, data)
+		ins, _, err := parseCassette(fuzzCassettePath, data)
 		if err != nil {
 			checkCassetteError(t, data, err)
 			return
@@ -96,9 +99,12 @@ func FuzzCassette(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%q read, but does not write: %v", data, err)
 		}
-		again, err := parseCassette(fuzzCassettePath, out)
+		again, legacy, err := parseCassette(fuzzCassettePath, out)
 		if err != nil {
 			t.Fatalf("%q read, written as\n%s\nwhich does not read: %v", data, out, err)
+		}
+		if legacy != 0 {
+			t.Fatalf("%q read, written as\n%s\nwhich still holds %d unkeyed stdin digests", data, out, legacy)
 		}
 		if d := cmp.Diff(ins, again, cmpopts.EquateEmpty()); d != "" {
 			t.Fatalf("%q read, written as\n%s\nreads differently (-first +second):\n%s", data, out, d)

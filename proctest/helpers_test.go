@@ -23,10 +23,23 @@ type fakeTB struct {
 	testing.TB
 	mu     sync.Mutex
 	errors []string
+	logs   []string
 	fatal  bool
 }
 
 func (f *fakeTB) Helper() {}
+
+func (f *fakeTB) Logf(format string, args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logs = append(f.logs, fmt.Sprintf(format, args...))
+}
+
+func (f *fakeTB) Logs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.logs...)
+}
 
 func (f *fakeTB) Errorf(format string, args ...any) {
 	f.mu.Lock()

@@ -152,6 +152,13 @@ func FuzzParseSignal(f *testing.F) {
 		"TERM", "SIGTERM", "term", "sigterm", "SigTerm", "INT", "HUP", "USR1", "KILL", "9",
 		"15", "0", "-9", "+9", "09", "65", "99999999999999999999", "SIG", "", " hup ",
 		"SIGSIGTERM", "RTMIN", "SIGRTMIN+1", "IOT", "SIGIOT", "POLL", "CLD", "STKFLT",
+		// Real-time signals: Linux accepts 34 to 64, FreeBSD 65 to 126,
+		// NetBSD 33 to 63; the names count from either end.
+		"32", "33", "34", "35", "49", "50", "63", "64", "65", "126", "127",
+		"RTMAX", "sigrtmax", "RTMIN+0", "RTMIN+15", "RTMIN+30", "RTMIN+31", "RTMIN+61",
+		"RTMAX-0", "RTMAX-14", "RTMAX-30", "RTMAX-31", "SIGRTMAX-3", "rtmin+2",
+		"RTMIN-1", "RTMAX+1", "RTMIN+", "RTMAX-", "RTMIN+ 1", "RTMIN+01", "RTMIN+-1",
+		"RTMIN++1", "RTMIN+1000", "RTMINX", "RTMAXIMUM", "SIG RTMIN", "RT", "RTMIN+٣",
 	} {
 		f.Add(s)
 	}

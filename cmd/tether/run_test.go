@@ -128,12 +128,27 @@ func script(ops ...string) []string {
 	return append([]string{"--", testchild.Exe()}, testchild.Script(ops...)...)
 }
 
-// runIn runs `tether run args...` inside the test process.
+// runIn runs `tether run args...` inside the test process, then releases
+// what the run held until exit (the caught signals), which tether itself
+// never does.
 func runIn(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = run(append([]string{"run"}, args...), &out, &errb)
+	releaseHeld()
 	return code, out.String(), errb.String()
+}
+
+// releaseHeld undoes what the runs in this process held (see
+// holdUntilExit).
+func releaseHeld() {
+	held.Lock()
+	release := held.release
+	held.release = nil
+	held.Unlock()
+	for _, f := range release {
+		f()
+	}
 }
 
 func TestRunExitStatusIsTheProgramsOwn(t *testing.T) {

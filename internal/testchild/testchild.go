@@ -54,6 +54,13 @@ func MainWith(m *testing.M, helpers map[string]Helper) {
 		}
 		os.Exit(runMode(mode, os.Args[1:]))
 	}
+	if owner := os.Getenv(ownerEnv); owner != "" {
+		// A child of a test process that lost its helper mode (a Cmd
+		// built without testchild's environment) would run the whole
+		// suite again, whose tests start children again: a fork bomb.
+		fmt.Fprintf(os.Stderr, "testchild: started by test process %s without a helper mode; refusing to run the tests again\n", owner)
+		os.Exit(2)
+	}
 	code := m.Run()
 	if code == 0 {
 		// The owner-death watchdog legitimately lives as long as the test

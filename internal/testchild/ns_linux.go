@@ -233,7 +233,14 @@ func newRoot(dir string, withProc bool) (string, error) {
 			return "", err
 		}
 	}
-	if err := unix.PivotRoot(dir, filepath.Join(dir, ".old")); err != nil {
+	err = unix.PivotRoot(dir, filepath.Join(dir, ".old"))
+	if errors.Is(err, unix.EINVAL) {
+		// The root is an initramfs (rootfs, as in the test VMs), which
+		// pivot_root refuses: move the new root over it and chroot, as
+		// switch_root does. The old root stays hidden under it.
+		return "/t", moveRoot(dir)
+	}
+	if err != nil {
 		return "", err
 	}
 	if err := unix.Chdir("/"); err != nil {
@@ -243,6 +250,24 @@ func newRoot(dir string, withProc bool) (string, error) {
 		return "", err
 	}
 	return "/t", os.Remove("/.old")
+}
+
+// moveRoot makes dir, a mount point, the root of this mount namespace
+// where pivot_root cannot.
+func moveRoot(dir string) error {
+	if err := unix.Chdir(dir); err != nil {
+		return err
+	}
+	if err := unix.Mount(dir, "/", "", unix.MS_MOVE, ""); err != nil {
+		return err
+	}
+	if err := unix.Chroot("."); err != nil {
+		return err
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return err
+	}
+	return os.Remove("/.old")
 }
 
 func copyFile(to string, src io.Reader) error {

@@ -41,7 +41,7 @@ const (
 	modeSleep   = "sleep"   // block until killed
 	modeExit    = "exit"    // exit with the code in the first argument
 	modeTree    = "tree"    // start the grandchildren, report them, block
-	modeTick    = "tick"    // write a line to stdout every millisecond
+	modeTick    = "tick"    // write the wall-clock time to stdout every millisecond
 	modeSpin    = "spin"    // burn CPU for the duration in the argument, exit 0
 	modeEscapee = "escapee" // leave the group as the argument says, report, block
 )
@@ -117,7 +117,7 @@ func runChild(mode string, args []string) int {
 	case modeTick:
 		w := bufio.NewWriter(os.Stdout)
 		for {
-			if _, err := w.WriteString("t\n"); err != nil {
+			if _, err := w.WriteString(strconv.FormatInt(time.Now().UnixNano(), 10) + "\n"); err != nil {
 				return 0
 			}
 			if err := w.Flush(); err != nil {

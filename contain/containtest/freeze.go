@@ -188,4 +188,5 @@ func testFreezeKill(r *run) {
 	r.freezeKilled("after Kill", c)
 	r.freezeKilled("of a sub after the parent's Kill", s)
 	r.wantRefused("the killed, once frozen container", c, contain.ErrClosed)
+	r.wantRefused("a sub of the killed, once frozen container", s, contain.ErrClosed)
 }

@@ -381,8 +381,9 @@ func testKillEndedContext(r *run) {
 	r.deadNow("after Kill", ch.pid)
 }
 
-// testCloseConcurrent: concurrent Closes, racing readers and signals,
-// all return nil once the tree is dead; later Closes return nil too.
+// testCloseConcurrent: concurrent Closes, racing readers, signals and
+// Kills, all return nil once the tree is dead (a Kill may say ErrClosed);
+// later Closes return nil too.
 func testCloseConcurrent(r *run) {
 	c, err := r.b.New(r.ctx(), contain.Options{})
 	if err != nil {
@@ -401,6 +402,11 @@ func testCloseConcurrent(r *run) {
 			_, _ = c.Pids()
 			_, _ = c.Stats()
 			_ = c.Signal(r.signal())
+			if i%2 == 1 {
+				if err := c.Kill(r.ctx()); err != nil && !errors.Is(err, contain.ErrClosed) {
+					r.t.Errorf("Kill racing Close: %v", err)
+				}
+			}
 			errs[i] = c.Close(r.ctx())
 		})
 	}

@@ -290,9 +290,9 @@ func testSubOfClosed(r *run) {
 }
 
 // testSubRaces: subs made, started and closed by several goroutines
-// while the parent is killed or closed: every call either works or
-// fails with ErrClosed, every child started dies, and every sub's Close
-// returns nil afterwards.
+// while the parent is killed or closed and read (Pids, Stats): every
+// call either works or fails with ErrClosed, every child started dies,
+// and every sub's Close returns nil afterwards.
 func testSubRaces(r *run) {
 	for round := range 4 {
 		killFirst := round%2 == 0
@@ -359,6 +359,18 @@ func testSubRaces(r *run) {
 				}
 			})
 		}
+		// Readers race it all.
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, _ = p.Pids()
+				_, _ = p.Stats()
+			}
+		})
 		r.poll("a few subs", func() bool {
 			mu.Lock()
 			defer mu.Unlock()

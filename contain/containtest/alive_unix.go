@@ -4,6 +4,7 @@ package containtest
 
 import (
 	"errors"
+	"fmt"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,4 +22,7 @@ func alive(pid int) bool {
 // zombiesVisible says whether alive tells a zombie from a live process.
 const zombiesVisible = false
 
-func openDescriptors() (int, error) { return 0, errors.ErrUnsupported }
+// openDescriptors cannot count without /proc/self/fd.
+func openDescriptors() (int, error) {
+	return 0, fmt.Errorf("no /proc/self/fd on this OS: %w", errors.ErrUnsupported)
+}

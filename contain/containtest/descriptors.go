@@ -12,7 +12,7 @@ import (
 // Only where this process's descriptors can be counted (/proc/self/fd).
 func testDescriptors(r *run) {
 	if _, err := openDescriptors(); err != nil {
-		r.t.Skipf("this process's descriptors cannot be counted here (%v)", err)
+		r.t.Skipf("this process's descriptors cannot be counted here: %v", err)
 	}
 	lifecycle := func() {
 		c, err := r.b.New(r.ctx(), contain.Options{KillOnOwnerDeath: true})

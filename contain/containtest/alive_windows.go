@@ -32,5 +32,5 @@ const zombiesVisible = true
 // a stub that reports 0, and a backend's own tests can count its handles
 // through the system handle table if they must.
 func openDescriptors() (int, error) {
-	return 0, fmt.Errorf("Windows has handles, not descriptors, and no reliable count of them everywhere (Wine's GetProcessHandleCount is a stub): %w", errors.ErrUnsupported)
+	return 0, fmt.Errorf("no descriptors on this OS, and no reliable count of its handles everywhere (Wine's GetProcessHandleCount is a stub): %w", errors.ErrUnsupported)
 }

@@ -454,6 +454,26 @@ func (r *run) exitIn(what string, c contain.Container, code int) {
 	}
 }
 
+// startPiped starts cmd in c like start, with its stdout on a pipe whose
+// read end it returns.
+func (r *run) startPiped(c contain.Container, cmd *exec.Cmd, what string) (*child, *os.File) {
+	r.t.Helper()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	cmd.Stdout = pw
+	// Registered before the start, so it runs after the child is killed,
+	// when a reader has seen EOF.
+	r.t.Cleanup(func() { _ = pr.Close() })
+	err = r.startCmd(c, cmd)
+	_ = pw.Close()
+	if err != nil {
+		r.t.Fatalf("Start of %s: %v", what, err)
+	}
+	return r.reap(cmd, func() { _ = c.Kill(r.ctx()) }), pr
+}
+
 // tree is what a tree child reported: role -> pid.
 type tree map[string]int
 
@@ -492,21 +512,7 @@ func (tr tree) all() []int {
 // does not contain are killed by pid.
 func (r *run) startTree(c contain.Container) (tree, *child) {
 	r.t.Helper()
-	cmd := command(modeTree)
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	cmd.Stdout = pw
-	// Registered before the start, so it runs after the child is killed,
-	// when the reader below has seen EOF.
-	r.t.Cleanup(func() { _ = pr.Close() })
-	err = r.startCmd(c, cmd)
-	_ = pw.Close()
-	if err != nil {
-		r.t.Fatalf("Start of a tree child: %v", err)
-	}
-	ch := r.reap(cmd, func() { _ = c.Kill(r.ctx()) })
+	ch, pr := r.startPiped(c, command(modeTree), "a tree child")
 	tr := r.readTree(pr, "tree child")
 	if len(tr) == 0 {
 		r.t.Fatalf("the tree child %d ended without reporting its tree (Wait: %v)", ch.pid, ch.wait())
@@ -577,19 +583,8 @@ type ticker struct {
 // startTicker starts a ticker in c and waits for its first ticks.
 func (r *run) startTicker(c contain.Container) *ticker {
 	r.t.Helper()
-	cmd := command(modeTick)
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	cmd.Stdout = pw
-	r.t.Cleanup(func() { _ = pr.Close() })
-	err = r.startCmd(c, cmd)
-	_ = pw.Close()
-	if err != nil {
-		r.t.Fatalf("Start of a ticking child: %v", err)
-	}
-	tk := &ticker{child: r.reap(cmd, func() { _ = c.Kill(r.ctx()) })}
+	ch, pr := r.startPiped(c, command(modeTick), "a ticking child")
+	tk := &ticker{child: ch}
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {

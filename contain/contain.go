@@ -106,9 +106,10 @@ type Container interface {
 	// signal where the OS has one; the backend documents the rest).
 	//
 	// Start fails with an error matching ErrClosed once the container (or
-	// one it is a sub of) was killed or closed, and with one matching
-	// ErrFrozen, at once and without spawning, while it or one it is a
-	// sub of is frozen (Freeze, until Thaw). A Start that meets a
+	// one it is a sub of) was killed or closed, frozen at the time or not,
+	// and otherwise with one matching ErrFrozen, at once and without
+	// spawning, while it or one it is a sub of is frozen (Freeze, until
+	// Thaw). A Start that meets a
 	// Freeze in progress waits for it, then fails with ErrFrozen; one
 	// that meets the short internal freeze of a Signal waits for the
 	// Signal and then starts.

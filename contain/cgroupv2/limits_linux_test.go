@@ -67,7 +67,7 @@ func TestEnforcedMemoryMaxOOMKillsChild(t *testing.T) {
 	cmd := testchild.Command(testchild.ModeAlloc, strconv.Itoa(256<<20))
 	cmd.Stdout = &out
 	began := time.Now()
-	err := start(t, c, cmd)()
+	err := testchild.Start(t, c, cmd)()
 	took := time.Since(began)
 	if !killedBy(err, syscall.SIGKILL) {
 		t.Fatalf("a child touching 256 MiB under a 32 MiB cap: Wait = %v, want killed by SIGKILL", err)
@@ -110,7 +110,7 @@ func TestEnforcedMaxProcessesHoldsForkBomb(t *testing.T) {
 	// The helper-mode variable means nothing to sh; the owner tag lets the
 	// suite's leak check find any survivor.
 	cmd.Env = testchild.ChildEnv("none")
-	done := start(t, c, cmd)
+	done := testchild.Start(t, c, cmd)
 
 	// Watch for a while: never above the cap, and up against it.
 	most, mostCurrent, samples := 0, uint64(0), 0
@@ -172,7 +172,7 @@ func TestEnforcedCPUQuotaHoldsSpinner(t *testing.T) {
 		t.Fatalf("cpu.max = %q, want 50000 100000", v)
 	}
 	// The spinner is killed with the container once measured.
-	start(t, c, testchild.Command(testchild.ModeSpin, "1m"))
+	testchild.Start(t, c, testchild.Command(testchild.ModeSpin, "1m"))
 	read := func() time.Duration {
 		st, err := c.Stats()
 		if err != nil {

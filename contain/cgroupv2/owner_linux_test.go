@@ -46,26 +46,7 @@ func runOwner(args []string) int {
 	if args[1] != "" {
 		b = New(WithParent(args[1]))
 	}
-	for i := range n {
-		c, err := b.New(context.Background(), contain.Options{KillOnOwnerDeath: true})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 3
-		}
-		cmd := testchild.Command(testchild.ModeSleep)
-		if i == 0 {
-			cmd = testchild.Command(testchild.ModeTree, args[0])
-		}
-		if err := c.Start(cmd); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 3
-		}
-		fmt.Printf("cgroup %q\n", dirOf(c))
-	}
-	fmt.Printf("watchdog %d\nready\n", watchdog.Pid())
-	for {
-		time.Sleep(time.Hour)
-	}
+	return testchild.RunOwner(b, args[0], n, func(c contain.Container) string { return fmt.Sprintf("cgroup %q", dirOf(c)) })
 }
 
 // helperNestedOwner is an owner of nested containers for the owner-death
@@ -427,7 +408,7 @@ func TestCloseWithdrawsRegistration(t *testing.T) {
 		t.Fatalf("Registered = %d after New, want %d", got, before+1)
 	}
 	dir := dirOf(c)
-	start(t, c, testchild.Command(testchild.ModeSleep))
+	testchild.Start(t, c, testchild.Command(testchild.ModeSleep))
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	if err := c.Close(ctx); err != nil {

@@ -52,8 +52,8 @@ func TestPureV2View(t *testing.T) {
 	// The view must really have exercised the backend, not skipped it.
 	for _, must := range []string{
 		"--- PASS: TestPureV2View",
-		"--- PASS: TestKillConfirmsWholeTreeIncludingEscapees",
-		"--- PASS: TestFreezeStopsAndThawResumes",
+		"--- PASS: TestConformance/Kill/ConfirmsTreeDead",
+		"--- PASS: TestConformance/Freeze/StopsAndThawResumes",
 		"(unified layout) mounted at /sys/fs/cgroup;",
 	} {
 		if !strings.Contains(text, must) {

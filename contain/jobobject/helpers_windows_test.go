@@ -23,125 +23,30 @@ import (
 
 // The package's own helper modes, run by TestMain.
 const (
-	// helperOwner creates a container, starts a ModeTree child in it
-	// (pid file in its first argument) and blocks, so a test can kill the
-	// owner abruptly and watch kill-on-close take the tree down.
-	helperOwner = "owner"
 	// helperAlloc allocates and touches the MiB count in its first
 	// argument, prints "allocated" and exits 0.
 	helperAlloc = "alloc"
-	// helperNestedOwner creates a container and a sub of it, starts a
-	// ModeTree child in the sub (pid file in its first argument), checks
-	// that the sub and the parent both list every member of the tree,
-	// writes its verdict ("ok" or what is wrong) to the file in its second
-	// argument and blocks, so a test can kill it abruptly.
-	helperNestedOwner = "nested-owner"
 )
 
 func runHelper(h string, args []string) int {
-	switch h {
-	case helperOwner:
-		ctx := context.Background()
-		c, err := jobobject.New().New(ctx, contain.Options{})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 3
-		}
-		cmd := testchild.Command(testchild.ModeTree, args[0])
-		cmd.Env = withoutHelper(cmd.Env)
-		if err := start(c, cmd); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 3
-		}
-		// Block until killed. Not select{}: with no goroutine left the
-		// runtime would call that a deadlock and exit, closing the job.
-		for {
-			time.Sleep(time.Hour)
-		}
-	case helperNestedOwner:
-		return runNestedOwner(args[0], args[1])
-	case helperAlloc:
-		mib, err := strconv.Atoi(args[0])
-		if err != nil {
-			return 2
-		}
-		keep := make([][]byte, 0, mib)
-		for range mib {
-			b := make([]byte, 1<<20)
-			for i := 0; i < len(b); i += 4096 {
-				b[i] = 1
-			}
-			keep = append(keep, b)
-		}
-		fmt.Println("allocated", len(keep))
-		return 0
+	if h != helperAlloc {
+		fmt.Fprintln(os.Stderr, "unknown jobobject helper", h)
+		return 2
 	}
-	fmt.Fprintln(os.Stderr, "unknown jobobject helper", h)
-	return 2
-}
-
-// runNestedOwner is helperNestedOwner. It never returns once the verdict
-// is written; any failure before that exits 3 after writing why.
-func runNestedOwner(pidfile, verdict string) int {
-	fail := func(err error) int {
-		_ = os.WriteFile(verdict, []byte(err.Error()+"\n"), 0o600)
-		fmt.Fprintln(os.Stderr, err)
-		return 3
-	}
-	ctx := context.Background()
-	c, err := jobobject.New().New(ctx, contain.Options{})
+	mib, err := strconv.Atoi(args[0])
 	if err != nil {
-		return fail(err)
+		return 2
 	}
-	s, err := c.Sub(ctx, contain.Options{KillOnOwnerDeath: true})
-	if err != nil {
-		return fail(err)
-	}
-	cmd := testchild.Command(testchild.ModeTree, pidfile)
-	cmd.Env = withoutHelper(cmd.Env)
-	if err := start(s, cmd); err != nil {
-		return fail(err)
-	}
-	// ModeTree renames its pid file into place, so once it can be read
-	// it is complete.
-	var tree []int
-	for deadline := time.Now().Add(treeTimeout); tree == nil; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			return fail(fmt.Errorf("no tree pid file after %v", treeTimeout))
+	keep := make([][]byte, 0, mib)
+	for range mib {
+		b := make([]byte, 1<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
 		}
-		b, err := os.ReadFile(pidfile)
-		if err != nil {
-			continue
-		}
-		for ln := range strings.Lines(string(b)) {
-			_, p, _ := strings.Cut(strings.TrimSpace(ln), " ")
-			n, err := strconv.Atoi(p)
-			if err != nil {
-				return fail(fmt.Errorf("bad pid file line %q", ln))
-			}
-			tree = append(tree, n)
-		}
+		keep = append(keep, b)
 	}
-	for _, in := range []struct {
-		name string
-		c    contain.Container
-	}{{"sub", s}, {"parent", c}} {
-		pids, err := in.c.Pids()
-		if err != nil {
-			return fail(fmt.Errorf("%s Pids: %w", in.name, err))
-		}
-		for _, p := range tree {
-			if !slices.Contains(pids, p) {
-				return fail(fmt.Errorf("%s Pids %v lacks tree member %d (tree %v)", in.name, pids, p, tree))
-			}
-		}
-	}
-	if err := os.WriteFile(verdict, []byte("ok\n"), 0o600); err != nil {
-		return fail(err)
-	}
-	for {
-		time.Sleep(time.Hour)
-	}
+	fmt.Println("allocated", len(keep))
+	return 0
 }
 
 // helperCommand runs this test binary in one of the package's helper
@@ -195,16 +100,7 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 // newContainer creates a container that the test closes at the end.
 func newContainer(t *testing.T, opts contain.Options) contain.Container {
 	t.Helper()
-	c, err := jobobject.New().New(ctxFor(t, killTimeout), opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(ctxFor(t, killTimeout)); err != nil {
-			t.Errorf("Close at cleanup: %v", err)
-		}
-	})
-	return c
+	return testchild.NewContainer(t, jobobject.New(), opts)
 }
 
 // startIn starts cmd in c; at cleanup it closes c and reaps cmd.

@@ -5,12 +5,10 @@ package jobobject_test
 import (
 	"context"
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,23 +28,13 @@ const (
 	skipCPUTimes     = "Wine 8 reports zero job CPU times (measured: TotalUserTime and TotalKernelTime stay 0 after a child spins for 1 s)"
 )
 
-func TestKillConfirmsWholeTreeDeadAndEmptiesPids(t *testing.T) {
+// A killed member exits with code 1, as after os.Process.Kill.
+func TestKilledChildExitsWithCodeOne(t *testing.T) {
 	c := newContainer(t, contain.Options{})
-	pf := testchild.PidFile(t)
-	cmd := testchild.Command(testchild.ModeTree, pf)
-	tr := startTree(t, c, cmd, pf)
-	for _, role := range []string{"child", "grandchild", "detached"} {
-		if tr[role] == 0 {
-			t.Fatalf("tree has no %s: %v", role, tr)
-		}
-	}
-
+	cmd := testchild.Command(testchild.ModeSleep)
+	startIn(t, c, cmd)
 	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
 		t.Fatalf("Kill: %v", err)
-	}
-	assertDeadNow(t, tr)
-	if pids, err := c.Pids(); err != nil || len(pids) != 0 {
-		t.Fatalf("Pids after Kill = %v, %v; want none", pids, err)
 	}
 	_ = cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 1 {
@@ -80,23 +68,9 @@ func TestDetachedNewGroupChildAndItsTreeStayContained(t *testing.T) {
 	assertDeadNow(t, tr)
 }
 
-func TestCloseKillsTreeAndIsIdempotent(t *testing.T) {
-	c, err := jobobject.New().New(context.Background(), contain.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pf := testchild.PidFile(t)
-	cmd := testchild.Command(testchild.ModeTree, pf)
-	tr := startTree(t, c, cmd, pf)
-	for i := range 3 {
-		if err := c.Close(ctxFor(t, killTimeout)); err != nil {
-			t.Fatalf("Close #%d: %v", i+1, err)
-		}
-		assertDeadNow(t, tr)
-	}
-}
-
-func TestMethodsAfterCloseFailWithErrClosed(t *testing.T) {
+// After Close, Pids and Stats answer ErrClosed and Kill nil (Close
+// confirmed the tree dead); the suite lets a backend choose either.
+func TestMethodsAfterCloseAnswer(t *testing.T) {
 	c, err := jobobject.New().New(context.Background(), contain.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -104,45 +78,14 @@ func TestMethodsAfterCloseFailWithErrClosed(t *testing.T) {
 	if err := c.Close(ctxFor(t, killTimeout)); err != nil {
 		t.Fatal(err)
 	}
-	outsider := testchild.Command(testchild.ModeSleep)
-	startOutside(t, outsider)
-
-	if err := c.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("Start after Close = %v, want ErrClosed", err)
-	}
-	if err := c.Adopt(outsider.Process.Pid); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("Adopt after Close = %v, want ErrClosed", err)
-	}
-	if err := c.Signal(os.Kill); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("Signal(os.Kill) after Close = %v, want ErrClosed", err)
-	}
 	if _, err := c.Pids(); !errors.Is(err, contain.ErrClosed) {
 		t.Errorf("Pids after Close = %v, want ErrClosed", err)
 	}
 	if _, err := c.Stats(); !errors.Is(err, contain.ErrClosed) {
 		t.Errorf("Stats after Close = %v, want ErrClosed", err)
 	}
-	// Close confirmed the tree dead, so a Kill has nothing left to do.
 	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
 		t.Errorf("Kill after Close = %v, want nil", err)
-	}
-	if !testchild.Alive(outsider.Process.Pid) {
-		t.Error("the process Adopt refused was killed")
-	}
-}
-
-func TestKilledContainerRefusesNewMembers(t *testing.T) {
-	c := newContainer(t, contain.Options{})
-	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("Start after Kill = %v, want ErrClosed", err)
-	}
-	outsider := testchild.Command(testchild.ModeSleep)
-	startOutside(t, outsider)
-	if err := c.Adopt(outsider.Process.Pid); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("Adopt after Kill = %v, want ErrClosed", err)
 	}
 }
 
@@ -188,41 +131,16 @@ func TestStartGivesTheChildAProcessGroupOfItsOwn(t *testing.T) {
 	}
 }
 
-func TestStartRejectsCallerSuspendedChild(t *testing.T) {
-	c := newContainer(t, contain.Options{})
-	cmd := testchild.Command(testchild.ModeSleep)
-	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_SUSPENDED}
-	if err := c.Start(cmd); err == nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatal("Start accepted a cmd the caller wants kept suspended")
-	}
-	if cmd.Process != nil {
-		t.Fatal("Start created the refused child")
-	}
-}
-
-func TestPidsListsEveryMemberAndStatsCountsThem(t *testing.T) {
+// What a job can measure: no current memory and no OOM count ever; CPU
+// times, including exited members, and the peak on Windows, not under
+// Wine, whose values are fake zeros.
+func TestStatsSayWhatAJobMeasures(t *testing.T) {
 	c := newContainer(t, contain.Options{})
 	pf := testchild.PidFile(t)
-	tr := startTree(t, c, testchild.Command(testchild.ModeTree, pf), pf)
-
-	got, err := c.Pids()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := tr.Pids()
-	slices.Sort(got)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("Pids = %v, want exactly the tree %v", got, want)
-	}
+	startTree(t, c, testchild.Command(testchild.ModeTree, pf), pf)
 	s, err := c.Stats()
 	if err != nil {
 		t.Fatal(err)
-	}
-	if s.Processes != len(want) {
-		t.Errorf("Stats.Processes = %d, want %d", s.Processes, len(want))
 	}
 	if s.Memory.Valid || s.OOMKills.Valid {
 		t.Errorf("Stats reports Memory %v and OOMKills %v; a job has no source for either", s.Memory, s.OOMKills)
@@ -251,44 +169,6 @@ func TestPidsGrowsItsBufferForLargeTrees(t *testing.T) {
 	}
 }
 
-func TestAdoptRunningProcessThenKillItThroughContainer(t *testing.T) {
-	c := newContainer(t, contain.Options{})
-	cmd := testchild.Command(testchild.ModeSleep)
-	startOutside(t, cmd)
-	pid := cmd.Process.Pid
-	if err := c.Adopt(pid); err != nil {
-		t.Fatalf("Adopt: %v", err)
-	}
-	waitMembers(t, c, pid)
-	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
-		t.Fatalf("Kill: %v", err)
-	}
-	if testchild.Alive(pid) {
-		t.Fatal("the adopted process survived a confirmed Kill")
-	}
-}
-
-func TestAdoptNonexistentPidFailsNoSuchProcess(t *testing.T) {
-	c := newContainer(t, contain.Options{})
-
-	// A child that has exited while we still hold its handle: its pid
-	// cannot be reused yet, and it must not count as live.
-	exited := testchild.Command(testchild.ModeExit, "0")
-	if err := exited.Start(); err != nil {
-		t.Fatal(err)
-	}
-	testchild.WaitDead(t, treeTimeout, exited.Process.Pid)
-	defer func() { _ = exited.Wait() }()
-
-	for _, pid := range []int{exited.Process.Pid, 1 << 30, 0, -4} {
-		err := c.Adopt(pid)
-		var ns *contain.NoSuchProcessError
-		if !errors.As(err, &ns) || ns.Pid != pid || !errors.Is(err, contain.ErrNoSuchProcess) {
-			t.Errorf("Adopt(%d) = %v, want a *contain.NoSuchProcessError for it", pid, err)
-		}
-	}
-}
-
 func TestAdoptRefusesTheOwnerItself(t *testing.T) {
 	c := newContainer(t, contain.Options{})
 	if err := c.Adopt(os.Getpid()); err == nil {
@@ -296,16 +176,6 @@ func TestAdoptRefusesTheOwnerItself(t *testing.T) {
 	}
 	if pids, err := c.Pids(); err != nil || len(pids) != 0 {
 		t.Fatalf("Pids after a refused Adopt = %v, %v; want none", pids, err)
-	}
-}
-
-func TestSignalOtherThanKillIsUnsupported(t *testing.T) {
-	c := newContainer(t, contain.Options{})
-	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
-		err := c.Signal(sig)
-		if !errors.Is(err, contain.ErrUnsupported) || !errors.Is(err, errors.ErrUnsupported) {
-			t.Errorf("Signal(%v) = %v, want ErrUnsupported", sig, err)
-		}
 	}
 }
 
@@ -327,65 +197,6 @@ func TestSignalKillTerminatesTreeButKeepsContainerOpen(t *testing.T) {
 	}
 }
 
-func TestOwnerDeathKillsTree(t *testing.T) {
-	pf := testchild.PidFile(t)
-	owner := helperCommand(helperOwner, pf)
-	startOutside(t, owner)
-	tr := testchild.WaitTree(t, pf, treeTimeout)
-	t.Cleanup(func() { testchild.KillPids(tr.Pids()...) })
-
-	// TerminateProcess gives the owner no chance to close anything: only
-	// KILL_ON_JOB_CLOSE, as its handles close, can end the tree.
-	if err := owner.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	testchild.WaitDead(t, killTimeout, tr.Pids()...)
-}
-
-func TestFreezeAndThawAreUnsupported(t *testing.T) {
-	c := newContainer(t, contain.Options{})
-	ctx := ctxFor(t, killTimeout)
-	if err := c.Freeze(ctx); !errors.Is(err, contain.ErrUnsupported) {
-		t.Errorf("Freeze = %v, want ErrUnsupported", err)
-	}
-	if err := c.Thaw(ctx); !errors.Is(err, contain.ErrUnsupported) {
-		t.Errorf("Thaw = %v, want ErrUnsupported", err)
-	}
-}
-
-func TestConcurrentCloseWithOtherMethodsIsSafe(t *testing.T) {
-	c, err := jobobject.New().New(context.Background(), contain.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pf := testchild.PidFile(t)
-	tr := startTree(t, c, testchild.Command(testchild.ModeTree, pf), pf)
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for range 4 {
-		wg.Go(func() { errs <- c.Close(ctxFor(t, killTimeout)) })
-		wg.Go(func() { errs <- c.Kill(ctxFor(t, killTimeout)) })
-		wg.Go(func() {
-			if _, err := c.Pids(); err != nil && !errors.Is(err, contain.ErrClosed) {
-				errs <- err
-			}
-		})
-		wg.Go(func() {
-			if _, err := c.Stats(); err != nil && !errors.Is(err, contain.ErrClosed) {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-	assertDeadNow(t, tr)
-}
-
 func TestProbeReportsJobObjectsUsable(t *testing.T) {
 	a := jobobject.New().Probe()
 	if !a.Usable || a.Mechanism != contain.JobObject || !a.ContainsSetsid {
@@ -403,29 +214,6 @@ func TestProbeReportsJobObjectsUsable(t *testing.T) {
 	}
 	if !slices.Equal(kinds, contain.AllLimitKinds) {
 		t.Errorf("Probe limit kinds = %v, want %v", kinds, contain.AllLimitKinds)
-	}
-}
-
-func TestInvalidLimitsFailBeforeAnythingIsCreated(t *testing.T) {
-	for _, l := range []contain.Limit{
-		contain.MemoryMax(0),
-		contain.MemoryMax(-1),
-		contain.MaxProcesses(0),
-		contain.MaxProcesses(-3),
-		contain.CPUQuota(0),
-		contain.CPUQuota(-1),
-		contain.CPUQuota(math.NaN()),
-		{Kind: "bogus", Value: 1},
-	} {
-		c, err := jobobject.New().New(context.Background(), contain.Options{Limits: []contain.Limit{l}})
-		if c != nil {
-			_ = c.Close(context.Background())
-			t.Errorf("New(%v) created a container", l)
-		}
-		var le *contain.LimitError
-		if !errors.Is(err, contain.ErrInvalidLimit) || !errors.As(err, &le) {
-			t.Errorf("New(%v) = %v, want a *contain.LimitError matching ErrInvalidLimit", l, err)
-		}
 	}
 }
 

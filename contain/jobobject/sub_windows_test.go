@@ -10,9 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -23,25 +20,6 @@ import (
 	"github.com/gotether/tether/contain/jobobject"
 	"github.com/gotether/tether/internal/testchild"
 )
-
-// newSub creates a sub of c that the test closes at the end; that Close
-// must succeed even when c was closed first.
-func newSub(t *testing.T, c contain.Container, opts contain.Options) contain.Container {
-	t.Helper()
-	s, err := c.Sub(ctxFor(t, killTimeout), opts)
-	if err != nil {
-		t.Fatalf("Sub: %v", err)
-	}
-	if s.Mechanism() != contain.JobObject {
-		t.Fatalf("sub Mechanism = %q", s.Mechanism())
-	}
-	t.Cleanup(func() {
-		if err := s.Close(ctxFor(t, killTimeout)); err != nil {
-			t.Errorf("sub Close at cleanup: %v", err)
-		}
-	})
-	return s
-}
 
 // assertPidsExactly fails unless c lists exactly the pids of the trees.
 func assertPidsExactly(t *testing.T, name string, c contain.Container, trees ...testchild.Tree) {
@@ -79,137 +57,9 @@ func treeIn(t *testing.T, c contain.Container) testchild.Tree {
 	return startTree(t, c, testchild.Command(testchild.ModeTree, pf), pf)
 }
 
-// exitIn runs a ModeExit child in c and fails unless it exits with code:
-// proof that c still places and resumes children.
-func exitIn(t *testing.T, name string, c contain.Container, code int) {
-	t.Helper()
-	cmd := testchild.Command(testchild.ModeExit, strconv.Itoa(code))
-	startIn(t, c, cmd)
-	_ = cmd.Wait()
-	if got := cmd.ProcessState.ExitCode(); got != code {
-		t.Errorf("a child started in %s exited %d, want %d", name, got, code)
-	}
-}
-
-func TestSubMembersAreMembersOfTheParent(t *testing.T) {
-	c := newContainer(t, contain.Options{})
-	s := newSub(t, c, contain.Options{})
-	tr := treeIn(t, s)
-	waitMembers(t, c, tr.Pids()...)
-	assertPidsExactly(t, "sub", s, tr)
-	assertPidsExactly(t, "parent", c, tr)
-	for name, x := range map[string]contain.Container{"sub": s, "parent": c} {
-		st, err := x.Stats()
-		if err != nil {
-			t.Fatalf("%s Stats: %v", name, err)
-		}
-		if st.Processes != len(tr) {
-			t.Errorf("%s Stats.Processes = %d, want the %d members of the sub's tree", name, st.Processes, len(tr))
-		}
-	}
-	if n := jobobject.OpenSubs(c); n != 1 {
-		t.Errorf("parent lists %d open subs, want 1", n)
-	}
-}
-
-func TestParentSignalKillReachesSubMembersAndKeepsSubOpen(t *testing.T) {
-	c := newContainer(t, contain.Options{})
-	s := newSub(t, c, contain.Options{})
-	tr := treeIn(t, s)
-	if err := c.Signal(os.Kill); err != nil {
-		t.Fatalf("parent Signal(os.Kill): %v", err)
-	}
-	testchild.WaitDead(t, killTimeout, tr.Pids()...)
-	// Signal is not Kill: the sub still accepts a new member.
-	exitIn(t, "the sub after the parent's Signal(os.Kill)", s, 7)
-}
-
-func TestSubKillAndCloseLeaveParentMembersAndSiblingAlive(t *testing.T) {
-	c := newContainer(t, contain.Options{})
-	a := newSub(t, c, contain.Options{})
-	b := newSub(t, c, contain.Options{})
-	direct, ta, tb := treeIn(t, c), treeIn(t, a), treeIn(t, b)
-	assertPidsExactly(t, "parent", c, direct, ta, tb)
-
-	if err := a.Kill(ctxFor(t, killTimeout)); err != nil {
-		t.Fatalf("sub a Kill: %v", err)
-	}
-	assertDeadNow(t, ta)
-	assertAlive(t, "parent's own tree after sub a's Kill", direct)
-	assertAlive(t, "sibling sub b's tree after sub a's Kill", tb)
-	assertPidsExactly(t, "parent", c, direct, tb)
-	assertPidsExactly(t, "sub b", b, tb)
-	if err := a.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("killed sub Start = %v, want ErrClosed", err)
-	}
-	if _, err := a.Sub(ctxFor(t, killTimeout), contain.Options{}); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("killed sub Sub = %v, want ErrClosed", err)
-	}
-	exitIn(t, "the parent after a sub's Kill", c, 7)
-	exitIn(t, "the sibling sub after a sub's Kill", b, 7)
-
-	if err := a.Close(ctxFor(t, killTimeout)); err != nil {
-		t.Fatalf("sub a Close: %v", err)
-	}
-	if n := jobobject.OpenSubs(c); n != 1 {
-		t.Errorf("after sub a's Close the parent lists %d open subs, want 1", n)
-	}
-	if err := b.Close(ctxFor(t, killTimeout)); err != nil {
-		t.Fatalf("sub b Close: %v", err)
-	}
-	assertDeadNow(t, tb)
-	assertAlive(t, "parent's own tree after sub b's Close", direct)
-	assertPidsExactly(t, "parent", c, direct)
-	if n := jobobject.OpenSubs(c); n != 0 {
-		t.Errorf("after both subs' Close the parent lists %d open subs, want 0", n)
-	}
-}
-
-func TestParentKillKillsSubTreesAndSubsRefuseNewMembers(t *testing.T) {
-	c := newContainer(t, contain.Options{})
-	a := newSub(t, c, contain.Options{})
-	b := newSub(t, c, contain.Options{})
-	aa := newSub(t, a, contain.Options{})
-	trees := []testchild.Tree{treeIn(t, c), treeIn(t, a), treeIn(t, b), treeIn(t, aa)}
-	outsider := testchild.Command(testchild.ModeSleep)
-	startOutside(t, outsider)
-
-	if err := c.Kill(ctxFor(t, killTimeout)); err != nil {
-		t.Fatalf("parent Kill: %v", err)
-	}
-	for _, tr := range trees {
-		assertDeadNow(t, tr)
-	}
-	assertPidsExactly(t, "parent", c)
-	for name, s := range map[string]contain.Container{"a": a, "b": b, "a's sub": aa} {
-		if err := s.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-			t.Errorf("sub %s Start after the parent's Kill = %v, want ErrClosed", name, err)
-		}
-		if err := s.Adopt(outsider.Process.Pid); !errors.Is(err, contain.ErrClosed) {
-			t.Errorf("sub %s Adopt after the parent's Kill = %v, want ErrClosed", name, err)
-		}
-		if _, err := s.Sub(ctxFor(t, killTimeout), contain.Options{}); !errors.Is(err, contain.ErrClosed) {
-			t.Errorf("sub %s Sub after the parent's Kill = %v, want ErrClosed", name, err)
-		}
-		assertPidsExactly(t, "sub "+name, s)
-		if err := s.Kill(ctxFor(t, killTimeout)); err != nil {
-			t.Errorf("sub %s Kill after the parent's Kill = %v, want nil (nothing left)", name, err)
-		}
-	}
-	if _, err := c.Sub(ctxFor(t, killTimeout), contain.Options{}); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("parent Sub after its Kill = %v, want ErrClosed", err)
-	}
-	if !testchild.Alive(outsider.Process.Pid) {
-		t.Error("the process the killed subs refused to adopt was killed")
-	}
-}
-
-// A sub whose parent is killed between the creation of the suspended
-// child and its placement refuses it: the child is terminated before it
-// runs, and reaped.
 func TestSubKillDuringStartTerminatesChildBeforeItRuns(t *testing.T) {
 	c := newContainer(t, contain.Options{})
-	s := newSub(t, c, contain.Options{})
+	s := testchild.NewSub(t, c, contain.Options{})
 	out := filepath.Join(testchild.TempDir(t), "appended")
 	cmd := testchild.Command(testchild.ModeAppend, out)
 	defer jobobject.SetHookCreated(func() {
@@ -228,85 +78,10 @@ func TestSubKillDuringStartTerminatesChildBeforeItRuns(t *testing.T) {
 	}
 }
 
-func TestParentCloseReleasesOpenSubsAndTheirCloseReturnsNil(t *testing.T) {
-	c, err := jobobject.New().New(context.Background(), contain.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Sub(context.Background(), contain.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ss, err := s.Sub(context.Background(), contain.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, tss := treeIn(t, s), treeIn(t, ss)
-	if err := c.Close(ctxFor(t, killTimeout)); err != nil {
-		t.Fatalf("parent Close: %v", err)
-	}
-	assertDeadNow(t, ts)
-	assertDeadNow(t, tss)
-	if n, m := jobobject.OpenSubs(c), jobobject.OpenSubs(s); n != 0 || m != 0 {
-		t.Errorf("after the parent's Close, open subs: parent %d, sub %d; want none", n, m)
-	}
-	for name, x := range map[string]contain.Container{"sub": s, "sub's sub": ss} {
-		for i := range 2 {
-			if err := x.Close(ctxFor(t, killTimeout)); err != nil {
-				t.Errorf("%s Close #%d after the parent's Close = %v, want nil", name, i+1, err)
-			}
-		}
-		if err := x.Kill(ctxFor(t, killTimeout)); err != nil {
-			t.Errorf("%s Kill after the parent's Close = %v, want nil", name, err)
-		}
-		if _, err := x.Pids(); !errors.Is(err, contain.ErrClosed) {
-			t.Errorf("%s Pids after the parent's Close = %v, want ErrClosed", name, err)
-		}
-		if err := x.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-			t.Errorf("%s Start after the parent's Close = %v, want ErrClosed", name, err)
-		}
-		if _, err := x.Sub(context.Background(), contain.Options{}); !errors.Is(err, contain.ErrClosed) {
-			t.Errorf("%s Sub after the parent's Close = %v, want ErrClosed", name, err)
-		}
-	}
-}
-
-func TestSubOfSubNestsAndKillReachesOnlyItsBranch(t *testing.T) {
-	c := newContainer(t, contain.Options{})
-	s := newSub(t, c, contain.Options{})
-	sibling := newSub(t, c, contain.Options{})
-	ss := newSub(t, s, contain.Options{})
-	ts, tss, tsib := treeIn(t, s), treeIn(t, ss), treeIn(t, sibling)
-	assertPidsExactly(t, "parent", c, ts, tss, tsib)
-	assertPidsExactly(t, "sub", s, ts, tss)
-	assertPidsExactly(t, "sub's sub", ss, tss)
-
-	if err := ss.Kill(ctxFor(t, killTimeout)); err != nil {
-		t.Fatalf("sub's sub Kill: %v", err)
-	}
-	assertDeadNow(t, tss)
-	assertAlive(t, "the sub's own tree after its sub's Kill", ts)
-	assertAlive(t, "the sibling's tree after the sub's sub's Kill", tsib)
-
-	ss2 := newSub(t, s, contain.Options{})
-	tss2 := treeIn(t, ss2)
-	if err := s.Kill(ctxFor(t, killTimeout)); err != nil {
-		t.Fatalf("sub Kill: %v", err)
-	}
-	assertDeadNow(t, ts)
-	assertDeadNow(t, tss2)
-	assertAlive(t, "the sibling's tree after the sub's Kill", tsib)
-	assertPidsExactly(t, "parent", c, tsib)
-	if err := ss2.Start(testchild.Command(testchild.ModeSleep)); !errors.Is(err, contain.ErrClosed) {
-		t.Errorf("sub's sub Start after the sub's Kill = %v, want ErrClosed", err)
-	}
-	exitIn(t, "the parent after a sub's Kill", c, 7)
-}
-
 func TestAdoptIntoSub(t *testing.T) {
 	c := newContainer(t, contain.Options{})
-	s := newSub(t, c, contain.Options{})
-	sibling := newSub(t, c, contain.Options{})
+	s := testchild.NewSub(t, c, contain.Options{})
+	sibling := testchild.NewSub(t, c, contain.Options{})
 
 	outsider := testchild.Command(testchild.ModeSleep)
 	startOutside(t, outsider)
@@ -365,7 +140,7 @@ func TestSubProcessLimitRefusesGrandchild(t *testing.T) {
 		t.Skip(skipProcessLimit)
 	}
 	c := newContainer(t, contain.Options{})
-	s := newSub(t, c, contain.Options{Limits: []contain.Limit{contain.MaxProcesses(1)}})
+	s := testchild.NewSub(t, c, contain.Options{Limits: []contain.Limit{contain.MaxProcesses(1)}})
 	cmd := testchild.Command(testchild.ModeTree, testchild.PidFile(t))
 	startIn(t, s, cmd)
 	_ = cmd.Wait()
@@ -592,95 +367,4 @@ func TestParentCloseReleasesHandlesOfSubsNeverClosed(t *testing.T) {
 	if after > before+handleSlack {
 		t.Errorf("handle count grew from %d to %d although the parent's Close released every sub", before, after)
 	}
-}
-
-func TestConcurrentSubsAndParentCloseAreSafe(t *testing.T) {
-	c, err := jobobject.New().New(context.Background(), contain.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		cmds []*exec.Cmd
-		errs []error
-	)
-	keep := func(cmd *exec.Cmd, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if cmd != nil {
-			cmds = append(cmds, cmd)
-		}
-		if err != nil && !errors.Is(err, contain.ErrClosed) {
-			errs = append(errs, err)
-		}
-	}
-	for range 6 {
-		wg.Go(func() {
-			for range 5 {
-				s, err := c.Sub(ctxFor(t, killTimeout), contain.Options{})
-				if err != nil {
-					keep(nil, err)
-					return
-				}
-				cmd := testchild.Command(testchild.ModeSleep)
-				if err := s.Start(cmd); err != nil {
-					keep(nil, err)
-				} else {
-					keep(cmd, nil)
-				}
-				_, err = s.Pids()
-				keep(nil, err)
-				if err := s.Close(ctxFor(t, killTimeout)); err != nil {
-					keep(nil, err)
-				}
-			}
-		})
-	}
-	time.Sleep(50 * time.Millisecond)
-	if err := c.Close(ctxFor(t, killTimeout)); err != nil {
-		t.Errorf("parent Close amid Subs: %v", err)
-	}
-	wg.Wait()
-	for _, cmd := range cmds {
-		_ = cmd.Wait()
-	}
-	for _, err := range errs {
-		t.Error(err)
-	}
-	if n := jobobject.OpenSubs(c); n != 0 {
-		t.Errorf("the closed parent lists %d subs", n)
-	}
-	for _, cmd := range cmds {
-		if testchild.Alive(cmd.Process.Pid) {
-			t.Errorf("pid %d, started in a sub, outlived the parent's Close", cmd.Process.Pid)
-		}
-	}
-}
-
-func TestOwnerDeathKillsNestedTree(t *testing.T) {
-	pf := testchild.PidFile(t)
-	verdict := filepath.Join(filepath.Dir(pf), "verdict")
-	owner := helperCommand(helperNestedOwner, pf, verdict)
-	startOutside(t, owner)
-	var said string
-	testchild.Poll(t, treeTimeout, "the owner's verdict", func() bool {
-		b, _ := os.ReadFile(verdict)
-		said = string(b)
-		return strings.HasSuffix(said, "\n")
-	})
-	tr := testchild.WaitTree(t, pf, treeTimeout)
-	t.Cleanup(func() { testchild.KillPids(tr.Pids()...) })
-	if said != "ok\n" {
-		t.Fatalf("the owner found its nested tree wrong: %s", said)
-	}
-
-	// TerminateProcess gives the owner no chance to close anything: only
-	// KILL_ON_JOB_CLOSE, as its handles close, can end the nested tree.
-	began := time.Now()
-	if err := owner.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	testchild.WaitDead(t, 2*time.Second, tr.Pids()...)
-	t.Logf("the sub's tree %v died %v after the owner was terminated", tr, time.Since(began).Round(time.Millisecond))
 }

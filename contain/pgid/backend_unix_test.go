@@ -3,9 +3,6 @@
 package pgid
 
 import (
-	"context"
-	"errors"
-	"math"
 	"slices"
 	"testing"
 
@@ -39,45 +36,3 @@ func TestProbeIsUsableAndHonest(t *testing.T) {
 		}
 	}
 }
-
-func TestNewRejectsLimits(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		limit contain.Limit
-		want  error
-	}{
-		{"zero memory", contain.MemoryMax(0), contain.ErrInvalidLimit},
-		{"negative processes", contain.MaxProcesses(-1), contain.ErrInvalidLimit},
-		{"NaN cpu", contain.CPUQuota(math.NaN()), contain.ErrInvalidLimit},
-		{"valid memory", contain.MemoryMax(1 << 30), contain.ErrUnsupported},
-		{"valid processes", contain.MaxProcesses(10), contain.ErrUnsupported},
-		{"valid cpu", contain.CPUQuota(0.5), contain.ErrUnsupported},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := New().New(context.Background(), contain.Options{Limits: []contain.Limit{tc.limit}})
-			var le *contain.LimitError
-			if c != nil || !errors.As(err, &le) || !errors.Is(err, tc.want) {
-				t.Fatalf("New = %v, %v; want a *contain.LimitError matching %v", c, err, tc.want)
-			}
-		})
-	}
-}
-
-func TestSignalRejectsNonPOSIXSignal(t *testing.T) {
-	c, err := New().New(context.Background(), contain.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(context.Background())
-	if c.Mechanism() != contain.PGID {
-		t.Errorf("Mechanism = %q", c.Mechanism())
-	}
-	if err := c.Signal(fakeSignal{}); !errors.Is(err, contain.ErrUnsupported) {
-		t.Fatalf("Signal(fake) = %v, want ErrUnsupported", err)
-	}
-}
-
-type fakeSignal struct{}
-
-func (fakeSignal) String() string { return "fake" }
-func (fakeSignal) Signal()        {}

@@ -166,9 +166,10 @@ func (c *Container) Mechanism() contain.Mechanism { return contain.PGID }
 // Freeze never stops a child between fork and exec.
 //
 // Start fails with an error matching contain.ErrClosed after Kill or
-// Close (of this container or of any container it is a sub of), with one
-// matching contain.ErrFrozen while this container or one it is a sub of
-// is frozen, and with a plain error when the group has already ended
+// Close (of this container or of any container it is a sub of), even one
+// that was frozen when it was killed, with one matching
+// contain.ErrFrozen while this container or one it is a sub of is
+// frozen, and with a plain error when the group has already ended
 // (every member exited and was reaped): its id may have been recycled, so
 // it can no longer be joined; use a new container. A later command can
 // still fail with EPERM if the last member is reaped just before its
@@ -188,8 +189,13 @@ func (c *Container) Start(cmd *exec.Cmd) error {
 	defer c.spawn.Unlock()
 	for x := c; x != nil; x = x.parent {
 		x.mu.Lock()
-		frozen := x.frozen
+		frozen, killed := x.frozen, x.killed
 		x.mu.Unlock()
+		if killed {
+			// Kill is terminal, and it leaves the frozen flag of a
+			// container frozen at the time: thawing would not help.
+			return closedError("Start")
+		}
 		if frozen {
 			if x == c {
 				return fmt.Errorf("pgid: Start: %w", contain.ErrFrozen)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +19,7 @@ import (
 )
 
 // helpers are this package's own helper modes, which need the backend.
-var helpers = map[string]testchild.Helper{helperOwner: runOwner, helperSubOwner: runSubOwner}
+var helpers = map[string]testchild.Helper{helperOwner: runOwner}
 
 // helperOwner is an owner process for the owner-death test: it creates a
 // container with KillOnOwnerDeath, starts a ModeTree child in it (pid
@@ -29,98 +28,10 @@ var helpers = map[string]testchild.Helper{helperOwner: runOwner, helperSubOwner:
 const helperOwner = "owner"
 
 func runOwner(args []string) int {
-	c, err := New().New(context.Background(), contain.Options{KillOnOwnerDeath: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 3
+	if len(args) != 1 {
+		return 2
 	}
-	cmd := testchild.Command(testchild.ModeTree, args[0])
-	if err := c.Start(cmd); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 3
-	}
-	fmt.Printf("watchdog %d\nready\n", watchdog.Pid())
-	for {
-		time.Sleep(time.Hour)
-	}
-}
-
-// helperSubOwner is an owner process for the owner-death test of subs:
-// it creates a parent container with KillOnOwnerDeath and no process of
-// its own, and two subs, one asking for KillOnOwnerDeath itself and one
-// inheriting it from the parent. Each sub runs a ModeTree child (pid files
-// in the first and second arguments). It prints "watchdog <pid>",
-// "registered <n>" and "ready", and blocks until killed.
-const helperSubOwner = "subowner"
-
-func runSubOwner(args []string) int {
-	fail := func(err error) int {
-		fmt.Fprintln(os.Stderr, err)
-		return 3
-	}
-	parent, err := New().New(context.Background(), contain.Options{KillOnOwnerDeath: true})
-	if err != nil {
-		return fail(err)
-	}
-	for i, opts := range []contain.Options{{KillOnOwnerDeath: true}, {}} {
-		sub, err := parent.Sub(context.Background(), opts)
-		if err != nil {
-			return fail(err)
-		}
-		cmd := testchild.Command(testchild.ModeTree, args[i])
-		if err := sub.Start(cmd); err != nil {
-			return fail(err)
-		}
-	}
-	fmt.Printf("watchdog %d\nregistered %d\nready\n", watchdog.Pid(), watchdog.Registered())
-	for {
-		time.Sleep(time.Hour)
-	}
-}
-
-func TestOwnerDeathKillsEverySubsGroup(t *testing.T) {
-	files := []string{testchild.PidFile(t), testchild.PidFile(t)}
-	h := testchild.StartHelper(t, helperSubOwner, files...)
-	var wd, regs int
-	if _, err := fmt.Fscanf(h.Out, "watchdog %d\nregistered %d\nready\n", &wd, &regs); err != nil {
-		h.Fail(t, "helper owner: %v", err)
-	}
-	if regs != 2 {
-		t.Errorf("the helper owner has %d watchdog registrations, want one per sub's group (2)", regs)
-	}
-	var members, escapees []int
-	for _, f := range files {
-		tr := testchild.WaitTree(t, f, patience)
-		members = append(members, tr["child"], tr["grandchild"])
-		escapees = append(escapees, tr["setsid"], tr["setpgid"])
-	}
-	t.Cleanup(func() {
-		testchild.KillPids(escapees...)
-		testchild.WaitDead(t, patience, escapees...)
-	})
-
-	began := time.Now()
-	if err := h.Cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		alive := slices.ContainsFunc(members, sysproc.Alive)
-		if !alive {
-			break
-		}
-		if time.Since(began) > 2*time.Second {
-			var left []int
-			for _, p := range members {
-				if sysproc.Alive(p) {
-					left = append(left, p)
-				}
-			}
-			t.Fatalf("sub members %v are alive %v after their owner was killed", left, time.Since(began))
-		}
-		time.Sleep(200 * time.Microsecond)
-	}
-	t.Logf("owner SIGKILL -> both subs' groups dead: %v", time.Since(began))
-	testchild.WaitDead(t, patience, wd)
+	return testchild.RunOwner(New(), args[0], 1, nil)
 }
 
 // A sub registers its own group when its leader starts, if it asked for
@@ -151,9 +62,9 @@ func TestSubRegistersWithTheWatchdog(t *testing.T) {
 			sub := newSub(t, parent, contain.Options{KillOnOwnerDeath: tc.sub})
 			other := newSub(t, parent, contain.Options{})
 			want(t, "before any process", 0)
-			start(t, sub, testchild.Command(testchild.ModeSleep))
+			testchild.Start(t, sub, testchild.Command(testchild.ModeSleep))
 			want(t, "after the sub's leader started", tc.registrations)
-			start(t, sub, testchild.Command(testchild.ModeSleep))
+			testchild.Start(t, sub, testchild.Command(testchild.ModeSleep))
 			want(t, "after a second command joined", tc.registrations)
 			if err := other.Kill(killCtx(t)); err != nil {
 				t.Fatal(err)
@@ -226,7 +137,7 @@ func TestKillWithdrawsRegistration(t *testing.T) {
 	if got := watchdog.Registered(); got != before {
 		t.Fatalf("Registered = %d before any process, want %d", got, before)
 	}
-	start(t, c, testchild.Command(testchild.ModeSleep))
+	testchild.Start(t, c, testchild.Command(testchild.ModeSleep))
 	if got := watchdog.Registered(); got != before+1 {
 		t.Fatalf("Registered = %d after Start, want %d", got, before+1)
 	}

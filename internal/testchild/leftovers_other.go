@@ -8,3 +8,6 @@ func leftovers() []string { return nil }
 
 // killCgroupsOf has no cgroups to kill off Linux.
 func killCgroupsOf(int) []string { return nil }
+
+// TetherCgroups lists no cgroup off Linux, which has none.
+func TetherCgroups() []string { return nil }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"slices"
 	"sync"
 	"time"
 
@@ -16,85 +15,6 @@ import (
 // FakeMechanism is the mechanism a Result or RunningProcess reports when
 // no process was run: a test double (package proctest) made it.
 const FakeMechanism contain.Mechanism = "fake"
-
-// Spec is a read-only view of a Cmd, for Runners that match or record
-// commands (package proctest). It contains environment values: do not
-// log or store it as is.
-type Spec struct {
-	Name string
-	Args []string
-	Dir  string
-	// Env lists the variables the command sets (SetEnv), in order; a
-	// later one with the same name wins. Unset lists UnsetEnv names. (The
-	// relative order of a set and an unset of the same name is not kept.)
-	Env   [][2]string
-	Unset []string
-	// ClearEnv and InheritOnly describe the base environment: nothing, an
-	// allow-list, or (both zero) the owner's.
-	ClearEnv    bool
-	InheritOnly []string
-	// Stdin says where stdin comes from: "", "bytes", "lines", "file",
-	// "reader", "inherit" or "interactive"; StdinBytes holds bytes given
-	// with StdinBytes or StdinString.
-	Stdin      string
-	StdinBytes []byte
-	Timeout    time.Duration
-	OKCodes    []int
-}
-
-// Spec returns a copy of what c says.
-func (c *Cmd) Spec() Spec {
-	if c == nil {
-		return Spec{}
-	}
-	s := Spec{
-		Name: c.name, Args: slices.Clone(c.args), Dir: c.dir,
-		ClearEnv: c.env.clear, InheritOnly: slices.Clone(c.env.allow),
-		Stdin: map[stdinKind]string{stdinNone: "", stdinBytes: "bytes", stdinLines: "lines", stdinFile: "file",
-			stdinReader: "reader", stdinInherit: "inherit", stdinInteractive: "interactive"}[c.stdin.kind],
-		StdinBytes: slices.Clone(c.stdin.bytes),
-		Timeout:    c.timeout,
-		OKCodes:    slices.Clone(c.okCodes),
-	}
-	for _, op := range c.env.ops {
-		if op.unset {
-			s.Unset = append(s.Unset, op.key)
-		} else {
-			s.Env = append(s.Env, [2]string{op.key, op.value})
-		}
-	}
-	return s
-}
-
-// Validate reports whether c is well formed, as every verb checks before
-// running it (ErrInvalid, contain.ErrInvalidLimit, ErrUnsupported). Test
-// doubles call it so that they fail where the real runner would.
-func (c *Cmd) Validate() error {
-	if c == nil {
-		return &InvalidError{Reason: "nil *Cmd"}
-	}
-	return c.validate()
-}
-
-// NewResult builds the Result of a run of c that a test double reports
-// without running anything: the OK codes and encodings of c apply, the
-// mechanism is FakeMechanism. For Exited give the code (signal ""); for
-// Signaled the signal's name (code is ignored).
-func NewResult(c *Cmd, outcome Outcome, code int, signal string, stdout, stderr []byte) *Result {
-	r := &Result{
-		Program: c.name, Args: slices.Clone(c.args), Outcome: outcome, ExitCode: -1, Signal: signal,
-		Stdout: slices.Clone(stdout), Stderr: slices.Clone(stderr),
-		StdoutTotal: int64(len(stdout)), StderrTotal: int64(len(stderr)),
-		Mechanism: FakeMechanism, Attempts: 1, okCodes: slices.Clone(c.okCodes), enc: c.lines.enc,
-	}
-	if outcome == Exited {
-		r.ExitCode = code
-	}
-	if outcome == Cancelled {
-		r.cancelErr = context.Canceled
-	}
-	return r
-}
 
 // FakeProcess drives a RunningProcess that no real process backs, so a
 // test double can hand out RunningProcess values whose lines, events,

@@ -78,18 +78,6 @@ func WaitAll(ctx context.Context, ps ...*RunningProcess) ([]*Result, error) {
 	return out, errors.Join(errs...)
 }
 
-// IndexedError is the error of one command of a fan-out (OutputAll,
-// WaitAll), tagged with its index in the input.
-type IndexedError struct {
-	Index int
-	Err   error
-}
-
-func (e *IndexedError) Error() string { return fmt.Sprintf("command %d: %v", e.Index, e.Err) }
-
-// Unwrap returns the command's error.
-func (e *IndexedError) Unwrap() error { return e.Err }
-
 // Completion is one finished command of OutputEach.
 type Completion struct {
 	// Index is the command's position in the input.

@@ -16,17 +16,6 @@ import (
 	"github.com/gotether/tether/internal/sysproc"
 )
 
-// ErrClosed matches the error of a Start, Output or Adopt on a group that
-// is closing or closed (or was killed with Signal(os.Kill)), and of a
-// RunningProcess.Signal after the run ended.
-var ErrClosed = contain.ErrClosed
-
-// ErrSuspended matches the error of a Start or Output on a group that is
-// suspended (Group.Suspend, until Resume): it fails at once and spawns
-// nothing, since a child created in a frozen tree would stop before it
-// could exec. It is contain.ErrFrozen, so either sentinel matches.
-var ErrSuspended = contain.ErrFrozen
-
 // GroupOptions configure a Group. The zero value is a group in a
 // container of the host's default backend, with no limits, killed when
 // its owner dies.

@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"time"
 
@@ -158,4 +159,24 @@ func tail(b []byte) []byte {
 		b = b[len(b)-tailMax:]
 	}
 	return bytes.Clone(b)
+}
+
+// NewResult builds the Result of a run of c that a test double reports
+// without running anything: the OK codes and encodings of c apply, the
+// mechanism is FakeMechanism. For Exited give the code (signal ""); for
+// Signaled the signal's name (code is ignored).
+func NewResult(c *Cmd, outcome Outcome, code int, signal string, stdout, stderr []byte) *Result {
+	r := &Result{
+		Program: c.name, Args: slices.Clone(c.args), Outcome: outcome, ExitCode: -1, Signal: signal,
+		Stdout: slices.Clone(stdout), Stderr: slices.Clone(stderr),
+		StdoutTotal: int64(len(stdout)), StderrTotal: int64(len(stderr)),
+		Mechanism: FakeMechanism, Attempts: 1, okCodes: slices.Clone(c.okCodes), enc: c.lines.enc,
+	}
+	if outcome == Exited {
+		r.ExitCode = code
+	}
+	if outcome == Cancelled {
+		r.cancelErr = context.Canceled
+	}
+	return r
 }

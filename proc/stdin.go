@@ -5,6 +5,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -157,4 +158,58 @@ func (f *feeder) stop() bool {
 	case <-t.C:
 		return false
 	}
+}
+
+// Stdin returns a copy that reads stdin from r. r is one-shot: a second
+// run of this Cmd (or of any copy sharing r) fails with ErrInvalid before
+// spawning, since the bytes were consumed by the first. Use StdinBytes,
+// StdinString, StdinLines or StdinFile for a Cmd that runs more than once.
+//
+// If r fails (returns an error other than io.EOF) before the run ends,
+// the child sees its input end there, and the run reports the failure:
+// Result.StdinErr, and a *StdinError matching ErrStdin from every verb
+// (after the child's own failure, which a must-succeed verb reports
+// first). A child that stops reading early is not an error. When the run
+// ends while a Read is still blocked, tether stops it if r has a
+// SetReadDeadline method (an *os.File pipe, a net.Conn: it sets a
+// deadline in the past) and waits up to a second for it; any other
+// reader's blocked Read cannot be interrupted, and the goroutine feeding
+// the child ends only when that Read returns.
+func (c *Cmd) Stdin(r interface{ Read([]byte) (int, error) }) *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinReader, reader: r, used: new(atomic.Bool)} })
+}
+
+// StdinBytes returns a copy whose stdin is b (copied now).
+func (c *Cmd) StdinBytes(b []byte) *Cmd {
+	b = slices.Clone(b)
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinBytes, bytes: b} })
+}
+
+// StdinString returns a copy whose stdin is s.
+func (c *Cmd) StdinString(s string) *Cmd { return c.StdinBytes([]byte(s)) }
+
+// StdinLines returns a copy whose stdin is each line of seq followed by
+// "\n". seq is iterated afresh on every run.
+func (c *Cmd) StdinLines(seq iter.Seq[string]) *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinLines, lines: seq} })
+}
+
+// InheritStdin returns a copy whose child reads the owner's own stdin
+// (a terminal, a pipe). The child and the owner then share it.
+func (c *Cmd) InheritStdin() *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinInherit} })
+}
+
+// StdinFile returns a copy whose stdin is the file at path, opened afresh
+// on every run (so a retried run reads it from the start).
+func (c *Cmd) StdinFile(path string) *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinFile, path: path} })
+}
+
+// InteractiveStdin returns a copy whose stdin is fed over time through
+// RunningProcess.Stdin (write, write a line, send a control character,
+// close for EOF). Only Start gives access to it; the other verbs run with
+// stdin closed at once.
+func (c *Cmd) InteractiveStdin() *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinInteractive} })
 }

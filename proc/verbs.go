@@ -147,3 +147,76 @@ func (c *Cmd) Start(ctx context.Context) (*RunningProcess, error) {
 	}
 	return c.runnerOrDefault().Start(ctx, c)
 }
+
+// FirstLine starts the command, returns the first line of stdout for
+// which match is true, and then kills the tree and waits for the run to
+// end. If stdout ends first it fails with an error matching ErrNoMatch
+// (and ErrTimeout when the command's timeout ended the run). The command's
+// timeout and ctx bound the wait.
+func (c *Cmd) FirstLine(ctx context.Context, match func(Line) bool) (Line, error) {
+	if err := c.entry(ctx); err != nil {
+		return Line{}, err
+	}
+	p, err := c.Start(ctx)
+	if err != nil {
+		return Line{}, err
+	}
+	line, werr := p.waitLine(ctx, "first matching line", []Stream{Stdout}, match)
+	kctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+	defer cancel()
+	if err := p.Kill(kctx); err != nil {
+		return Line{}, err
+	}
+	if werr == nil {
+		return line, nil
+	}
+	r, rerr := p.Wait(kctx)
+	if rerr != nil && !errors.Is(rerr, ErrCancelled) {
+		return Line{}, rerr
+	}
+	nm := &NoMatchError{Program: c.name, Result: r}
+	if ctx.Err() != nil {
+		nm.cause = cancelCause(ctx)
+	}
+	return Line{}, nm
+}
+
+// Parse runs c, which must succeed, and parses its stdout (as text, not
+// trimmed) with parse. A failed run returns the run's error; a parse
+// failure a *ParseError.
+func Parse[T any](ctx context.Context, c *Cmd, parse func(stdout string) (T, error)) (T, error) {
+	var zero T
+	r, err := c.Checked(ctx)
+	if err != nil {
+		return zero, err
+	}
+	v, err := parse(r.StdoutText())
+	if err != nil {
+		return zero, &ParseError{Program: r.Program, Result: r, Err: err}
+	}
+	return v, nil
+}
+
+// TryParse is Parse for output that may legitimately not parse (an empty
+// listing, a tool that prints a notice instead): a parse failure returns
+// ok false and no error. A failed run is still an error.
+func TryParse[T any](ctx context.Context, c *Cmd, parse func(stdout string) (T, error)) (v T, ok bool, err error) {
+	v, err = Parse(ctx, c, parse)
+	if errors.Is(err, ErrParse) {
+		var zero T
+		return zero, false, nil
+	}
+	return v, err == nil, err
+}
+
+// entry checks what every verb of c needs before it can even validate c:
+// a Cmd and a context.
+func (c *Cmd) entry(ctx context.Context) error {
+	if c == nil {
+		return &InvalidError{Reason: "nil *Cmd"}
+	}
+	if ctx == nil {
+		return nilContext(c.name, "the verb")
+	}
+	return nil
+}

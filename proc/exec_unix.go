@@ -66,3 +66,35 @@ func exitStatus(ps *os.ProcessState) (code int, signal string) {
 	}
 	return ps.ExitCode(), ""
 }
+
+// startDetached starts cmd in a session of its own.
+func startDetached(cmd *exec.Cmd) error {
+	// sysSpec.apply always sets a SysProcAttr on unix.
+	cmd.SysProcAttr.Setsid = true
+	cmd.SysProcAttr.Setpgid = false
+	return cmd.Start()
+}
+
+// gracefulSignal is what Group.Shutdown sends before it escalates.
+var gracefulSignal os.Signal = syscall.SIGTERM
+
+// killLeavesNoSignal: a killed process's wait status names SIGKILL.
+const killLeavesNoSignal = false
+
+// pendingBytes reports how many bytes wait unread in the pipe behind f
+// (FIONREAD; TIOCINQ on Linux); ok is false when that cannot be read.
+func pendingBytes(f *os.File) (n int, ok bool) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	var ierr error
+	if err := rc.Control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), fionread) }); err != nil || ierr != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// batchCommandLine does nothing off Windows: only Windows runs a program
+// (a .bat or .cmd file) through a shell behind the caller's back.
+func batchCommandLine(string, *exec.Cmd) error { return nil }

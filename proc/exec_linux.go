@@ -2,7 +2,11 @@
 
 package proc
 
-import "syscall"
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 const pdeathsigSupported = true
 
@@ -11,3 +15,5 @@ func setPdeathsig(attr *syscall.SysProcAttr, sig syscall.Signal) { attr.Pdeathsi
 // maxSignal is the highest signal number Linux has (real-time signals
 // run up to 64).
 const maxSignal = 64
+
+const fionread = unix.TIOCINQ

@@ -9,30 +9,6 @@ import (
 	"time"
 )
 
-// ErrNotReady means a readiness probe gave up (see *NotReadyError).
-var ErrNotReady = errors.New("proc: not ready")
-
-// NotReadyError says which probe gave up and why: its context ended
-// (Err is the context's error), or readiness became impossible because
-// the run ended first.
-type NotReadyError struct {
-	Probe  string
-	Reason string
-	Err    error
-}
-
-func (e *NotReadyError) Error() string {
-	return "proc: not ready: " + e.Probe + ": " + e.Reason
-}
-
-// Unwrap returns ErrNotReady and the cause, if any.
-func (e *NotReadyError) Unwrap() []error {
-	if e.Err == nil {
-		return []error{ErrNotReady}
-	}
-	return []error{ErrNotReady, e.Err}
-}
-
 func (p *RunningProcess) notReady(ctx context.Context, probe string) error {
 	if err := ctx.Err(); err != nil {
 		return &NotReadyError{Probe: probe, Reason: "gave up: " + err.Error(), Err: err}

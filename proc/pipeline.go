@@ -560,25 +560,3 @@ func (r *PipeResult) Err() error {
 	}
 	return &PipeError{Stage: r.Failed, Stages: len(r.Stages), TimedOut: r.TimedOut, Err: r.Stages[r.Failed].exitError()}
 }
-
-// PipeError reports a failed pipeline: the stage the failure is
-// attributed to and that stage's *ExitError (which Unwrap returns).
-type PipeError struct {
-	// Stage is the culprit's index (from 0); Stages the pipeline's length.
-	Stage, Stages int
-	// TimedOut is set when the pipeline's own Timeout ended it.
-	TimedOut bool
-	// Err is the culprit stage's failure.
-	Err *ExitError
-}
-
-func (e *PipeError) Error() string {
-	s := "proc: pipeline stage " + strconv.Itoa(e.Stage) + " of " + strconv.Itoa(e.Stages)
-	if e.TimedOut {
-		s = "proc: pipeline timed out; the chain was killed; stage " + strconv.Itoa(e.Stage) + " of " + strconv.Itoa(e.Stages)
-	}
-	return s + ": " + strings.TrimPrefix(e.Err.Error(), "proc: ")
-}
-
-// Unwrap returns the culprit stage's *ExitError.
-func (e *PipeError) Unwrap() error { return e.Err }

@@ -379,20 +379,22 @@ func (e *NoMatchError) Is(target error) bool {
 // Unwrap returns the context's error when the context ended the wait.
 func (e *NoMatchError) Unwrap() error { return e.cause }
 
-// ErrNotReady means a readiness probe gave up (see *NotReadyError).
+// ErrNotReady means a readiness wait (WaitFor, WaitForLine, ...) gave up
+// (see *NotReadyError).
 var ErrNotReady = errors.New("proc: not ready")
 
-// NotReadyError says which probe gave up and why: its context ended
-// (Err is the context's error), or readiness became impossible because
-// the run ended first.
+// NotReadyError says which readiness wait gave up and why: its context
+// ended (Err is the context's error), or readiness became impossible
+// because the run ended first.
 type NotReadyError struct {
-	Probe  string
+	// Wait says what was waited for ("line on stdout", "check", ...).
+	Wait   string
 	Reason string
 	Err    error
 }
 
 func (e *NotReadyError) Error() string {
-	return "proc: not ready: " + e.Probe + ": " + e.Reason
+	return "proc: not ready: " + e.Wait + ": " + e.Reason
 }
 
 // Unwrap returns ErrNotReady and the cause, if any.

@@ -136,7 +136,7 @@ func (f *FakeProcess) end(outcome Outcome, code int, signal string, cause error)
 		for _, c := range []*capture{p.outCap, p.errCap} {
 			c.lines.flush()
 		}
-		p.hub.release()
+		p.hub.unblock()
 		p.stdin.shut()
 		if f.stdinR != nil {
 			_ = f.stdinR.Close()

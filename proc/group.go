@@ -267,25 +267,18 @@ func (g *Group) Processes() ([]ProcessInfo, error) {
 // mechanism cannot measure is marked unavailable, never zero).
 func (g *Group) Stats() (contain.Stats, error) { return g.ct.Stats() }
 
-// StatsSample is one reading of a group's Stats.
-type StatsSample struct {
-	Time  time.Time
-	Stats contain.Stats
-	// Err is set when the reading failed; the sampler goes on.
-	Err error
-}
-
-// Sample returns an iterator that reads Stats at once and then every
+// Samples returns an iterator that reads Stats at once and then every
 // interval, until ctx ends, the consumer stops, or the group is closed,
-// shut down or killed with Signal(os.Kill).
-// A non-positive interval is treated as one second.
-func (g *Group) Sample(ctx context.Context, interval time.Duration) iter.Seq[StatsSample] {
+// shut down or killed with Signal(os.Kill). A reading that fails is
+// yielded with its Err set, and the sampling goes on. A non-positive
+// interval is treated as one second.
+func (g *Group) Samples(ctx context.Context, interval time.Duration) iter.Seq[Sample] {
 	if interval <= 0 {
 		interval = time.Second
 	}
-	return func(yield func(StatsSample) bool) {
+	return func(yield func(Sample) bool) {
 		if ctx == nil {
-			yield(StatsSample{Time: time.Now(), Err: nilContext("group", "Sample")})
+			yield(Sample{Time: time.Now(), Err: nilContext("group", "Samples")})
 			return
 		}
 		t := time.NewTicker(interval)
@@ -302,7 +295,7 @@ func (g *Group) Sample(ctx context.Context, interval time.Duration) iter.Seq[Sta
 			if closed || errors.Is(err, contain.ErrClosed) {
 				return
 			}
-			if !yield(StatsSample{Time: time.Now(), Stats: st, Err: err}) || ctx.Err() != nil {
+			if !yield(Sample{Time: time.Now(), Stats: st, Err: err}) || ctx.Err() != nil {
 				return
 			}
 			select {

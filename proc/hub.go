@@ -7,7 +7,7 @@ import (
 )
 
 // historyLines and historyBytes bound the recent lines a stream keeps
-// so that a readiness probe started late still sees a line printed
+// so that a readiness wait started late still sees a line printed
 // early.
 const (
 	historyLines = 1000
@@ -17,7 +17,7 @@ const (
 // hub fans the lines of both streams out to every reader. Each reader has
 // its own bounded queue; the policy decides what happens when one is full.
 // One mutex and one condition variable serve producers (the drain
-// goroutines) and consumers (iterators, probes): lines are rare events
+// goroutines) and consumers (iterators, readiness waits): lines are rare events
 // next to the system calls that produce them.
 type hub struct {
 	mu   sync.Mutex
@@ -35,9 +35,9 @@ type hub struct {
 	counters [3]StreamCounters
 	started  time.Time
 
-	released bool // the tree is dead: producers never block again
-	closed   bool // no more events
-	final    *Event
+	unblocked bool // the tree is dead: producers never block again
+	closed    bool // no more events
+	final     *Event
 }
 
 // sub is one reader.
@@ -93,7 +93,7 @@ func (h *hub) enqueue(s *sub, ev Event) {
 			return
 		}
 		switch {
-		case h.policy == Block && !h.released:
+		case h.policy == Block && !h.unblocked:
 			h.cond.Wait()
 			continue
 		case h.policy == DropOldest && len(s.queue) > s.head:
@@ -189,11 +189,11 @@ func (h *hub) next(ctx context.Context, s *sub) (Event, bool) {
 	}
 }
 
-// release lets producers stop blocking: the tree is dead.
-func (h *hub) release() {
+// unblock lets producers stop blocking: the tree is dead.
+func (h *hub) unblock() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.released = true
+	h.unblocked = true
 	h.cond.Broadcast()
 }
 
@@ -209,7 +209,7 @@ func (h *hub) close(final Event) {
 		}
 	}
 	h.closed = true
-	h.released = true
+	h.unblocked = true
 	h.cond.Broadcast()
 }
 

@@ -85,11 +85,10 @@ const (
 	FailOverflow
 )
 
-// Defaults for line streams.
+// Defaults for line streams. The longest line delivered whole is
+// encoding.DefaultMaxLine (1 MiB) unless Cmd.MaxLine says otherwise; a
+// longer one is cut there (Line.Cut).
 const (
-	// DefaultMaxLine is the longest line delivered whole: 1 MiB. A longer
-	// one is cut there (Line.Cut).
-	DefaultMaxLine = 1 << 20
 	// DefaultBufferLines and DefaultBufferBytes bound each reader's
 	// buffer.
 	DefaultBufferLines = 10_000
@@ -126,7 +125,7 @@ type lineSpec struct {
 }
 
 // Encoding returns a copy whose stdout and stderr are decoded from e: for
-// line streams, callbacks and probes, and for Result.StdoutText and
+// line streams, callbacks and readiness waits, and for Result.StdoutText and
 // StderrText. The raw bytes (Result.Stdout, Tee) are never decoded. The
 // default is UTF-8, with invalid bytes replaced by U+FFFD.
 func (c *Cmd) Encoding(e encoding.Encoding) *Cmd {
@@ -152,7 +151,7 @@ func (c *Cmd) LineTerminators(t encoding.Terminators) *Cmd {
 
 // MaxLine returns a copy that cuts lines longer than n bytes (after
 // decoding) into pieces of n, each flagged Line.Cut, so a flood without
-// newlines cannot grow memory. The default is DefaultMaxLine (1 MiB).
+// newlines cannot grow memory. The default is encoding.DefaultMaxLine (1 MiB).
 func (c *Cmd) MaxLine(n int) *Cmd { return c.with(func(n2 *Cmd) { n2.lines.maxLine = n }) }
 
 // LineBuffer returns a copy whose line-stream readers each buffer at most
@@ -201,7 +200,7 @@ func (s lineSpec) validate(program string) error {
 
 func (s lineSpec) withDefaults() lineSpec {
 	if s.maxLine == 0 {
-		s.maxLine = DefaultMaxLine
+		s.maxLine = encoding.DefaultMaxLine
 	}
 	if s.bufLines == 0 {
 		s.bufLines = DefaultBufferLines
@@ -306,18 +305,19 @@ func (p *RunningProcess) Events() iter.Seq[Event] {
 // the lines readers lost to overflow.
 func (p *RunningProcess) Counters() Counters { return p.hub.snapshot() }
 
-// waitLine is the core of the line probes: the first line of streams
-// (recent history included) for which match is true.
-func (p *RunningProcess) waitLine(ctx context.Context, probe string, streams []Stream, match func(Line) bool) (Line, error) {
+// waitLine is the core of the line waits (WaitForLine, FirstLine, ...):
+// the first line of streams (recent history included) for which match is
+// true.
+func (p *RunningProcess) waitLine(ctx context.Context, what string, streams []Stream, match func(Line) bool) (Line, error) {
 	if ctx == nil {
-		return Line{}, nilContext(p.cmd.name, probe)
+		return Line{}, nilContext(p.cmd.name, what)
 	}
 	s := p.hub.subscribe(streams, false, true)
 	defer p.hub.unsubscribe(s)
 	for {
 		ev, ok := p.hub.next(ctx, s)
 		if !ok {
-			return Line{}, p.notReady(ctx, probe)
+			return Line{}, p.notReady(ctx, what)
 		}
 		if match(ev.Line) {
 			return ev.Line, nil

@@ -119,7 +119,7 @@ wait:
 	usage, _ := p.container.Stats()
 	// The tree is dead: a reader that fell behind must no longer hold the
 	// drains back (Block applies only while the child can be throttled).
-	p.hub.release()
+	p.hub.unblock()
 	p.stdin.shut()
 	if p.feeder != nil {
 		// The child is gone: a source failing from now on failed no one.

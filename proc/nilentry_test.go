@@ -56,8 +56,8 @@ func TestNilContextAndNilCmdAreInvalidEverywhere(t *testing.T) {
 		"Group.Suspend nil ctx": func() error { return g.Suspend(nilCtx) },
 		"Group.Resume nil ctx":  func() error { return g.Resume(nilCtx) },
 		"Group.Adopt nil ctx":   func() error { _, err := g.Adopt(nilCtx, running.Pid()); return err },
-		"Group.Sample nil ctx": func() error {
-			for s := range g.Sample(nilCtx, time.Millisecond) {
+		"Group.Samples nil ctx": func() error {
+			for s := range g.Samples(nilCtx, time.Millisecond) {
 				return s.Err
 			}
 			return nil

@@ -7,12 +7,18 @@ import (
 	"github.com/gotether/tether/contain"
 )
 
-// Sample is one measurement of a running tree.
+// Sample is one reading of a tree's resource use, as its container
+// reported it: RunningProcess.Profile keeps them, Group.Samples yields
+// them.
 type Sample struct {
-	At        time.Duration // since the profile began
-	Processes int
-	CPU       contain.Optional[time.Duration]
-	Memory    contain.Optional[uint64]
+	// Time is when the reading was taken.
+	Time time.Time
+	// Stats is what the container reported (see contain.Stats: what a
+	// mechanism cannot measure is marked unavailable, never zero).
+	Stats contain.Stats
+	// Err is set when the reading failed. Group.Samples yields such a
+	// sample and goes on; Profile leaves failed readings out.
+	Err error
 }
 
 // Profile is a running tree's resource use sampled over time.
@@ -28,8 +34,8 @@ type Profile struct {
 }
 
 // add records one sample.
-func (prof *Profile) add(at time.Duration, st contain.Stats) {
-	prof.Samples = append(prof.Samples, Sample{At: at, Processes: st.Processes, CPU: st.CPU, Memory: st.Memory})
+func (prof *Profile) add(st contain.Stats) {
+	prof.Samples = append(prof.Samples, Sample{Time: time.Now(), Stats: st})
 	if st.CPU.Valid {
 		prof.CPU = st.CPU
 	}
@@ -76,7 +82,7 @@ func (p *RunningProcess) Profile(ctx context.Context, interval time.Duration) (*
 		// releasing is read after Stats: if it is still false, the
 		// container was not yet being released when Stats read it.
 		if st, err := p.container.Stats(); err == nil && !p.releasing.Load() {
-			prof.add(time.Since(began), st)
+			prof.add(st)
 		}
 		if testHookProfiled != nil {
 			testHookProfiled()

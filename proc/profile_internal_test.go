@@ -66,8 +66,8 @@ func TestProfileEndsWithTheRunsFinalUsage(t *testing.T) {
 		t.Skipf("%s gave the run no final CPU figure that counts exited members (Result.Usage %+v): nothing to compare the profile's CPU with", b.Mechanism(), u)
 	}
 	for i, s := range prof.Samples {
-		if s.CPU.Valid != u.CPU.Valid {
-			t.Fatalf("sample %d of %d at %v: CPU %v, but the run's usage says %v", i, len(prof.Samples), s.At, s.CPU, u.CPU)
+		if s.Stats.CPU.Valid != u.CPU.Valid {
+			t.Fatalf("sample %d of %d at %v: CPU %v, but the run's usage says %v", i, len(prof.Samples), s.Time.Format(time.StampMicro), s.Stats.CPU, u.CPU)
 		}
 	}
 	if prof.CPU != u.CPU {

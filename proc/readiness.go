@@ -9,9 +9,10 @@ import (
 	"time"
 )
 
-func (p *RunningProcess) notReady(ctx context.Context, probe string) error {
+// notReady says why the readiness wait named what gave up.
+func (p *RunningProcess) notReady(ctx context.Context, what string) error {
 	if err := ctx.Err(); err != nil {
-		return &NotReadyError{Probe: probe, Reason: "gave up: " + err.Error(), Err: err}
+		return &NotReadyError{Wait: what, Reason: "gave up: " + err.Error(), Err: err}
 	}
 	select {
 	case <-p.done:
@@ -19,17 +20,17 @@ func (p *RunningProcess) notReady(ctx context.Context, probe string) error {
 		if r := p.result; r != nil {
 			reason = "the process " + r.Outcome.String() + " first"
 		}
-		return &NotReadyError{Probe: probe, Reason: reason}
+		return &NotReadyError{Wait: what, Reason: reason}
 	default:
-		return &NotReadyError{Probe: probe, Reason: "the stream closed first"}
+		return &NotReadyError{Wait: what, Reason: "the stream closed first"}
 	}
 }
 
-// The readiness probes below wait until the child is ready, as their
-// context allows. They never kill the process: a probe that gives up
-// returns a *NotReadyError (matching ErrNotReady) saying why, as soon as
-// readiness became impossible (the run ended) or when ctx ends. The line
-// probes are readers of their own: they see the recent lines printed
+// The readiness waits below (WaitFor*) wait until the child is ready, as
+// their context allows. They never kill the process: a wait that gives
+// up returns a *NotReadyError (matching ErrNotReady) saying why, as soon
+// as readiness became impossible (the run ended) or when ctx ends. The
+// line waits are readers of their own: they see the recent lines printed
 // before they began (see StdoutLines) and take no line from any other
 // reader.
 

@@ -38,34 +38,34 @@ const (
 	modePipe
 )
 
-// Output is where a stream goes; build one with Capture, Inherit, Discard,
-// ToFile, AppendFile or Tee.
-type Output struct {
+// Sink is where a child's stdout or stderr goes (Cmd.Stdout, Cmd.Stderr);
+// build one with Capture, Inherit, Discard, ToFile, AppendFile or Tee.
+type Sink struct {
 	mode outMode
 	path string
 	w    io.Writer
 }
 
 // Capture keeps the stream in the Result (the default).
-func Capture() Output { return Output{mode: modeCapture} }
+func Capture() Sink { return Sink{mode: modeCapture} }
 
 // Inherit passes the owner's own stream to the child.
-func Inherit() Output { return Output{mode: modeInherit} }
+func Inherit() Sink { return Sink{mode: modeInherit} }
 
 // Discard sends the stream to the null device.
-func Discard() Output { return Output{mode: modeDiscard} }
+func Discard() Sink { return Sink{mode: modeDiscard} }
 
 // ToFile writes the stream to the file at path, created or truncated on
 // every run.
-func ToFile(path string) Output { return Output{mode: modeFile, path: path} }
+func ToFile(path string) Sink { return Sink{mode: modeFile, path: path} }
 
 // AppendFile appends the stream to the file at path, created if needed.
-func AppendFile(path string) Output { return Output{mode: modeAppend, path: path} }
+func AppendFile(path string) Sink { return Sink{mode: modeAppend, path: path} }
 
 // Tee captures the stream and also copies every byte to w as it arrives,
 // before any decoding. A slow w slows the draining of the child's pipe;
 // a w that fails stops the copying to w, not the capture.
-func Tee(w io.Writer) Output { return Output{mode: modeTee, w: w} }
+func Tee(w io.Writer) Sink { return Sink{mode: modeTee, w: w} }
 
 type outSpec struct {
 	mode   outMode
@@ -82,7 +82,7 @@ type outSpec struct {
 	set bool
 }
 
-func (s outSpec) apply(o Output) outSpec {
+func (s outSpec) apply(o Sink) outSpec {
 	s.mode, s.path, s.w, s.set = o.mode, o.path, o.w, true
 	return s
 }
@@ -114,15 +114,15 @@ func (s outSpec) open(owner *os.File) (child *os.File, read *os.File, err error)
 	return nil, nil, errors.New("proc: unknown output mode")
 }
 
-// Stdout returns a copy whose stdout goes where o says: Capture() (the
+// Stdout returns a copy whose stdout goes to the sink o: Capture() (the
 // default), Inherit(), Discard(), ToFile(path), AppendFile(path), or
 // Tee(w).
-func (c *Cmd) Stdout(o Output) *Cmd {
+func (c *Cmd) Stdout(o Sink) *Cmd {
 	return c.with(func(n *Cmd) { n.stdout = n.stdout.apply(o) })
 }
 
 // Stderr is Stdout for stderr.
-func (c *Cmd) Stderr(o Output) *Cmd {
+func (c *Cmd) Stderr(o Sink) *Cmd {
 	return c.with(func(n *Cmd) { n.stderr = n.stderr.apply(o) })
 }
 

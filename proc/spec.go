@@ -1,13 +1,17 @@
 package proc
 
 import (
+	"log/slog"
+	"os"
 	"slices"
 	"time"
 )
 
 // Spec is a read-only view of a Cmd, for Runners that match or record
-// commands (package proctest). It contains environment values: do not
-// log or store it as is.
+// commands (package proctest) and for code built on proc's public API
+// that must honour what the Cmd says (package supervise: its graceful
+// signal and its logger). It contains environment values: do not log or
+// store it as is.
 type Spec struct {
 	Name string
 	Args []string
@@ -28,6 +32,12 @@ type Spec struct {
 	StdinBytes []byte
 	Timeout    time.Duration
 	OKCodes    []int
+	// Grace and GracePeriod are what Grace was given (nil and 0 when it
+	// was not called).
+	Grace       os.Signal
+	GracePeriod time.Duration
+	// Logger is the logger given with Logger (nil: none).
+	Logger *slog.Logger
 }
 
 // Spec returns a copy of what c says.
@@ -43,6 +53,8 @@ func (c *Cmd) Spec() Spec {
 		StdinBytes: slices.Clone(c.stdin.bytes),
 		Timeout:    c.timeout,
 		OKCodes:    slices.Clone(c.okCodes),
+		Grace:      c.grace.sig, GracePeriod: c.grace.period,
+		Logger: c.logger,
 	}
 	for _, op := range c.env.ops {
 		if op.unset {

@@ -320,6 +320,12 @@ func nilContext(program, entry string) error {
 	return &InvalidError{Program: program, Reason: entry + " was given a nil context.Context"}
 }
 
+// containmentFailed is the error of a run (or a group) whose container
+// could not be made: nothing was spawned.
+func containmentFailed(program string, err error) error {
+	return &StartError{Program: program, Err: &containmentError{err}}
+}
+
 // containmentError marks a failure to create the run's container.
 type containmentError struct{ err error }
 

@@ -75,9 +75,6 @@ func startDetached(cmd *exec.Cmd) error {
 	return cmd.Start()
 }
 
-// gracefulSignal is what Group.Shutdown sends before it escalates.
-var gracefulSignal os.Signal = syscall.SIGTERM
-
 // killLeavesNoSignal: a killed process's wait status names SIGKILL.
 const killLeavesNoSignal = false
 

@@ -79,10 +79,6 @@ func startDetached(cmd *exec.Cmd) error {
 	return cmd.Start()
 }
 
-// gracefulSignal is nil: a Job Object can only terminate its processes,
-// so Group.Shutdown escalates at once.
-var gracefulSignal os.Signal
-
 // killLeavesNoSignal: TerminateJobObject leaves only an exit code.
 const killLeavesNoSignal = true
 

@@ -14,6 +14,7 @@ import (
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/contain/host"
 	"github.com/gotether/tether/internal/sysproc"
+	"github.com/gotether/tether/internal/teardown"
 )
 
 // GroupOptions configure a Group. The zero value is a group in a
@@ -88,7 +89,7 @@ func NewGroup(ctx context.Context, opts GroupOptions) (*Group, error) {
 	}
 	ct, err := b.New(ctx, contain.Options{Limits: opts.Limits, KillOnOwnerDeath: !opts.SurviveOwnerDeath, Logger: opts.Logger})
 	if err != nil {
-		return nil, &StartError{Program: "group", Err: &containmentError{err}}
+		return nil, containmentFailed("group", err)
 	}
 	log := opts.Logger
 	if log == nil {
@@ -141,12 +142,16 @@ func (g *Group) start(ctx context.Context, c *Cmd, streaming bool) (*RunningProc
 		return nil, &StartError{Program: c.name, Err: groupClosed("Start")}
 	}
 	p, err := startIn(ctx, c, func(ctx context.Context, pr *prepared) (contain.Container, error) {
-		sub, err := g.ct.Sub(ctx, contain.Options{Limits: pr.c.limits, KillOnOwnerDeath: g.watch, Logger: pr.c.logger})
+		// The group decides whether its members die with the owner (a
+		// run cannot opt out: see above).
+		opts := pr.c.containOptions()
+		opts.KillOnOwnerDeath = g.watch
+		sub, err := g.ct.Sub(ctx, opts)
 		if err != nil {
 			if errors.Is(err, contain.ErrClosed) {
 				return nil, &StartError{Program: pr.c.name, Err: groupClosed("Start")}
 			}
-			return nil, &StartError{Program: pr.c.name, Err: &containmentError{err}}
+			return nil, containmentFailed(pr.c.name, err)
 		}
 		return sub, nil
 	}, streaming)
@@ -344,7 +349,7 @@ func (g *Group) Adopt(ctx context.Context, pid int) (Adoption, error) {
 		return Adoption{}, err
 	}
 	if err := sub.Adopt(pid); err != nil {
-		tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+		tctx, cancel := teardown.Context()
 		defer cancel()
 		return Adoption{}, errors.Join(err, sub.Close(tctx))
 	}
@@ -454,7 +459,7 @@ func (g *Group) Shutdown(ctx context.Context, grace time.Duration) (ShutdownRepo
 	began := time.Now()
 	g.closeMu.Lock()
 	defer g.closeMu.Unlock()
-	rep := ShutdownReport{Signal: gracefulSignal}
+	rep := ShutdownReport{Signal: teardown.DefaultSignal}
 	if g.released {
 		rep.Drained, rep.Elapsed = true, time.Since(began)
 		return rep, nil
@@ -466,14 +471,16 @@ func (g *Group) Shutdown(ctx context.Context, grace time.Duration) (ShutdownRepo
 	rep.Before = len(pids)
 	rep.After = rep.Before
 	if rep.Before > 0 {
-		if gracefulSignal == nil {
-			rep.SignalErr = contain.Unsupported(g.Mechanism(), "graceful signal", "a Job Object can only terminate its processes")
-		} else if err := g.ct.Signal(gracefulSignal); err != nil {
-			rep.SignalErr = err
-		} else {
+		// The kill is closeLocked's, below, also when nothing was left
+		// to signal.
+		err := teardown.Graceful(rep.Signal, g.ct.Signal, func() {
 			rep.Signalled = true
 			rep.After = g.awaitEmpty(ctx, grace)
+		}, nil)
+		if errors.Is(err, teardown.ErrNoSignal) {
+			err = contain.Unsupported(g.Mechanism(), "graceful signal", "a Job Object can only terminate its processes")
 		}
+		rep.SignalErr = err
 	}
 	rep.Drained = rep.After == 0
 	rep.Escalated = !rep.Drained

@@ -8,12 +8,10 @@ import (
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/teardown"
 )
 
 const (
-	// teardownTimeout bounds the kill-and-confirm at the end of a run. It
-	// is independent of the caller's context, which may be what ended.
-	teardownTimeout = 10 * time.Second
 	// drainTimeout bounds the wait for pipes to reach EOF once the tree
 	// is confirmed dead. Only a process outside the container (a setsid
 	// escapee under pgid) can hold a pipe that long.
@@ -106,7 +104,7 @@ wait:
 	<-p.exited
 
 	// The direct child is gone: kill whatever it left behind, confirm.
-	tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+	tctx, cancel := teardown.Context()
 	defer cancel()
 	began := time.Now()
 	var errs []error
@@ -280,18 +278,27 @@ func (p *RunningProcess) stop(outcome Outcome, tooLarge bool) {
 	case tooLarge:
 		p.log.Warn("tether: output over its cap", "program", c.name, "pid", p.pid)
 	}
+	// A kill (a request, an overflow) is never graceful; without a Grace
+	// there is no signal to send, and the tree is killed at once.
+	var sig os.Signal
 	if c.grace.set && c.grace.period > 0 && outcome != 0 {
-		if err := p.container.Signal(c.grace.sig); err == nil {
-			t := time.NewTimer(c.grace.period)
-			select {
-			case <-p.exited:
-			case <-t.C:
-			case <-p.killReq: // Kill cuts the grace short
-			}
-			t.Stop()
-		}
+		sig = c.grace.sig
 	}
-	tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+	_ = teardown.Graceful(sig, p.container.Signal, func() {
+		t := time.NewTimer(c.grace.period)
+		defer t.Stop()
+		select {
+		case <-p.exited:
+		case <-t.C:
+		case <-p.killReq: // Kill cuts the grace short
+		}
+	}, p.kill)
+}
+
+// kill kills the tree and the direct child, and notes whether the child
+// had left its container.
+func (p *RunningProcess) kill() {
+	tctx, cancel := teardown.Context()
 	defer cancel()
 	left := p.leftContainer()
 	_ = p.container.Kill(tctx)

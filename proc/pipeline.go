@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/teardown"
 )
 
 // DefaultStageStderrCap is the stderr cap of a pipeline stage whose Cmd
@@ -238,20 +239,23 @@ func (pl *Pipeline) Start(ctx context.Context) (*RunningPipeline, error) {
 	// stage's timeout ends its own tree, the chain's end kills them all.
 	head := cmds[0]
 	b := head.runnerOrDefault().(containedRunner).backendFor()
-	chain, err := b.New(ctx, contain.Options{KillOnOwnerDeath: !head.noOwnerDeath, Logger: head.logger})
+	// The chain has no limits of its own: each stage's sub has its Cmd's.
+	opts := head.containOptions()
+	opts.Limits = nil
+	chain, err := b.New(ctx, opts)
 	if err != nil {
-		return nil, &StartError{Program: head.name, Err: &containmentError{err}}
+		return nil, containmentFailed(head.name, err)
 	}
 	closeChain := func() error {
-		tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+		tctx, cancel := teardown.Context()
 		defer cancel()
 		return chain.Close(tctx) // closes every stage's sub too
 	}
 	cts := make([]contain.Container, n)
 	for i, pr := range prs {
-		ct, err := chain.Sub(ctx, contain.Options{Limits: pr.c.limits, KillOnOwnerDeath: !pr.c.noOwnerDeath, Logger: pr.c.logger})
+		ct, err := chain.Sub(ctx, pr.c.containOptions())
 		if err != nil {
-			return nil, errors.Join(&StartError{Program: pr.c.name, Err: &containmentError{err}}, closeChain())
+			return nil, errors.Join(containmentFailed(pr.c.name, err), closeChain())
 		}
 		cts[i] = ct
 	}
@@ -342,7 +346,7 @@ func (rp *RunningPipeline) watch() {
 		// Every stage's tree is confirmed dead and its sub closed; this
 		// releases the chain's container (and, if a teardown failed,
 		// kills what is left).
-		tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+		tctx, cancel := teardown.Context()
 		defer cancel()
 		if err := rp.chain.Close(tctx); err != nil {
 			rp.err = errors.Join(rp.err, err)

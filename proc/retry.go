@@ -40,8 +40,8 @@ func (c *Cmd) withRetry(ctx context.Context, retrying bool) (*Result, error) {
 	if c.retry.policy == nil || !retrying {
 		return c.runnerOrDefault().Output(ctx, c)
 	}
-	if c.stdin.kind == stdinReader {
-		return nil, &InvalidError{Program: c.name, Reason: "a one-shot stdin reader cannot be replayed by Retry; use StdinBytes, StdinLines or StdinFile"}
+	if err := c.stdin.checkReader(c.name, readerReplayed); err != nil {
+		return nil, err
 	}
 	if err := c.validate(); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/encoding"
+	"github.com/gotether/tether/internal/teardown"
 )
 
 // start validates c, creates the container, spawns the child in it and
@@ -71,8 +72,8 @@ func prepare(ctx context.Context, c *Cmd) (*prepared, error) {
 	if ecmd.Env, err = c.env.environ(); err != nil {
 		return nil, err
 	}
-	if c.stdin.kind == stdinReader && c.stdin.used.Swap(true) {
-		return nil, &InvalidError{Program: c.name, Reason: "one-shot stdin reader already consumed by an earlier run; use StdinBytes, StdinLines or StdinFile for a command that runs more than once"}
+	if err := c.stdin.checkReader(c.name, readerClaimed); err != nil {
+		return nil, err
 	}
 	log := c.logger
 	if log == nil {
@@ -84,11 +85,17 @@ func prepare(ctx context.Context, c *Cmd) (*prepared, error) {
 // newContainer makes the run's fresh container.
 func (pr *prepared) newContainer(ctx context.Context, backend contain.Backend) (contain.Container, error) {
 	c := pr.c
-	ct, err := backend.New(ctx, contain.Options{Limits: c.limits, KillOnOwnerDeath: !c.noOwnerDeath, Logger: c.logger})
+	ct, err := backend.New(ctx, c.containOptions())
 	if err != nil {
-		return nil, &StartError{Program: c.name, Err: &containmentError{err}}
+		return nil, containmentFailed(c.name, err)
 	}
 	return ct, nil
+}
+
+// containOptions is what c asks of its run's container: c's limits, the
+// tree killed with its owner unless c survives it, and c's logger.
+func (c *Cmd) containOptions() contain.Options {
+	return contain.Options{Limits: c.limits, KillOnOwnerDeath: !c.noOwnerDeath, Logger: c.logger}
 }
 
 // spawn opens the child's streams, spawns it in ct and starts the
@@ -120,7 +127,7 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming b
 		if p.stdinW != nil {
 			p.stdinW.Close()
 		}
-		tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+		tctx, cancel := teardown.Context()
 		defer cancel()
 		if cerr := ct.Close(tctx); cerr != nil {
 			err = errors.Join(err, cerr)

@@ -37,6 +37,39 @@ type stdinSpec struct {
 	used *atomic.Bool
 }
 
+// readerUse says at which point checkReader looks at a Stdin reader.
+type readerUse int
+
+const (
+	// readerGiven: the Cmd is validated.
+	readerGiven readerUse = iota
+	// readerReplayed: a verb may run the Cmd more than once (Retry).
+	readerReplayed
+	// readerClaimed: a run is about to read the reader.
+	readerClaimed
+)
+
+// checkReader is the one-shot rule of a Stdin reader, in one place: its
+// bytes can be read by one run only. A nil reader is invalid; a verb that
+// may run the Cmd again (Retry) is refused before the first spawn, since
+// the bytes could not be replayed; and the first run claims the reader,
+// so a second run of the Cmd (or of any copy sharing the reader) is
+// refused before it spawns.
+func (s stdinSpec) checkReader(program string, use readerUse) error {
+	if s.kind != stdinReader {
+		return nil
+	}
+	switch {
+	case use == readerReplayed:
+		return &InvalidError{Program: program, Reason: "a one-shot stdin reader cannot be replayed by Retry; use StdinBytes, StdinLines or StdinFile"}
+	case s.reader == nil:
+		return &InvalidError{Program: program, Reason: "nil stdin reader"}
+	case use == readerClaimed && s.used.Swap(true):
+		return &InvalidError{Program: program, Reason: "one-shot stdin reader already consumed by an earlier run; use StdinBytes, StdinLines or StdinFile for a command that runs more than once"}
+	}
+	return nil
+}
+
 // open returns the file the child reads and, where tether must feed a
 // pipe, its write end and the feeder that fills it.
 func (s stdinSpec) open() (child, w *os.File, f *feeder, err error) {

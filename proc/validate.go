@@ -40,8 +40,8 @@ func (c *Cmd) validate() error {
 			return &InvalidError{Program: c.name, Reason: "Tee with a nil writer"}
 		}
 	}
-	if c.stdin.kind == stdinReader && c.stdin.reader == nil {
-		return &InvalidError{Program: c.name, Reason: "nil stdin reader"}
+	if err := c.stdin.checkReader(c.name, readerGiven); err != nil {
+		return err
 	}
 	if err := c.lines.validate(c.name); err != nil {
 		return err

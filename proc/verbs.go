@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+
+	"github.com/gotether/tether/internal/teardown"
 )
 
 // Output runs the command to completion and returns its Result. A
@@ -162,7 +164,7 @@ func (c *Cmd) FirstLine(ctx context.Context, match func(Line) bool) (Line, error
 		return Line{}, err
 	}
 	line, werr := p.waitLine(ctx, "first matching line", []Stream{Stdout}, match)
-	kctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+	kctx, cancel := teardown.Context()
 	defer cancel()
 	if err := p.Kill(kctx); err != nil {
 		return Line{}, err

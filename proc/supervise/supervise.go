@@ -25,10 +25,10 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/teardown"
 	"github.com/gotether/tether/proc"
 	"github.com/gotether/tether/retry"
 )
@@ -60,10 +60,6 @@ func (p RestartPolicy) String() string {
 	}
 	return "RestartPolicy(" + strconv.Itoa(int(p)) + ")"
 }
-
-// teardownTimeout bounds the kill of an incarnation (health check, Stop):
-// its tree's death is confirmed within it, as proc bounds every teardown.
-const teardownTimeout = 10 * time.Second
 
 // Defaults of Options.
 const (
@@ -737,7 +733,7 @@ func (s *Supervisor) runOnce(ctx context.Context, run int, o Options) (*proc.Res
 			if err := s.watchHealth(hctx, p, o.Health); err != nil {
 				unhealthy = true
 				s.publish(Event{Kind: EventUnhealthy, Run: run, Pid: pid, Err: err}, nil)
-				kctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+				kctx, cancel := teardown.Context()
 				defer cancel()
 				_ = p.Kill(kctx)
 			}
@@ -798,19 +794,21 @@ func (s *Supervisor) watchHealth(ctx context.Context, p *proc.RunningProcess, h 
 // stopProcess sends the graceful signal, waits up to the grace, and
 // kills the tree.
 func (s *Supervisor) stopProcess(p *proc.RunningProcess) {
+	// A grace of 0 sends nothing; the grace is measured on the clock.
+	var sig os.Signal
 	if s.stopGrace > 0 {
-		var sig os.Signal = syscall.SIGTERM
-		if g := s.cmd.Spec().Grace; g != nil {
-			sig = g
-		}
-		if err := p.Signal(sig); err == nil {
-			select {
-			case <-p.Done():
-			case <-s.clk.After(s.stopGrace):
-			}
+		if sig = s.cmd.Spec().Grace; sig == nil {
+			sig = teardown.DefaultSignal
 		}
 	}
-	kctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
-	defer cancel()
-	_ = p.Kill(kctx)
+	_ = teardown.Graceful(sig, p.Signal, func() {
+		select {
+		case <-p.Done():
+		case <-s.clk.After(s.stopGrace):
+		}
+	}, func() {
+		kctx, cancel := teardown.Context()
+		defer cancel()
+		_ = p.Kill(kctx)
+	})
 }

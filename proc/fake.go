@@ -18,8 +18,9 @@ const FakeMechanism contain.Mechanism = "fake"
 
 // FakeProcess drives a RunningProcess that no real process backs, so a
 // test double can hand out RunningProcess values whose lines, events,
-// callbacks, probes and stdin work exactly as for a real one: what it
-// writes goes through the same decoder, splitter, readers and capture.
+// callbacks, readiness waits and stdin work exactly as for a real one:
+// what it writes goes through the same decoder, splitter, readers and
+// capture, and its Result is assembled by the same code.
 // What needs a real process does not apply: output is always captured
 // (Inherit, Discard and file modes are not honoured), IdleTimeout and the
 // Cmd's Timeout are the double's to model (proctest does), and Signal
@@ -34,36 +35,48 @@ type FakeProcess struct {
 	ended bool
 }
 
-// NewFakeProcess returns a started fake run of c with the given pid. The
-// run ends when End is called, or with Outcome Signaled when the
-// RunningProcess is killed (Kill) or ctx ends (Cancelled).
+// NewFakeProcess returns a started fake run of c with the given pid, as
+// a double's Start hands out. The run ends when End is called, or with
+// Outcome Signaled when the RunningProcess is killed (Kill) or ctx ends
+// (Cancelled).
 func NewFakeProcess(ctx context.Context, c *Cmd, pid int) (*FakeProcess, error) {
+	return newFake(ctx, c, pid, true)
+}
+
+// NewFakeOutput is NewFakeProcess for a double's Output: as a real
+// Output does, the run splits its output into lines only for the Cmd's
+// OnLine callbacks (nobody else could read them), so its Result.Streams
+// counts what a real Output's does, and an InteractiveStdin reads EOF at
+// once (the double's Stdin is at its end). Its RunningProcess is for the
+// double's own use (End, Wait); an Output hands out none.
+func NewFakeOutput(ctx context.Context, c *Cmd, pid int) (*FakeProcess, error) {
+	return newFake(ctx, c, pid, false)
+}
+
+// newFake makes a fake run with the constructor and captures a real run
+// has (newRun, addCapture), viaStart saying which verb it stands for.
+func newFake(ctx context.Context, c *Cmd, pid int, viaStart bool) (*FakeProcess, error) {
 	if err := c.entry(ctx); err != nil {
 		return nil, err
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	ls := c.lines.withDefaults()
-	p := &RunningProcess{cmd: c, pid: pid, started: time.Now(), container: fakeContainer{},
-		exited: make(chan struct{}), done: make(chan struct{}), tooLarge: make(chan struct{}), killReq: make(chan struct{})}
-	p.log = slog.New(slog.DiscardHandler)
-	p.hub = newHub(ls.bufLines, ls.bufBytes, ls.policy, p.overCap)
-	p.hub.started = p.started
-	p.activity.Store(p.started.UnixNano())
+	p := newRun(c, fakeContainer{}, slog.New(slog.DiscardHandler))
+	p.pid = pid
+	p.began(time.Now())
 	f := &FakeProcess{p: p}
-	p.stdin = &StdinWriter{err: errNotInteractive}
 	if c.stdin.kind == stdinInteractive {
 		r, w, err := os.Pipe()
 		if err != nil {
 			return nil, err
 		}
-		f.stdinR, p.stdin = r, &StdinWriter{w: w}
+		f.stdinR = r
+		p.interactive(w, viaStart)
 	}
-	p.outCap = &capture{limit: c.stdout.limit, policy: c.stdout.policy, tee: c.stdout.w, over: p.overCap, activity: &p.activity}
-	p.errCap = &capture{limit: c.stderr.limit, policy: c.stderr.policy, tee: c.stderr.w, over: p.overCap, activity: &p.activity}
-	p.outCap.lines = p.newLiner(Stdout, ls)
-	p.errCap.lines = p.newLiner(Stderr, ls)
+	lines := wantsLines(c, viaStart)
+	p.addCapture(Stdout, c.stdout, nil, lines)
+	p.addCapture(Stderr, c.stderr, nil, lines)
 	go func() {
 		select {
 		case <-p.killReq:
@@ -95,7 +108,9 @@ func (f *FakeProcess) write(c *capture, b []byte) {
 	}
 	f.p.activity.Store(time.Now().UnixNano())
 	c.write(b)
-	c.lines.write(b)
+	if c.lines != nil {
+		c.lines.write(b)
+	}
 }
 
 // Stdin returns what was written to the RunningProcess's Stdin (for a
@@ -129,41 +144,20 @@ func (f *FakeProcess) end(outcome Outcome, code int, signal string, cause error)
 		return
 	}
 	f.ended = true
-	{
-		p := f.p
-		p.exitAt = time.Now()
-		close(p.exited)
-		for _, c := range []*capture{p.outCap, p.errCap} {
+	p := f.p
+	p.exitAt = time.Now()
+	close(p.exited)
+	for _, c := range []*capture{p.outCap, p.errCap} {
+		if c.lines != nil {
 			c.lines.flush()
 		}
-		p.hub.unblock()
-		p.stdin.shut()
-		if f.stdinR != nil {
-			_ = f.stdinR.Close()
-		}
-		r := NewResult(p.cmd, outcome, code, signal, p.outCap.bytes(), p.errCap.bytes())
-		if outcome == Cancelled {
-			r.cancelErr = cause
-		}
-		r.Pid, r.Duration = p.pid, p.exitAt.Sub(p.started)
-		r.StdoutTotal, r.StdoutTruncated = p.outCap.stats()
-		r.StderrTotal, r.StderrTruncated = p.errCap.stats()
-		select {
-		case <-p.tooLarge:
-			r.tooLarge = true
-		default:
-		}
-		r.Streams = p.hub.snapshot()
-		p.cbMu.Lock()
-		r.CallbackErrors = p.cbErrs
-		p.cbMu.Unlock()
-		p.result = r
-		if r.Outcome == Cancelled || r.tooLarge {
-			p.err = r.Err()
-		}
-		close(p.done)
-		p.hub.close(Event{Kind: EventExited, Time: time.Now(), Result: r})
 	}
+	p.hub.unblock()
+	p.stdin.shut()
+	if f.stdinR != nil {
+		_ = f.stdinR.Close()
+	}
+	p.publish(p.finish(ending{outcome: outcome, code: code, signal: signal, cause: cause}), nil)
 }
 
 // fakeContainer stands in for a container where nothing runs. Signal

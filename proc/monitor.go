@@ -144,25 +144,6 @@ wait:
 	if testHookReleased != nil {
 		testHookReleased()
 	}
-	select {
-	case <-p.tooLarge:
-		tooLarge = true
-	default:
-	}
-
-	r := &Result{
-		Program:   c.name,
-		Args:      append([]string(nil), c.args...),
-		Outcome:   outcome,
-		ExitCode:  -1,
-		Duration:  p.exitAt.Sub(p.started),
-		Mechanism: p.container.Mechanism(),
-		Pid:       p.pid,
-		Usage:     usage,
-		Attempts:  1,
-		okCodes:   c.okCodes,
-		tooLarge:  tooLarge,
-	}
 	code, sig := -1, ""
 	if ps := p.ecmd.ProcessState; ps != nil {
 		code, sig = exitStatus(ps)
@@ -173,58 +154,24 @@ wait:
 		// code 1).
 		sig = signalName(os.Kill)
 	}
-	r.Signal = sig
 	if outcome == 0 {
+		outcome = Exited
 		if sig != "" {
-			r.Outcome = Signaled
-		} else {
-			r.Outcome, r.ExitCode = Exited, code
+			outcome = Signaled
 		}
 	}
+	e := ending{outcome: outcome, code: code, signal: sig, usage: usage, stdinErr: stdinErr}
 	if outcome == Cancelled {
-		r.cancelErr = cancelCause(ctx)
+		e.cause = cancelCause(ctx)
 	}
-	if p.outCap != nil {
-		r.Stdout = p.outCap.bytes()
-		r.StdoutTotal, r.StdoutTruncated = p.outCap.stats()
-	}
-	if p.errCap != nil {
-		r.Stderr = p.errCap.bytes()
-		r.StderrTotal, r.StderrTruncated = p.errCap.stats()
-	}
-	r.enc = c.lines.enc
-	r.Streams = p.hub.snapshot()
-	for _, l := range p.liners {
-		if l.stream == Stdout {
-			r.Streams.Stdout.Replaced = l.r.Replaced()
-		} else {
-			r.Streams.Stderr.Replaced = l.r.Replaced()
-		}
-	}
-	p.cbMu.Lock()
-	r.CallbackErrors = p.cbErrs
-	p.cbMu.Unlock()
+	r := p.finish(e)
 	for _, err := range r.CallbackErrors {
 		p.log.Warn("tether: line callback panicked and was disabled", "program", c.name, "pid", p.pid, "err", err)
 	}
 	p.log.Info("tether: exited", "program", c.name, "pid", p.pid, "mechanism", r.Mechanism,
 		"outcome", r.Outcome.String(), "code", r.ExitCode, "signal", r.Signal,
 		"duration", r.Duration, "teardown", time.Since(began))
-
-	r.StdinErr = stdinErr
-	p.result = r
-	switch {
-	case len(errs) > 0:
-		p.log.Warn("tether: teardown not confirmed", "program", c.name, "pid", p.pid, "err", errors.Join(errs...))
-		p.err = errors.Join(errs...)
-	case r.Outcome == Cancelled || r.tooLarge:
-		p.err = r.Err()
-	case stdinErr != nil:
-		p.log.Warn("tether: reading the stdin source failed", "program", c.name, "pid", p.pid, "err", stdinErr)
-		p.err = &StdinError{Program: c.name, Err: stdinErr}
-	}
-	close(p.done)
-	p.hub.close(Event{Kind: EventExited, Time: time.Now(), Result: r})
+	p.publish(r, errors.Join(errs...))
 }
 
 // cutDrains runs once the tree is dead but the drains have not reached

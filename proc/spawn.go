@@ -98,21 +98,68 @@ func (c *Cmd) containOptions() contain.Options {
 	return contain.Options{Limits: c.limits, KillOnOwnerDeath: !c.noOwnerDeath, Logger: c.logger}
 }
 
-// spawn opens the child's streams, spawns it in ct and starts the
-// monitor. On failure it closes ct and everything it opened.
-func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming bool) (_ *RunningProcess, err error) {
-	c, ecmd, log := pr.c, pr.ecmd, pr.log
-	p := &RunningProcess{cmd: c, ecmd: ecmd, container: ct, log: log,
+// newRun makes the handle of a run of c in container ct before anything
+// runs: its channels, its line hub, and a stdin writer that fails until
+// the run has an interactive stdin. spawn and NewFakeProcess both build
+// on it, so a scripted run is the same machinery as a real one.
+func newRun(c *Cmd, ct contain.Container, log *slog.Logger) *RunningProcess {
+	p := &RunningProcess{cmd: c, container: ct, log: log,
 		exited: make(chan struct{}), done: make(chan struct{}), tooLarge: make(chan struct{}),
 		killReq: make(chan struct{})}
 	ls := c.lines.withDefaults()
 	p.hub = newHub(ls.bufLines, ls.bufBytes, ls.policy, p.overCap)
 	p.stdin = &StdinWriter{err: errNotInteractive}
-	// Lines are made when someone can read them: a started process (its
-	// streams may be read later) or OnLine callbacks. A plain Output
-	// without callbacks pays nothing for them.
-	viaStart := streaming // only Start hands out the interactive stdin
-	streaming = streaming || len(ls.onLine) > 0
+	return p
+}
+
+// wantsLines says whether a run of c splits its output into lines: when
+// someone can read them, a started process (its streams may be read
+// later) or OnLine callbacks. A plain Output without callbacks pays
+// nothing for them.
+func wantsLines(c *Cmd, viaStart bool) bool { return viaStart || len(c.lines.onLine) > 0 }
+
+// interactive gives the run its InteractiveStdin, w being the pipe's
+// write end: Start hands it out (RunningProcess.Stdin); the other verbs
+// have no handle, so nobody could write to it and the child reads EOF at
+// once, as documented.
+func (p *RunningProcess) interactive(w *os.File, viaStart bool) {
+	if viaStart {
+		p.stdin = &StdinWriter{w: w}
+		return
+	}
+	_ = w.Close()
+}
+
+// addCapture makes the capture of stream st under spec, reading r (nil
+// for a fake run, which is written to instead), with a line reader when
+// lines are wanted.
+func (p *RunningProcess) addCapture(st Stream, spec outSpec, r *os.File, lines bool) {
+	cp := &capture{r: r, limit: spec.limit, policy: spec.policy, tee: spec.w, over: p.overCap, activity: &p.activity}
+	if lines {
+		cp.lines = p.newLiner(st, p.cmd.lines.withDefaults())
+	}
+	if st == Stdout {
+		p.outCap = cp
+	} else {
+		p.errCap = cp
+	}
+}
+
+// began records that the child started at t: the run's start time, its
+// hub's (EventStarted), and the idle clock's first activity.
+func (p *RunningProcess) began(t time.Time) {
+	p.started = t
+	p.hub.started = t
+	p.activity.Store(t.UnixNano())
+}
+
+// spawn opens the child's streams, spawns it in ct and starts the
+// monitor. On failure it closes ct and everything it opened.
+func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming bool) (_ *RunningProcess, err error) {
+	c, ecmd, log := pr.c, pr.ecmd, pr.log
+	p := newRun(c, ct, log)
+	p.ecmd = ecmd
+	viaStart := streaming
 
 	// Everything opened for the child; closed in the parent after Start
 	// (and on any failure).
@@ -151,24 +198,19 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming b
 	if stdin != nil {
 		ecmd.Stdin = stdin
 	}
-	switch {
-	case c.stdin.kind == stdinInteractive && viaStart:
-		p.stdin = &StdinWriter{w: stdinW}
-	case c.stdin.kind == stdinInteractive:
-		// Nobody can write to it (Output and the other verbs have no
-		// handle): the child reads EOF at once, as documented.
-		_ = stdinW.Close()
-	default:
+	if c.stdin.kind == stdinInteractive {
+		p.interactive(stdinW, viaStart)
+	} else {
 		p.stdinW = stdinW
 	}
 	for _, s := range []struct {
-		spec  outSpec
-		owner *os.File
-		dst   **capture
-		set   func(*os.File)
+		stream Stream
+		spec   outSpec
+		owner  *os.File
+		set    func(*os.File)
 	}{
-		{c.stdout, os.Stdout, &p.outCap, func(f *os.File) { ecmd.Stdout = f }},
-		{c.stderr, os.Stderr, &p.errCap, func(f *os.File) { ecmd.Stderr = f }},
+		{Stdout, c.stdout, os.Stdout, func(f *os.File) { ecmd.Stdout = f }},
+		{Stderr, c.stderr, os.Stderr, func(f *os.File) { ecmd.Stderr = f }},
 	} {
 		child, read, err := s.spec.open(s.owner)
 		if err != nil {
@@ -182,15 +224,7 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming b
 		}
 		if read != nil {
 			p.reads = append(p.reads, read)
-			cp := &capture{r: read, limit: s.spec.limit, policy: s.spec.policy, tee: s.spec.w, over: p.overCap, activity: &p.activity}
-			if streaming {
-				st := Stdout
-				if s.dst == &p.errCap {
-					st = Stderr
-				}
-				cp.lines = p.newLiner(st, ls)
-			}
-			*s.dst = cp
+			p.addCapture(s.stream, s.spec, read, wantsLines(c, viaStart))
 		}
 	}
 	// Start and reap in one goroutine. The container places the child
@@ -203,9 +237,7 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming b
 			started <- err
 			return
 		}
-		p.started = time.Now()
-		p.hub.started = p.started
-		p.activity.Store(p.started.UnixNano())
+		p.began(time.Now())
 		started <- nil
 		p.waitErr = ecmd.Wait()
 		p.exitAt = time.Now()

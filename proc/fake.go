@@ -53,8 +53,8 @@ func NewFakeOutput(ctx context.Context, c *Cmd, pid int) (*FakeProcess, error) {
 	return newFake(ctx, c, pid, false)
 }
 
-// newFake makes a fake run with the constructor and captures a real run
-// has (newRun, addCapture), viaStart saying which verb it stands for.
+// newFake makes a fake run with the constructor, stdin and captures a
+// real run has, viaStart saying which verb it stands for (see spawn).
 func newFake(ctx context.Context, c *Cmd, pid int, viaStart bool) (*FakeProcess, error) {
 	if err := c.entry(ctx); err != nil {
 		return nil, err
@@ -62,9 +62,10 @@ func newFake(ctx context.Context, c *Cmd, pid int, viaStart bool) (*FakeProcess,
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	p := newRun(c, fakeContainer{}, slog.New(slog.DiscardHandler))
-	p.pid = pid
-	p.began(time.Now())
+	ch := newChild(nil)
+	ch.pid, ch.started = pid, time.Now()
+	p := newRun(c, fakeContainer{}, slog.New(slog.DiscardHandler), ch)
+	p.streams.began(ch.started)
 	f := &FakeProcess{p: p}
 	if c.stdin.kind == stdinInteractive {
 		r, w, err := os.Pipe()
@@ -72,18 +73,18 @@ func newFake(ctx context.Context, c *Cmd, pid int, viaStart bool) (*FakeProcess,
 			return nil, err
 		}
 		f.stdinR = r
-		p.interactive(w, viaStart)
+		p.stdin.set(stdinInteractive, w, nil, viaStart)
 	}
 	lines := wantsLines(c, viaStart)
-	p.addCapture(Stdout, c.stdout, nil, lines)
-	p.addCapture(Stderr, c.stderr, nil, lines)
+	p.streams.add(c, Stdout, nil, lines)
+	p.streams.add(c, Stderr, nil, lines)
 	go func() {
 		select {
-		case <-p.killReq:
+		case <-p.ends.arrived:
 			f.End(Signaled, -1, signalName(os.Kill))
 		case <-ctx.Done():
 			f.end(Cancelled, -1, "", cancelCause(ctx))
-		case <-p.tooLarge:
+		case <-p.streams.overflow:
 			f.End(Signaled, -1, signalName(os.Kill))
 		case <-p.done:
 		}
@@ -95,10 +96,10 @@ func newFake(ctx context.Context, c *Cmd, pid int, viaStart bool) (*FakeProcess,
 func (f *FakeProcess) Process() *RunningProcess { return f.p }
 
 // WriteStdout feeds b to the run's stdout, as if the child wrote it.
-func (f *FakeProcess) WriteStdout(b []byte) { f.write(f.p.outCap, b) }
+func (f *FakeProcess) WriteStdout(b []byte) { f.write(f.p.streams.out, b) }
 
 // WriteStderr feeds b to the run's stderr.
-func (f *FakeProcess) WriteStderr(b []byte) { f.write(f.p.errCap, b) }
+func (f *FakeProcess) WriteStderr(b []byte) { f.write(f.p.streams.err, b) }
 
 func (f *FakeProcess) write(c *capture, b []byte) {
 	f.mu.Lock()
@@ -106,7 +107,7 @@ func (f *FakeProcess) write(c *capture, b []byte) {
 	if f.ended {
 		return
 	}
-	f.p.activity.Store(time.Now().UnixNano())
+	f.p.streams.activity.Store(time.Now().UnixNano())
 	c.write(b)
 	if c.lines != nil {
 		c.lines.write(b)
@@ -126,7 +127,7 @@ func (f *FakeProcess) Stdin() io.Reader {
 // Killed is closed when the RunningProcess was asked to die (Kill), so a
 // double can model a process that takes time to stop; the run then ends
 // as Signaled unless End comes first.
-func (f *FakeProcess) Killed() <-chan struct{} { return f.p.killReq }
+func (f *FakeProcess) Killed() <-chan struct{} { return f.p.ends.arrived }
 
 // End ends the run with this outcome: the streams are flushed, readers
 // get their last lines and EventExited, and Wait returns the Result. Only
@@ -145,19 +146,14 @@ func (f *FakeProcess) end(outcome Outcome, code int, signal string, cause error)
 	}
 	f.ended = true
 	p := f.p
-	p.exitAt = time.Now()
-	close(p.exited)
-	for _, c := range []*capture{p.outCap, p.errCap} {
-		if c.lines != nil {
-			c.lines.flush()
-		}
-	}
-	p.hub.unblock()
-	p.stdin.shut()
+	p.child.reaped(time.Now())
+	p.streams.flush()
+	p.streams.hub.unblock()
+	p.stdin.childGone()
 	if f.stdinR != nil {
 		_ = f.stdinR.Close()
 	}
-	p.publish(p.finish(ending{outcome: outcome, code: code, signal: signal, cause: cause}), nil)
+	p.publish(p.finish(ending{outcome: outcome, code: code, signal: signal, cause: cause}), false, nil)
 }
 
 // fakeContainer stands in for a container where nothing runs. Signal

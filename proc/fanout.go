@@ -63,7 +63,7 @@ func WaitAll(ctx context.Context, ps ...*RunningProcess) ([]*Result, error) {
 			for j := i; j < len(ps); j++ {
 				select {
 				case <-ps[j].Done():
-					out[j] = ps[j].result
+					out[j] = ps[j].report().result
 				default:
 				}
 			}

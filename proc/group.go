@@ -125,8 +125,8 @@ func (g *Group) Output(ctx context.Context, c *Cmd) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	<-p.done
-	return p.result, p.err
+	rep := p.report()
+	return rep.result, rep.err
 }
 
 func (g *Group) start(ctx context.Context, c *Cmd, streaming bool) (*RunningProcess, error) {
@@ -162,7 +162,7 @@ func (g *Group) start(ctx context.Context, c *Cmd, streaming bool) (*RunningProc
 	g.runs[p] = struct{}{}
 	g.runsMu.Unlock()
 	go func() {
-		<-p.done
+		<-p.Done()
 		g.runsMu.Lock()
 		delete(g.runs, p)
 		g.runsMu.Unlock()
@@ -170,13 +170,21 @@ func (g *Group) start(ctx context.Context, c *Cmd, streaming bool) (*RunningProc
 	return p, nil
 }
 
-// markKilled tells every run that the group is killing it.
-func (g *Group) markKilled() {
+// endRuns asks every run to end, killed by its group, and returns them.
+// The group asks before it kills its container, so that each run reports
+// the kill as one even where the OS reports no signal (Windows:
+// TerminateJobObject leaves exit code 1), and so that a run whose direct
+// child the group's kill cannot reach (moved out of the group's
+// container) still ends: its monitor kills the child by its own handle.
+func (g *Group) endRuns() []*RunningProcess {
 	g.runsMu.Lock()
-	defer g.runsMu.Unlock()
+	runs := make([]*RunningProcess, 0, len(g.runs))
 	for p := range g.runs {
-		p.groupKill.Store(true)
+		runs = append(runs, p)
 	}
+	g.runsMu.Unlock()
+	requestEnds(runs, endByGroup, -1)
+	return runs
 }
 
 func groupClosed(op string) error {
@@ -195,7 +203,7 @@ func (g *Group) Signal(sig os.Signal) error {
 		g.mu.Lock()
 		g.closed = true
 		g.mu.Unlock()
-		g.markKilled()
+		g.endRuns()
 	}
 	return g.ct.Signal(sig)
 }
@@ -387,27 +395,13 @@ func (g *Group) closeLocked(ctx context.Context) error {
 	g.mu.Lock()
 	g.closed = true
 	g.mu.Unlock()
-	g.markKilled()
+	runs := g.endRuns()
 	if err := g.ct.Kill(ctx); err != nil {
 		return err
 	}
-	g.runsMu.Lock()
-	runs := make([]*RunningProcess, 0, len(g.runs))
-	for p := range g.runs {
-		runs = append(runs, p)
-	}
-	g.runsMu.Unlock()
-	for _, p := range runs {
-		// A run whose direct child the kill did not reach (moved out of
-		// the group's container) would never end by itself: ask its
-		// monitor to end it, which kills the child by its own handle.
-		// For every other run the request comes after the child's death
-		// and changes nothing.
-		p.end(0, p.hasExited())
-	}
 	for _, p := range runs {
 		select {
-		case <-p.done:
+		case <-p.Done():
 		case <-ctx.Done():
 			return &contain.TeardownError{Mechanism: g.Mechanism(), Err: ctx.Err()}
 		}

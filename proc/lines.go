@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"iter"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/gotether/tether/encoding"
@@ -222,8 +221,7 @@ type liner struct {
 	hub    *hub
 	cbs    []func(Line)
 	dead   []bool
-	panics *[]error
-	mu     *sync.Mutex // guards panics, shared by both streams
+	panics *callbackPanics // shared by both streams
 }
 
 func (l *liner) write(chunk []byte) {
@@ -247,9 +245,7 @@ func (l *liner) call(i int, f func(Line), line Line) {
 	defer func() {
 		if v := recover(); v != nil {
 			l.dead[i] = true
-			l.mu.Lock()
-			*l.panics = append(*l.panics, fmt.Errorf("proc: OnLine callback %d panicked on %s and was disabled: %v\n%s", i, l.stream, v, debug.Stack()))
-			l.mu.Unlock()
+			l.panics.add(fmt.Errorf("proc: OnLine callback %d panicked on %s and was disabled: %v\n%s", i, l.stream, v, debug.Stack()))
 		}
 	}()
 	f(line)
@@ -274,10 +270,10 @@ func (p *RunningProcess) Lines() iter.Seq[Line] { return p.lineSeq(Stdout, Stder
 
 func (p *RunningProcess) lineSeq(streams ...Stream) iter.Seq[Line] {
 	return func(yield func(Line) bool) {
-		s := p.hub.subscribe(streams, false, true)
-		defer p.hub.unsubscribe(s)
+		s := p.streams.hub.subscribe(streams, false, true)
+		defer p.streams.hub.unsubscribe(s)
 		for {
-			ev, ok := p.hub.next(context.Background(), s)
+			ev, ok := p.streams.hub.next(context.Background(), s)
 			if !ok || !yield(ev.Line) {
 				return
 			}
@@ -290,10 +286,10 @@ func (p *RunningProcess) lineSeq(streams ...Stream) iter.Seq[Line] {
 // StdoutLines), then EventExited with the Result.
 func (p *RunningProcess) Events() iter.Seq[Event] {
 	return func(yield func(Event) bool) {
-		s := p.hub.subscribe([]Stream{Stdout, Stderr}, true, true)
-		defer p.hub.unsubscribe(s)
+		s := p.streams.hub.subscribe([]Stream{Stdout, Stderr}, true, true)
+		defer p.streams.hub.unsubscribe(s)
 		for {
-			ev, ok := p.hub.next(context.Background(), s)
+			ev, ok := p.streams.hub.next(context.Background(), s)
 			if !ok || !yield(ev) {
 				return
 			}
@@ -303,7 +299,7 @@ func (p *RunningProcess) Events() iter.Seq[Event] {
 
 // Counters returns the bytes and lines each stream carried so far, and
 // the lines readers lost to overflow.
-func (p *RunningProcess) Counters() Counters { return p.hub.snapshot() }
+func (p *RunningProcess) Counters() Counters { return p.streams.hub.snapshot() }
 
 // waitLine is the core of the line waits (WaitForLine, FirstLine, ...):
 // the first line of streams (recent history included) for which match is
@@ -312,10 +308,10 @@ func (p *RunningProcess) waitLine(ctx context.Context, what string, streams []St
 	if ctx == nil {
 		return Line{}, nilContext(p.cmd.name, what)
 	}
-	s := p.hub.subscribe(streams, false, true)
-	defer p.hub.unsubscribe(s)
+	s := p.streams.hub.subscribe(streams, false, true)
+	defer p.streams.hub.unsubscribe(s)
 	for {
-		ev, ok := p.hub.next(ctx, s)
+		ev, ok := p.streams.hub.next(ctx, s)
 		if !ok {
 			return Line{}, p.notReady(ctx, what)
 		}

@@ -265,11 +265,10 @@ func (pl *Pipeline) Start(ctx context.Context) (*RunningPipeline, error) {
 		if err != nil {
 			// spawn closed cts[i]; kill what runs, close the rest.
 			errs := []error{err}
-			endStages(rp.stages, 0, -1)
+			requestEnds(rp.stages, endByChain, -1)
 			for _, q := range rp.stages {
-				<-q.done
-				if q.err != nil && !isRunFailure(q) {
-					errs = append(errs, q.err)
+				if rep := q.report(); rep.err != nil && !rep.isRunFailure() {
+					errs = append(errs, rep.err)
 				}
 			}
 			errs = append(errs, closeChain())
@@ -283,9 +282,9 @@ func (pl *Pipeline) Start(ctx context.Context) (*RunningPipeline, error) {
 
 // isRunFailure reports whether a finished stage's error is only its own
 // failure (cancellation, CapFail) rather than a teardown problem.
-func isRunFailure(p *RunningProcess) bool {
+func (rep runReport) isRunFailure() bool {
 	var ee *ExitError
-	return errors.As(p.err, &ee) && ee.Result == p.result
+	return errors.As(rep.err, &ee) && ee.Result == rep.result
 }
 
 // Done returns a channel closed once every stage has ended and the
@@ -329,7 +328,7 @@ func (rp *RunningPipeline) watch() {
 	pl, n := rp.pl, len(rp.stages)
 	ended := make(chan int, n)
 	for i, p := range rp.stages {
-		go func() { <-p.done; ended <- i }()
+		go func() { <-p.Done(); ended <- i }()
 	}
 	var timeout <-chan time.Time
 	if pl.timeout > 0 {
@@ -357,42 +356,44 @@ func (rp *RunningPipeline) watch() {
 		select {
 		case i := <-ended:
 			left--
-			r := rp.stages[i].result
+			r := rp.stages[i].report().result
 			if pl.failFast && !failed && checked[i] && !r.Success() && !sigpiped(r) {
 				failed = true
 				for j := range aborted {
 					aborted[j] = j != i
 				}
-				endStages(rp.stages, 0, i)
+				requestEnds(rp.stages, endByChain, i)
 			}
 		case <-timeout:
 			timeout, timedOut = nil, true
 			for j := range chainEnd {
 				chainEnd[j] = true
 			}
-			endStages(rp.stages, TimedOut, -1)
+			requestEnds(rp.stages, endByChainTimeout, -1)
 		case <-killReq:
 			killReq = nil
-			endStages(rp.stages, 0, -1)
+			requestEnds(rp.stages, endByChain, -1)
 		}
 	}
 	res := &PipeResult{Stages: make([]*Result, n), Failed: -1, TimedOut: timedOut, Duration: time.Since(rp.began)}
 	var errs []error
 	runFailure := false
+	reps := make([]runReport, n)
 	for i, p := range rp.stages {
-		res.Stages[i] = p.result
+		reps[i] = p.report()
+		res.Stages[i] = reps[i].result
 		switch {
-		case p.err == nil:
-		case isRunFailure(p):
+		case reps[i].err == nil:
+		case reps[i].isRunFailure():
 			runFailure = true
 		default:
-			errs = append(errs, p.err)
+			errs = append(errs, reps[i].err)
 		}
 	}
 	last := res.Stages[n-1]
 	res.Stdout = last.Stdout
-	res.attribute(checked, func(i int) bool { return aborted[i] && rp.stages[i].byRequest },
-		func(i int) bool { return chainEnd[i] && rp.stages[i].byRequest })
+	res.attribute(checked, func(i int) bool { return aborted[i] && reps[i].byRequest },
+		func(i int) bool { return chainEnd[i] && reps[i].byRequest })
 	if runFailure {
 		if err := res.Err(); err != nil {
 			errs = append([]error{err}, errs...)
@@ -403,22 +404,6 @@ func (rp *RunningPipeline) watch() {
 		rp.err = errs[0]
 	} else {
 		rp.err = errors.Join(errs...)
-	}
-}
-
-// endStages asks every stage but skip to end as if by o. Whether each
-// stage's exit had already been seen is read for all of them before the
-// first is asked: killing one stage can make the next one exit (cat
-// reads EOF), and that exit is the request's doing, not the stage's own.
-func endStages(stages []*RunningProcess, o Outcome, skip int) {
-	late := make([]bool, len(stages))
-	for j, q := range stages {
-		late[j] = q.hasExited()
-	}
-	for j, q := range stages {
-		if j != skip {
-			q.end(o, late[j])
-		}
 	}
 }
 

@@ -79,9 +79,7 @@ func (p *RunningProcess) Profile(ctx context.Context, interval time.Duration) (*
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		// releasing is read after Stats: if it is still false, the
-		// container was not yet being released when Stats read it.
-		if st, err := p.container.Stats(); err == nil && !p.releasing.Load() {
+		if st, ok := p.liveStats(); ok {
 			prof.add(st)
 		}
 		if testHookProfiled != nil {
@@ -92,8 +90,8 @@ func (p *RunningProcess) Profile(ctx context.Context, interval time.Duration) (*
 			prof.Duration = time.Since(began)
 			return prof, ctx.Err()
 		case <-p.done:
-			if p.result != nil {
-				prof.finish(p.result.Usage)
+			if r := p.report().result; r != nil {
+				prof.finish(r.Usage)
 			}
 			prof.Duration = time.Since(began)
 			return prof, nil

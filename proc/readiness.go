@@ -17,7 +17,7 @@ func (p *RunningProcess) notReady(ctx context.Context, what string) error {
 	select {
 	case <-p.done:
 		reason := "the run ended first"
-		if r := p.result; r != nil {
+		if r := p.report().result; r != nil {
 			reason = "the process " + r.Outcome.String() + " first"
 		}
 		return &NotReadyError{Wait: what, Reason: reason}

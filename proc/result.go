@@ -212,57 +212,36 @@ type ending struct {
 // a scripted run reports what a real one would.
 func (p *RunningProcess) finish(e ending) *Result {
 	r := newResult(p.cmd, e.outcome, e.code, e.signal)
-	r.Duration = p.exitAt.Sub(p.started)
+	r.Duration = p.child.exitAt.Sub(p.child.started)
 	r.Mechanism = p.container.Mechanism()
-	r.Pid = p.pid
+	r.Pid = p.child.pid
 	r.Usage = e.usage
 	r.StdinErr = e.stdinErr
 	if e.outcome == Cancelled {
 		r.cancelErr = e.cause
 	}
-	select {
-	case <-p.tooLarge:
-		r.tooLarge = true
-	default:
-	}
-	if p.outCap != nil {
-		r.Stdout = p.outCap.bytes()
-		r.StdoutTotal, r.StdoutTruncated = p.outCap.stats()
-	}
-	if p.errCap != nil {
-		r.Stderr = p.errCap.bytes()
-		r.StderrTotal, r.StderrTruncated = p.errCap.stats()
-	}
-	r.Streams = p.hub.snapshot()
-	for _, l := range p.liners {
-		if l.stream == Stdout {
-			r.Streams.Stdout.Replaced = l.r.Replaced()
-		} else {
-			r.Streams.Stderr.Replaced = l.r.Replaced()
-		}
-	}
-	p.cbMu.Lock()
-	r.CallbackErrors = p.cbErrs
-	p.cbMu.Unlock()
+	p.streams.report(r)
 	return r
 }
 
-// publish makes r the run's Result, and its error: teardownErr when the
-// tree's death could not be confirmed, else the run's own failure for a
-// cancellation or a cap under CapFail, else a failed Stdin reader. Then
+// publish makes r the run's Result in its final report, with its error:
+// teardownErr when the tree's death could not be confirmed, else the
+// run's own failure for a cancellation or a cap under CapFail, else a
+// failed Stdin reader. byRequest says an end request ended the run. Then
 // Wait returns, Done is closed and the readers of Events get EventExited.
-func (p *RunningProcess) publish(r *Result, teardownErr error) {
-	p.result = r
+func (p *RunningProcess) publish(r *Result, byRequest bool, teardownErr error) {
+	rep := runReport{result: r, byRequest: byRequest}
 	switch {
 	case teardownErr != nil:
 		p.log.Warn("tether: teardown not confirmed", "program", r.Program, "pid", r.Pid, "err", teardownErr)
-		p.err = teardownErr
+		rep.err = teardownErr
 	case r.Outcome == Cancelled || r.tooLarge:
-		p.err = r.Err()
+		rep.err = r.Err()
 	case r.StdinErr != nil:
 		p.log.Warn("tether: reading the stdin source failed", "program", r.Program, "pid", r.Pid, "err", r.StdinErr)
-		p.err = &StdinError{Program: r.Program, Err: r.StdinErr}
+		rep.err = &StdinError{Program: r.Program, Err: r.StdinErr}
 	}
+	p.final = rep
 	close(p.done)
-	p.hub.close(Event{Kind: EventExited, Time: time.Now(), Result: r})
+	p.streams.hub.close(Event{Kind: EventExited, Time: time.Now(), Result: r})
 }

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gotether/tether/contain"
@@ -17,67 +14,66 @@ import (
 // use. The run ends when the direct child exits, its timeout fires, its
 // context ends or Kill is called; then the whole tree is killed, its death
 // confirmed, and the output drained before Wait returns.
+//
+// From the spawn on, the run's monitor (monitor.go) owns its state: other
+// parts of proc ask it to end the run through an end request
+// (endrequest.go), read the run through the methods the monitor keeps
+// true (hasExited, liveStats, isReleasing), and read how it ended from
+// its final report.
 type RunningProcess struct {
 	cmd       *Cmd
-	ecmd      *exec.Cmd
-	container contain.Container
-	pid       int
-	started   time.Time
 	log       *slog.Logger
+	container contain.Container
 
-	exited  chan struct{} // the direct child was reaped
-	waitErr error         // cmd.Wait's error, valid after exited
-	exitAt  time.Time
+	child   *child      // the direct child (child.go)
+	streams *streams    // stdout, stderr, their lines (streams.go)
+	stdin   *runStdin   // the child's stdin, on tether's side (stdin.go)
+	ends    endRequests // requests to end the run (endrequest.go)
 
-	outCap, errCap *capture
-	drains         sync.WaitGroup
-	reads          []*os.File // read ends, closed if a drain overruns
-	stdinW         *os.File
-	feeder         *feeder // nil unless tether feeds stdin from a source
-	tooLarge       chan struct{}
-	tooLargeOnce   sync.Once
-	killReq        chan struct{}
-	killOnce       sync.Once
-	// reqOutcome is the outcome a kill request gives the run (0: Kill's
-	// Signaled) and reqLate says the child's exit had already been seen
-	// when it was asked for; both are set before killReq is closed.
-	// byRequest is set by the monitor when a request, not the child,
-	// ended the run.
-	reqOutcome Outcome
-	reqLate    bool
-	byRequest  bool
-	// groupKill is set by a Group before it kills every member, so that
-	// where the OS reports no signal the run still says it was killed.
-	groupKill atomic.Bool
-	// escaped is set by stop when the direct child was alive outside its
-	// container when the run was ended, and had to be killed by its own
-	// handle.
-	escaped atomic.Bool
-	// releasing is set by the monitor before it closes the container,
-	// whose Stats may then say nothing (a removed cgroup): Profile drops
-	// a sample read after it and takes the Result's usage instead.
-	releasing atomic.Bool
+	// releasing is closed by the monitor before it releases the
+	// container, whose Stats may then say nothing and whose Signal may
+	// fail with the error of a removed cgroup.
+	releasing chan struct{}
+	done      chan struct{} // closed once final is set
+	final     runReport
+}
 
-	hub      *hub
-	stdin    *StdinWriter
-	activity atomic.Int64 // unix nanoseconds of the last output byte
-	cbMu     sync.Mutex
-	cbErrs   []error
-	liners   []*liner
+// newRun makes the handle of a run of c in container ct, its child ch
+// not started yet. spawn and the fake (newFake) both build on it, so a
+// scripted run is the same machinery as a real one.
+func newRun(c *Cmd, ct contain.Container, log *slog.Logger, ch *child) *RunningProcess {
+	p := &RunningProcess{cmd: c, log: log, container: ct, child: ch,
+		streams: newStreams(c), stdin: newRunStdin(),
+		releasing: make(chan struct{}), done: make(chan struct{})}
+	p.ends.arrived = make(chan struct{})
+	return p
+}
 
-	done   chan struct{} // the result is ready
+// runReport is what a finished run reports: what Wait returns, and how
+// the run ended for the parts of proc built on runs.
+type runReport struct {
 	result *Result
 	err    error
+	// byRequest is set when an end request (Kill, the run's group, its
+	// pipeline), not the child itself, ended the run: a pipeline
+	// attributes its failure by it.
+	byRequest bool
+}
+
+// report returns the run's final report, once the run has ended.
+func (p *RunningProcess) report() runReport {
+	<-p.done
+	return p.final
 }
 
 // Pid returns the direct child's process id.
-func (p *RunningProcess) Pid() int { return p.pid }
+func (p *RunningProcess) Pid() int { return p.child.pid }
 
 // Mechanism returns the mechanism that holds the tree.
 func (p *RunningProcess) Mechanism() contain.Mechanism { return p.container.Mechanism() }
 
 // StartTime returns when the child was spawned.
-func (p *RunningProcess) StartTime() time.Time { return p.started }
+func (p *RunningProcess) StartTime() time.Time { return p.child.started }
 
 // Done returns a channel closed once the run has ended and its Result is
 // ready. Receiving from it consumes nothing.
@@ -92,7 +88,7 @@ func (p *RunningProcess) Wait(ctx context.Context) (*Result, error) {
 	}
 	select {
 	case <-p.done:
-		return p.result, p.err
+		return p.final.result, p.final.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -108,35 +104,12 @@ func (p *RunningProcess) Kill(ctx context.Context) error {
 		return nilContext(p.cmd.name, "Kill")
 	}
 	// The monitor does the killing, so teardown has one owner.
-	p.end(0, p.hasExited())
+	p.requestEnd(endByKill, p.hasExited())
 	select {
 	case <-p.done:
 		return nil
 	case <-ctx.Done():
 		return &contain.TeardownError{Mechanism: p.Mechanism(), Err: ctx.Err()}
-	}
-}
-
-// end asks the monitor to end the run as if by o (TimedOut for a
-// pipeline's timeout; 0 for a plain kill, reported as Signaled) and
-// returns at once. late says whether the child's exit had already been
-// seen when the request was decided (see endStages); only the first
-// request counts.
-func (p *RunningProcess) end(o Outcome, late bool) {
-	p.killOnce.Do(func() {
-		p.reqOutcome = o
-		p.reqLate = late
-		close(p.killReq)
-	})
-}
-
-// hasExited reports whether the direct child's exit has been seen.
-func (p *RunningProcess) hasExited() bool {
-	select {
-	case <-p.exited:
-		return true
-	default:
-		return false
 	}
 }
 
@@ -150,7 +123,7 @@ func (p *RunningProcess) Signal(sig os.Signal) error {
 	default:
 	}
 	err := p.container.Signal(sig)
-	if err != nil && p.releasing.Load() {
+	if err != nil && p.isReleasing() {
 		// The run ended meanwhile and its container is being removed:
 		// whatever the mechanism said (a cgroup file gone, with its
 		// path), the answer is that the run is over.

@@ -6,25 +6,23 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"time"
 
 	"github.com/gotether/tether/contain"
-	"github.com/gotether/tether/encoding"
 	"github.com/gotether/tether/internal/teardown"
 )
 
 // start validates c, creates the container, spawns the child in it and
-// starts the monitor. Nothing is spawned when it fails, and nothing is
+// starts the monitor; viaStart says the run is for Start (see spawn). Nothing is spawned when it fails, and nothing is
 // left behind.
-func start(ctx context.Context, c *Cmd, backend contain.Backend, streaming bool) (*RunningProcess, error) {
+func start(ctx context.Context, c *Cmd, backend contain.Backend, viaStart bool) (*RunningProcess, error) {
 	return startIn(ctx, c, func(ctx context.Context, pr *prepared) (contain.Container, error) {
 		return pr.newContainer(ctx, backend)
-	}, streaming)
+	}, viaStart)
 }
 
 // startIn is start with the container made by mk (a fresh one, or a sub
 // of a group's).
-func startIn(ctx context.Context, c *Cmd, mk func(context.Context, *prepared) (contain.Container, error), streaming bool) (*RunningProcess, error) {
+func startIn(ctx context.Context, c *Cmd, mk func(context.Context, *prepared) (contain.Container, error), viaStart bool) (*RunningProcess, error) {
 	pr, err := prepare(ctx, c)
 	if err != nil {
 		return nil, err
@@ -33,7 +31,7 @@ func startIn(ctx context.Context, c *Cmd, mk func(context.Context, *prepared) (c
 	if err != nil {
 		return nil, err
 	}
-	return pr.spawn(ctx, ct, streaming)
+	return pr.spawn(ctx, ct, viaStart)
 }
 
 // prepared is a validated command whose exec.Cmd is built but whose
@@ -98,111 +96,61 @@ func (c *Cmd) containOptions() contain.Options {
 	return contain.Options{Limits: c.limits, KillOnOwnerDeath: !c.noOwnerDeath, Logger: c.logger}
 }
 
-// newRun makes the handle of a run of c in container ct before anything
-// runs: its channels, its line hub, and a stdin writer that fails until
-// the run has an interactive stdin. spawn and NewFakeProcess both build
-// on it, so a scripted run is the same machinery as a real one.
-func newRun(c *Cmd, ct contain.Container, log *slog.Logger) *RunningProcess {
-	p := &RunningProcess{cmd: c, container: ct, log: log,
-		exited: make(chan struct{}), done: make(chan struct{}), tooLarge: make(chan struct{}),
-		killReq: make(chan struct{})}
-	ls := c.lines.withDefaults()
-	p.hub = newHub(ls.bufLines, ls.bufBytes, ls.policy, p.overCap)
-	p.stdin = &StdinWriter{err: errNotInteractive}
-	return p
-}
-
-// wantsLines says whether a run of c splits its output into lines: when
-// someone can read them, a started process (its streams may be read
-// later) or OnLine callbacks. A plain Output without callbacks pays
-// nothing for them.
-func wantsLines(c *Cmd, viaStart bool) bool { return viaStart || len(c.lines.onLine) > 0 }
-
-// interactive gives the run its InteractiveStdin, w being the pipe's
-// write end: Start hands it out (RunningProcess.Stdin); the other verbs
-// have no handle, so nobody could write to it and the child reads EOF at
-// once, as documented.
-func (p *RunningProcess) interactive(w *os.File, viaStart bool) {
-	if viaStart {
-		p.stdin = &StdinWriter{w: w}
-		return
-	}
-	_ = w.Close()
-}
-
-// addCapture makes the capture of stream st under spec, reading r (nil
-// for a fake run, which is written to instead), with a line reader when
-// lines are wanted.
-func (p *RunningProcess) addCapture(st Stream, spec outSpec, r *os.File, lines bool) {
-	cp := &capture{r: r, limit: spec.limit, policy: spec.policy, tee: spec.w, over: p.overCap, activity: &p.activity}
-	if lines {
-		cp.lines = p.newLiner(st, p.cmd.lines.withDefaults())
-	}
-	if st == Stdout {
-		p.outCap = cp
-	} else {
-		p.errCap = cp
-	}
-}
-
-// began records that the child started at t: the run's start time, its
-// hub's (EventStarted), and the idle clock's first activity.
-func (p *RunningProcess) began(t time.Time) {
-	p.started = t
-	p.hub.started = t
-	p.activity.Store(t.UnixNano())
-}
-
 // spawn opens the child's streams, spawns it in ct and starts the
-// monitor. On failure it closes ct and everything it opened.
-func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming bool) (_ *RunningProcess, err error) {
-	c, ecmd, log := pr.c, pr.ecmd, pr.log
-	p := newRun(c, ct, log)
-	p.ecmd = ecmd
-	viaStart := streaming
-
-	// Everything opened for the child; closed in the parent after Start
-	// (and on any failure).
-	var childFiles []*os.File
-	fail := func(err error) (*RunningProcess, error) {
-		for _, f := range childFiles {
-			f.Close()
-		}
-		for _, f := range p.reads {
-			f.Close()
-		}
-		if p.stdinW != nil {
-			p.stdinW.Close()
-		}
-		tctx, cancel := teardown.Context()
-		defer cancel()
-		if cerr := ct.Close(tctx); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-		return nil, err
+// monitor. viaStart says the run is for Start, which hands out the
+// handle (and with it the lines and the interactive stdin). On failure it
+// closes ct and everything it opened.
+func (pr *prepared) spawn(ctx context.Context, ct contain.Container, viaStart bool) (*RunningProcess, error) {
+	c := pr.c
+	p := newRun(c, ct, pr.log, newChild(pr.ecmd))
+	var files childFiles
+	if err := p.wire(pr.ecmd, &files, viaStart); err != nil {
+		return nil, p.abandon(&files, err)
 	}
-	keep := func(f *os.File) *os.File {
-		if f != nil {
-			childFiles = append(childFiles, f)
-		}
-		return f
+	if err := p.child.start(ct, p.streams.began); err != nil {
+		return nil, p.abandon(&files, startError(c.name, err))
 	}
+	// The child has its copies; the parent's would hold the pipes open.
+	files.close()
+	p.stdin.start()
+	p.streams.drain()
+	p.log.Info("tether: spawned", "program", c.name, "pid", p.child.pid, "mechanism", ct.Mechanism())
+	go p.monitor(ctx)
+	return p, nil
+}
 
-	stdin, stdinW, feed, err := c.stdin.open()
+// childFiles are the files a spawn opened for the child, which the
+// parent closes once the child runs, or when the spawn fails.
+type childFiles []*os.File
+
+// keep records f, unless it is nil or the owner's own file (Inherit).
+func (fs *childFiles) keep(f, owner *os.File) {
+	if f != nil && f != owner {
+		*fs = append(*fs, f)
+	}
+}
+
+func (fs childFiles) close() {
+	for _, f := range fs {
+		f.Close()
+	}
+}
+
+// wire opens the child's stdin, stdout and stderr as the Cmd says, sets
+// them on ecmd, and gives the run its side of each: the stdin feeding or
+// writer, a capture per stream tether reads.
+func (p *RunningProcess) wire(ecmd *exec.Cmd, files *childFiles, viaStart bool) error {
+	c := p.cmd
+	stdin, w, feed, err := c.stdin.open()
 	if err != nil {
-		return fail(&StartError{Program: c.name, Err: err})
+		return &StartError{Program: c.name, Err: err}
 	}
-	if stdin != nil && stdin != os.Stdin {
-		keep(stdin)
-	}
+	files.keep(stdin, os.Stdin)
 	if stdin != nil {
 		ecmd.Stdin = stdin
 	}
-	if c.stdin.kind == stdinInteractive {
-		p.interactive(stdinW, viaStart)
-	} else {
-		p.stdinW = stdinW
-	}
+	p.stdin.set(c.stdin.kind, w, feed, viaStart)
+	lines := wantsLines(c, viaStart)
 	for _, s := range []struct {
 		stream Stream
 		spec   outSpec
@@ -214,73 +162,32 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, streaming b
 	} {
 		child, read, err := s.spec.open(s.owner)
 		if err != nil {
-			return fail(&StartError{Program: c.name, Err: err})
+			return &StartError{Program: c.name, Err: err}
 		}
-		if child != nil && child != s.owner {
-			keep(child)
-		}
+		files.keep(child, s.owner)
 		if child != nil {
 			s.set(child)
 		}
 		if read != nil {
-			p.reads = append(p.reads, read)
-			p.addCapture(s.stream, s.spec, read, wantsLines(c, viaStart))
+			p.streams.add(c, s.stream, read, lines)
 		}
 	}
-	// Start and reap in one goroutine. The container places the child
-	// (and, with a parent-death signal, forks it from a thread that never
-	// exits: see internal/forker); a Start that fails has left nothing
-	// running and nothing to reap.
-	started := make(chan error, 1)
-	go func() {
-		if err := ct.Start(ecmd); err != nil {
-			started <- err
-			return
-		}
-		p.began(time.Now())
-		started <- nil
-		p.waitErr = ecmd.Wait()
-		p.exitAt = time.Now()
-		close(p.exited)
-	}()
-	if err := <-started; err != nil {
-		return fail(startError(c.name, err))
-	}
-	p.pid = ecmd.Process.Pid
-	for _, f := range childFiles {
-		f.Close()
-	}
-	if feed != nil {
-		p.feeder = feed
-		go feed.run()
-	}
-	for _, cp := range []*capture{p.outCap, p.errCap} {
-		if cp != nil {
-			p.drains.Add(1)
-			go func() { defer p.drains.Done(); cp.drain() }()
-		}
-	}
-	log.Info("tether: spawned", "program", c.name, "pid", p.pid, "mechanism", ct.Mechanism())
-	go p.monitor(ctx)
-	return p, nil
+	return nil
 }
 
-func (p *RunningProcess) newLiner(st Stream, ls lineSpec) *liner {
-	enc := ls.enc[st]
-	if enc == (encoding.Encoding{}) {
-		enc = encoding.UTF8
+// abandon undoes a spawn that failed before the child ran: it closes
+// everything opened for the child and the run's container, and returns
+// err with the container's failure to close, if any.
+func (p *RunningProcess) abandon(files *childFiles, err error) error {
+	files.close()
+	p.streams.closeReads()
+	p.stdin.abandon()
+	tctx, cancel := teardown.Context()
+	defer cancel()
+	if cerr := p.container.Close(tctx); cerr != nil {
+		err = errors.Join(err, cerr)
 	}
-	l := &liner{
-		stream: st,
-		r:      encoding.NewLineReader(enc, encoding.SplitterOptions{Terminators: ls.terms, MaxLine: ls.maxLine}),
-		hub:    p.hub,
-		cbs:    ls.onLine,
-		dead:   make([]bool, len(ls.onLine)),
-		panics: &p.cbErrs,
-		mu:     &p.cbMu,
-	}
-	p.liners = append(p.liners, l)
-	return l
+	return err
 }
 
 // startError classifies a failed exec.Cmd.Start.
@@ -289,8 +196,4 @@ func startError(program string, err error) error {
 		return &NotFoundError{Program: program, Err: err}
 	}
 	return &StartError{Program: program, Err: err}
-}
-
-func (p *RunningProcess) overCap() {
-	p.tooLargeOnce.Do(func() { close(p.tooLarge) })
 }

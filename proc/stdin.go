@@ -94,6 +94,69 @@ func (s stdinSpec) open() (child, w *os.File, f *feeder, err error) {
 	return r, w, &feeder{spec: s, w: w, done: make(chan struct{})}, nil
 }
 
+// runStdin is a run's side of the child's stdin: the pipe tether fills
+// from the Cmd's source (with a feeder), or the writer Start hands out
+// for InteractiveStdin.
+type runStdin struct {
+	w      *os.File     // the write end a feeder fills; nil otherwise
+	feeder *feeder      // nil unless tether feeds stdin from a source
+	writer *StdinWriter // RunningProcess.Stdin: fails unless interactive
+}
+
+func newRunStdin() *runStdin { return &runStdin{writer: &StdinWriter{err: errNotInteractive}} }
+
+// set takes what the Cmd's stdin opened (stdinSpec.open): the write end
+// of the child's pipe and the feeder that fills it. An InteractiveStdin's
+// write end becomes the writer, when Start hands it out; the other verbs
+// have no handle, so nobody could write to it, and it is closed at once:
+// the child reads EOF, as documented.
+func (s *runStdin) set(kind stdinKind, w *os.File, f *feeder, viaStart bool) {
+	switch {
+	case kind == stdinInteractive && viaStart:
+		s.writer = &StdinWriter{w: w}
+	case kind == stdinInteractive:
+		_ = w.Close()
+	default:
+		s.w, s.feeder = w, f
+	}
+}
+
+// start starts feeding the pipe, once the child runs.
+func (s *runStdin) start() {
+	if s.feeder != nil {
+		go s.feeder.run()
+	}
+}
+
+// abandon closes the write end of a run whose child never started.
+func (s *runStdin) abandon() {
+	if s.w != nil {
+		s.w.Close()
+	}
+}
+
+// childGone runs once the child is dead: the writer fails from then on,
+// a source failing from then on failed no one, and a feeder blocked in a
+// write returns at once.
+func (s *runStdin) childGone() {
+	s.writer.shut()
+	if s.feeder != nil {
+		s.feeder.ended.Store(true)
+	}
+	if s.w != nil {
+		s.w.Close()
+	}
+}
+
+// stop ends the feeding at the run's end (see feeder.stop) and returns
+// the source's failure, if it failed before the run ended.
+func (s *runStdin) stop() error {
+	if s.feeder != nil && s.feeder.stop() {
+		return s.feeder.err
+	}
+	return nil
+}
+
 // feeder copies a Cmd's stdin source into the child's pipe, in a
 // goroutine of its own (run), and closes the pipe when the source ends.
 //

@@ -69,6 +69,6 @@ func (s *StdinWriter) shut() { _ = s.Close() }
 
 // Stdin returns the writer for the child's stdin. Unless the Cmd asked
 // for InteractiveStdin, every method of the writer fails.
-func (p *RunningProcess) Stdin() *StdinWriter { return p.stdin }
+func (p *RunningProcess) Stdin() *StdinWriter { return p.stdin.writer }
 
 var _ io.Writer = (*StdinWriter)(nil)

@@ -2,8 +2,14 @@
 
 package proc
 
+// The unix set (exec_unix.go) on the systems other than Linux: macOS,
+// the BSDs, and whatever else builds with the unix tag (Solaris, AIX).
+// Cmd.ParentDeathSignal is Linux's PR_SET_PDEATHSIG, so it is refused
+// here.
+
 import "syscall"
 
+// pdeathsigSupported: only Linux has PR_SET_PDEATHSIG.
 const pdeathsigSupported = false
 
 func setPdeathsig(*syscall.SysProcAttr, syscall.Signal) {}

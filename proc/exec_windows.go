@@ -2,6 +2,10 @@
 
 package proc
 
+// The platform's side of running a child, here for Windows; see
+// exec_unix.go for the set and what each part is for. Batch files get a
+// file of their own (batch_windows.go).
+
 import (
 	"errors"
 	"os"
@@ -20,6 +24,8 @@ const envAllowsLeadingEquals = true
 // envKeyEqual: Windows environment names are case-insensitive.
 func envKeyEqual(a, b string) bool { return strings.EqualFold(a, b) }
 
+// apply sets what the spec asks for in SysProcAttr, or fails with
+// ErrUnsupported before anything is spawned.
 func (s sysSpec) apply(program string, cmd *exec.Cmd) error {
 	switch {
 	case s.setsid:
@@ -58,6 +64,8 @@ func signalName(sig os.Signal) string {
 	return sig.String()
 }
 
+// exitStatus reads the code of a finished process: Windows reports no
+// signal (a tree tether killed is named by the monitor).
 func exitStatus(ps *os.ProcessState) (code int, signal string) { return ps.ExitCode(), "" }
 
 // startDetached starts cmd without a console, in a process group of its
@@ -78,9 +86,6 @@ func startDetached(cmd *exec.Cmd) error {
 		Stdin: cmd.Stdin, Stdout: cmd.Stdout, Stderr: cmd.Stderr, SysProcAttr: cmd.SysProcAttr}
 	return cmd.Start()
 }
-
-// killLeavesNoSignal: TerminateJobObject leaves only an exit code.
-const killLeavesNoSignal = true
 
 var procPeekNamedPipe = windows.NewLazySystemDLL("kernel32.dll").NewProc("PeekNamedPipe")
 

@@ -299,9 +299,10 @@ func (g *Group) Samples(ctx context.Context, interval time.Duration) iter.Seq[Sa
 		for {
 			st, err := g.ct.Stats()
 			// closed is read after Stats: while it is still false the
-			// group was not yet closing when Stats read the container,
-			// whose cgroup a closing group removes (Stats would then say
-			// nothing, as RunningProcess.Profile found in the VM).
+			// group was not yet closing when Stats read the container.
+			// A closing group removes its cgroup, whose Stats then say
+			// nothing (every figure unavailable): such a reading is not
+			// the group's.
 			g.mu.RLock()
 			closed := g.closed
 			g.mu.RUnlock()

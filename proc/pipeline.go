@@ -26,10 +26,13 @@ const DefaultStageStderrCap = 64 << 10
 // stdin through a real OS pipe. Build one with Pipe; every builder
 // method returns a new Pipeline.
 //
-// Every stage runs in a fresh container of its own (from its Cmd's
-// runner or backend, the default backend unless set); all containers are
-// made before the first stage is spawned, and every stage's tree is
-// killed and confirmed dead before a verb returns. See docs/pipelines.md.
+// The pipeline runs in one container of its own, made from the first
+// stage's backend (its Cmd's runner or backend, the default backend
+// unless set), and every stage in a nested container inside it, with its
+// Cmd's limits; so the stages must share one mechanism and one
+// owner-death choice. All containers are made before the first stage is
+// spawned, and every stage's tree is killed and confirmed dead before a
+// verb returns. See docs/pipelines.md.
 type Pipeline struct {
 	stages    []*Cmd
 	unchecked []int

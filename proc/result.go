@@ -76,7 +76,8 @@ type Result struct {
 	// the end (CPU time, peak memory, OOM kills); unavailable values are
 	// marked so.
 	Usage contain.Stats
-	// Attempts is the number of runs made (1 until retry lands).
+	// Attempts is the number of runs made: 1, or more when the Cmd's
+	// Retry policy ran it again (Cmd.Retry).
 	Attempts int
 	// Streams counts the bytes and lines of each stream and the lines
 	// line-stream readers lost to overflow.

@@ -33,11 +33,13 @@ func (c *Cmd) RetryOutput() *Cmd {
 	return c.with(func(n *Cmd) { n.retry.output = true })
 }
 
-// withRetry runs once through the runner, or under the retry policy when
-// the Cmd has one and the verb retries. fail says which results count as
-// failures to classify (for the must-succeed verbs, any non-success).
-func (c *Cmd) withRetry(ctx context.Context, retrying bool) (*Result, error) {
-	if c.retry.policy == nil || !retrying {
+// withRetry runs c once through its runner, or, when c has a Retry
+// policy, under it: every result that is not a success (by Result.Err)
+// is a failure the policy classifies, and the last attempt's Result comes
+// back with the error. Its callers are the verbs that retry (the
+// must-succeed ones, and Output after RetryOutput).
+func (c *Cmd) withRetry(ctx context.Context) (*Result, error) {
+	if c.retry.policy == nil {
 		return c.runnerOrDefault().Output(ctx, c)
 	}
 	if err := c.stdin.checkReader(c.name, readerReplayed); err != nil {

@@ -130,8 +130,10 @@ func (fs *childFiles) keep(f, owner *os.File) {
 	}
 }
 
-func (fs childFiles) close() {
-	for _, f := range fs {
+// close closes them all. It takes a pointer, so that a deferred close
+// sees the files kept after the defer.
+func (fs *childFiles) close() {
+	for _, f := range *fs {
 		f.Close()
 	}
 }

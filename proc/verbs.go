@@ -23,7 +23,7 @@ func (c *Cmd) Output(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	if c.retry.output {
-		r, err := c.withRetry(ctx, true)
+		r, err := c.withRetry(ctx)
 		var ee *ExitError
 		if err != nil && r != nil && errors.As(err, &ee) && ee.Result == r && r.Outcome != Cancelled && !r.tooLarge {
 			return r, nil // the last attempt's failure is data, as without Retry
@@ -77,7 +77,7 @@ func (c *Cmd) Checked(ctx context.Context) (*Result, error) {
 	if err := c.entry(ctx); err != nil {
 		return nil, err
 	}
-	r, err := c.withRetry(ctx, true)
+	r, err := c.withRetry(ctx)
 	if _, ok := stdinOnly(r, err); ok {
 		// The child's own failure, if any, comes first (r.Err).
 		err = nil

@@ -56,14 +56,7 @@ func (ch *child) reaped(t time.Time) {
 }
 
 // hasExited reports whether the child's exit has been seen.
-func (ch *child) hasExited() bool {
-	select {
-	case <-ch.exited:
-		return true
-	default:
-		return false
-	}
-}
+func (ch *child) hasExited() bool { return closed(ch.exited) }
 
 // status reads how the reaped child ended: its exit code, or the signal
 // that killed it (code -1).

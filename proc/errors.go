@@ -56,7 +56,28 @@ var (
 	// ErrStdin: the Stdin reader failed before the run ended, so the
 	// child saw a truncated input (see *StdinError and Result.StdinErr).
 	ErrStdin = errors.New("proc: reading stdin failed")
+	// ErrClosed: a Start, Output or Adopt on a group that is closing or
+	// closed (or was killed with Signal(os.Kill)), or a
+	// RunningProcess.Signal after the run ended. It is contain.ErrClosed.
+	ErrClosed = contain.ErrClosed
+	// ErrSuspended: a Start or Output on a group that is suspended
+	// (Group.Suspend, until Resume): it fails at once and spawns nothing,
+	// since a child created in a frozen tree would stop before it could
+	// exec. It is contain.ErrFrozen, so either sentinel matches.
+	ErrSuspended = contain.ErrFrozen
+	// ErrNoMatch: FirstLine's stream ended without a matching line (see
+	// *NoMatchError).
+	ErrNoMatch = errors.New("proc: no matching line")
+	// ErrNotReady: a readiness wait (WaitFor, WaitForLine, ...) gave up
+	// (see *NotReadyError).
+	ErrNotReady = errors.New("proc: not ready")
+	// ErrParse: a command's output could not be parsed (see *ParseError).
+	ErrParse = errors.New("proc: cannot parse output")
 )
+
+// errNotInteractive is the error of a StdinWriter of a run without an
+// interactive stdin.
+var errNotInteractive error = &InvalidError{Reason: "stdin is not interactive (use Cmd.InteractiveStdin)"}
 
 // EscapeError reports a run whose direct child was no longer in the
 // run's container when the run was ended (timeout, cancellation, Kill, a
@@ -344,22 +365,6 @@ func (e *containmentError) Error() string {
 func (e *containmentError) Unwrap() error        { return e.err }
 func (e *containmentError) Is(target error) bool { return target == ErrContainment }
 
-// ErrClosed matches the error of a Start, Output or Adopt on a group that
-// is closing or closed (or was killed with Signal(os.Kill)), and of a
-// RunningProcess.Signal after the run ended.
-var ErrClosed = contain.ErrClosed
-
-// ErrSuspended matches the error of a Start or Output on a group that is
-// suspended (Group.Suspend, until Resume): it fails at once and spawns
-// nothing, since a child created in a frozen tree would stop before it
-// could exec. It is contain.ErrFrozen, so either sentinel matches.
-var ErrSuspended = contain.ErrFrozen
-
-var errNotInteractive error = &InvalidError{Reason: "stdin is not interactive (use Cmd.InteractiveStdin)"}
-
-// ErrNoMatch means FirstLine's stream ended without a matching line.
-var ErrNoMatch = errors.New("proc: no matching line")
-
 // NoMatchError reports that no line matched. It matches ErrNoMatch, and
 // ErrTimeout or ErrCancelled (and the context's error) when that is what
 // ended the run.
@@ -385,10 +390,6 @@ func (e *NoMatchError) Is(target error) bool {
 // Unwrap returns the context's error when the context ended the wait.
 func (e *NoMatchError) Unwrap() error { return e.cause }
 
-// ErrNotReady means a readiness wait (WaitFor, WaitForLine, ...) gave up
-// (see *NotReadyError).
-var ErrNotReady = errors.New("proc: not ready")
-
 // NotReadyError says which readiness wait gave up and why: its context
 // ended (Err is the context's error), or readiness became impossible
 // because the run ended first.
@@ -410,10 +411,6 @@ func (e *NotReadyError) Unwrap() []error {
 	}
 	return []error{ErrNotReady, e.Err}
 }
-
-// ErrParse means a command's output could not be parsed (see
-// *ParseError).
-var ErrParse = errors.New("proc: cannot parse output")
 
 // ParseError reports output that parse rejected. Err is parse's error;
 // the output itself is in Result, never in the error text.

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"iter"
@@ -197,19 +198,12 @@ func (s lineSpec) validate(program string) error {
 	return nil
 }
 
+// withDefaults fills in the options left at zero.
 func (s lineSpec) withDefaults() lineSpec {
-	if s.maxLine == 0 {
-		s.maxLine = encoding.DefaultMaxLine
-	}
-	if s.bufLines == 0 {
-		s.bufLines = DefaultBufferLines
-	}
-	if s.bufBytes == 0 {
-		s.bufBytes = DefaultBufferBytes
-	}
-	if s.policy == 0 {
-		s.policy = Block
-	}
+	s.maxLine = cmp.Or(s.maxLine, encoding.DefaultMaxLine)
+	s.bufLines = cmp.Or(s.bufLines, DefaultBufferLines)
+	s.bufBytes = cmp.Or(s.bufBytes, DefaultBufferBytes)
+	s.policy = cmp.Or(s.policy, Block)
 	return s
 }
 

@@ -253,14 +253,7 @@ func (p *RunningProcess) ending(ctx context.Context, why endRequest, td torn) en
 
 // isReleasing reports whether the monitor has begun to release the
 // container.
-func (p *RunningProcess) isReleasing() bool {
-	select {
-	case <-p.releasing:
-		return true
-	default:
-		return false
-	}
-}
+func (p *RunningProcess) isReleasing() bool { return closed(p.releasing) }
 
 // liveStats reads the tree's usage while the run lives; ok is false when
 // the reading failed or was taken while the container was being released

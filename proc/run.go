@@ -66,6 +66,16 @@ func (p *RunningProcess) report() runReport {
 	return p.final
 }
 
+// closed reports whether ch, a channel that is only ever closed, is.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 // Pid returns the direct child's process id.
 func (p *RunningProcess) Pid() int { return p.child.pid }
 

@@ -72,14 +72,7 @@ func (s *streams) overflowed() {
 }
 
 // hasOverflowed reports whether output went over such a limit.
-func (s *streams) hasOverflowed() bool {
-	select {
-	case <-s.overflow:
-		return true
-	default:
-		return false
-	}
-}
+func (s *streams) hasOverflowed() bool { return closed(s.overflow) }
 
 // wantsLines says whether a run of c splits its output into lines: when
 // someone can read them, a started process (its streams may be read

@@ -96,9 +96,8 @@ func (c *Cmd) Checked(ctx context.Context) (*Result, error) {
 // an error, never -1; so is a failed Stdin reader (a *StdinError: the
 // code answered a truncated input).
 func (c *Cmd) ExitCode(ctx context.Context) (int, error) {
-	r, err := c.Output(ctx)
-	stdinErr, stdinOnly := stdinOnly(r, err)
-	if err != nil && !stdinOnly {
+	r, stdinErr, err := c.outputForCode(ctx)
+	if err != nil {
 		return 0, err
 	}
 	if r.Outcome != Exited {
@@ -108,6 +107,19 @@ func (c *Cmd) ExitCode(ctx context.Context) (int, error) {
 		return 0, stdinErr
 	}
 	return r.ExitCode, nil
+}
+
+// outputForCode runs Output for a verb that answers from the exit code
+// (ExitCode, Probe): the error of a run that has no Result to answer
+// from, or the Result with the failed Stdin reader, if that is its only
+// error, for the verb to weigh against the exit code.
+func (c *Cmd) outputForCode(ctx context.Context) (*Result, *StdinError, error) {
+	r, err := c.Output(ctx)
+	stdinErr, stdinOnly := stdinOnly(r, err)
+	if err != nil && !stdinOnly {
+		return nil, nil, err
+	}
+	return r, stdinErr, nil
 }
 
 // stdinOnly reports whether a verb's error is only a failed Stdin reader
@@ -125,9 +137,8 @@ func stdinOnly(r *Result, err error) (*StdinError, bool) {
 // false, anything else (another code, a signal, a timeout, a failed Stdin
 // reader) is an error.
 func (c *Cmd) Probe(ctx context.Context) (bool, error) {
-	r, err := c.Output(ctx)
-	stdinErr, stdinOnly := stdinOnly(r, err)
-	if err != nil && !stdinOnly {
+	r, stdinErr, err := c.outputForCode(ctx)
+	if err != nil {
 		return false, err
 	}
 	switch {

@@ -16,6 +16,7 @@
 package supervise
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -326,9 +327,11 @@ type Supervisor struct {
 	clk  Clock
 	log  *slog.Logger
 
-	stopReq   chan struct{}
+	// stopReq ends when Stop is called; stopGrace is set before.
+	stopReq   context.Context
+	stopNow   context.CancelFunc
 	stopOnce  sync.Once
-	stopGrace time.Duration // set before stopReq is closed
+	stopGrace time.Duration
 	done      chan struct{}
 
 	mu      sync.Mutex
@@ -360,8 +363,9 @@ func Start(ctx context.Context, c *proc.Cmd, opts Options) *Supervisor {
 	spec := c.Spec()
 	s := &Supervisor{
 		cmd: c, name: spec.Name, opts: opts, clk: opts.Clock, log: spec.Logger,
-		stopReq: make(chan struct{}), done: make(chan struct{}), changed: make(chan struct{}),
+		done: make(chan struct{}), changed: make(chan struct{}),
 	}
+	s.stopReq, s.stopNow = context.WithCancel(context.Background())
 	if s.clk == nil {
 		s.clk = realClock{}
 	}
@@ -406,28 +410,16 @@ func (o Options) validate() string {
 	return ""
 }
 
+// withDefaults fills in the zero options (a negative GuardThreshold
+// stays: it turns the guard off).
 func (o Options) withDefaults() Options {
-	if o.HealthyAfter == 0 {
-		o.HealthyAfter = DefaultHealthyAfter
-	}
-	if o.GuardThreshold == 0 {
-		o.GuardThreshold = DefaultGuardThreshold
-	}
-	if o.GuardHalfLife == 0 {
-		o.GuardHalfLife = DefaultGuardHalfLife
-	}
-	if o.GuardPause == 0 {
-		o.GuardPause = DefaultGuardPause
-	}
-	if o.Health.Interval == 0 {
-		o.Health.Interval = DefaultHealthInterval
-	}
-	if o.Health.Timeout == 0 {
-		o.Health.Timeout = o.Health.Interval
-	}
-	if o.Health.Failures == 0 {
-		o.Health.Failures = DefaultHealthFailures
-	}
+	o.HealthyAfter = cmp.Or(o.HealthyAfter, DefaultHealthyAfter)
+	o.GuardThreshold = cmp.Or(o.GuardThreshold, DefaultGuardThreshold)
+	o.GuardHalfLife = cmp.Or(o.GuardHalfLife, DefaultGuardHalfLife)
+	o.GuardPause = cmp.Or(o.GuardPause, DefaultGuardPause)
+	o.Health.Interval = cmp.Or(o.Health.Interval, DefaultHealthInterval)
+	o.Health.Timeout = cmp.Or(o.Health.Timeout, o.Health.Interval)
+	o.Health.Failures = cmp.Or(o.Health.Failures, DefaultHealthFailures)
 	return o
 }
 
@@ -477,7 +469,7 @@ func (s *Supervisor) Stop(ctx context.Context, grace time.Duration) error {
 	}
 	s.stopOnce.Do(func() {
 		s.stopGrace = grace
-		close(s.stopReq)
+		s.stopNow()
 	})
 	select {
 	case <-s.done:
@@ -590,19 +582,13 @@ func (s *Supervisor) sleep(ctx context.Context, d time.Duration) bool {
 		return ctx.Err() == nil && !s.stopping()
 	case <-ctx.Done():
 		return false
-	case <-s.stopReq:
+	case <-s.stopReq.Done():
 		return false
 	}
 }
 
-func (s *Supervisor) stopping() bool {
-	select {
-	case <-s.stopReq:
-		return true
-	default:
-		return false
-	}
-}
+// stopping reports whether Stop was called.
+func (s *Supervisor) stopping() bool { return s.stopReq.Err() != nil }
 
 // stopped ends the supervision by Stop or ctx.
 func (s *Supervisor) stopped(ctx context.Context, run int) {
@@ -741,7 +727,7 @@ func (s *Supervisor) runOnce(ctx context.Context, run int, o Options) (*proc.Res
 	}
 	select {
 	case <-p.Done():
-	case <-s.stopReq:
+	case <-s.stopReq.Done():
 		s.setState(Stopping)
 		s.stopProcess(p)
 	}

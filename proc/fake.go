@@ -96,21 +96,16 @@ func newFake(ctx context.Context, c *Cmd, pid int, viaStart bool) (*FakeProcess,
 func (f *FakeProcess) Process() *RunningProcess { return f.p }
 
 // WriteStdout feeds b to the run's stdout, as if the child wrote it.
-func (f *FakeProcess) WriteStdout(b []byte) { f.write(f.p.streams.out, b) }
+func (f *FakeProcess) WriteStdout(b []byte) { f.write(Stdout, b) }
 
 // WriteStderr feeds b to the run's stderr.
-func (f *FakeProcess) WriteStderr(b []byte) { f.write(f.p.streams.err, b) }
+func (f *FakeProcess) WriteStderr(b []byte) { f.write(Stderr, b) }
 
-func (f *FakeProcess) write(c *capture, b []byte) {
+func (f *FakeProcess) write(st Stream, b []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.ended {
-		return
-	}
-	f.p.streams.activity.Store(time.Now().UnixNano())
-	c.write(b)
-	if c.lines != nil {
-		c.lines.write(b)
+	if !f.ended {
+		f.p.streams.feed(st, b)
 	}
 }
 

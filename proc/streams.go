@@ -196,6 +196,20 @@ func (s *streams) closeReads() {
 	}
 }
 
+// feed delivers b to stream st as a drain delivers what it reads: the
+// output of a fake run, whose captures no drain reads.
+func (s *streams) feed(st Stream, b []byte) {
+	cp := s.out
+	if st == Stderr {
+		cp = s.err
+	}
+	s.activity.Store(time.Now().UnixNano())
+	cp.write(b)
+	if cp.lines != nil {
+		cp.lines.write(b)
+	}
+}
+
 // flush delivers the last, unterminated lines of a fake run, whose
 // captures no drain reads to EOF.
 func (s *streams) flush() {

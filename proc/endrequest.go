@@ -11,7 +11,8 @@ const (
 
 	// endByKill: RunningProcess.Kill.
 	endByKill endReason = iota + 1
-	// endByGroup: the run's Group is killing it (Close, Signal(os.Kill)).
+	// endByGroup: the run's Group has killed its container (Close), and
+	// asks the run to end in case its child was out of the kill's reach.
 	endByGroup
 	// endByChain: the run's pipeline ended it (Kill, FailFast).
 	endByChain
@@ -66,16 +67,28 @@ func (r endRequest) killed() bool {
 	return r.by == endByKill || r.by == endByGroup || r.by == endByChain
 }
 
+// A group's kill is two messages to each of its runs: before it kills
+// the container, a notice that it is killing the run (noteGroupKill), so
+// that where the OS reports no signal the run still reports a kill, even
+// when the kill reaches the child before any request could; and after
+// the kill, from Close, an end request (endByGroup) for a run whose child
+// the kill did not reach.
+
 // graceful reports whether the Cmd's Grace applies: to a timeout or a
 // cancellation, never to a kill or an overflow.
 func (r endRequest) graceful() bool { return r.outcome() != 0 }
 
 // endRequests is a run's mailbox of end requests. Only the first request
-// counts; it is set before arrived is closed (which newRun makes).
+// counts; it is set before arrived is closed (which newRun makes). It
+// also takes a group's notice that it is killing the run (groupKill,
+// closed once).
 type endRequests struct {
 	once    sync.Once
 	arrived chan struct{}
 	first   endRequest
+
+	groupOnce sync.Once
+	groupKill chan struct{}
 }
 
 // send delivers r unless a request came first.
@@ -92,6 +105,13 @@ func (e *endRequests) send(r endRequest) {
 // caller may decide it before it asks). Only the first request counts.
 func (p *RunningProcess) requestEnd(by endReason, late bool) {
 	p.ends.send(endRequest{by: by, late: late})
+}
+
+// noteGroupKill tells the run that its group is killing it: the run then
+// reports that kill as Signaled (SIGKILL) where the OS reports no signal
+// (killLeavesNoSignal), whatever its child's exit status says.
+func (p *RunningProcess) noteGroupKill() {
+	p.ends.groupOnce.Do(func() { close(p.ends.groupKill) })
 }
 
 // requestEnds asks every run but skip (-1: none) to end, for the reason

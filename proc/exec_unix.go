@@ -9,7 +9,8 @@ package proc
 //   - envAllowsLeadingEquals, envKeyEqual: the environment's names;
 //   - sysSpec.apply: the SysProcAttr a Cmd asks for, or ErrUnsupported;
 //   - startDetached: the start of a Detach;
-//   - checkGrace, signalName, exitStatus: signals, and how a child ended;
+//   - checkGrace, signalName, exitStatus, killLeavesNoSignal: signals,
+//     and how a child ended;
 //   - pendingBytes: the bytes queued in a pipe;
 //   - batchCommandLine: running a batch file (cmd.exe; nothing here).
 
@@ -85,6 +86,9 @@ func startDetached(cmd *exec.Cmd) error {
 	cmd.SysProcAttr.Setpgid = false
 	return cmd.Start()
 }
+
+// killLeavesNoSignal: a killed process's wait status names SIGKILL.
+const killLeavesNoSignal = false
 
 // pendingBytes reports how many bytes wait unread in the pipe behind f
 // (FIONREAD; TIOCINQ on Linux); ok is false when that cannot be read.

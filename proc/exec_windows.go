@@ -87,6 +87,9 @@ func startDetached(cmd *exec.Cmd) error {
 	return cmd.Start()
 }
 
+// killLeavesNoSignal: TerminateJobObject leaves only an exit code.
+const killLeavesNoSignal = true
+
 var procPeekNamedPipe = windows.NewLazySystemDLL("kernel32.dll").NewProc("PeekNamedPipe")
 
 // pendingBytes reports how many bytes wait unread in the anonymous pipe

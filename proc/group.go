@@ -170,20 +170,17 @@ func (g *Group) start(ctx context.Context, c *Cmd, streaming bool) (*RunningProc
 	return p, nil
 }
 
-// endRuns asks every run to end, killed by its group, and returns them.
-// The group asks before it kills its container, so that each run reports
-// the kill as one even where the OS reports no signal (Windows:
-// TerminateJobObject leaves exit code 1), and so that a run whose direct
-// child the group's kill cannot reach (moved out of the group's
-// container) still ends: its monitor kills the child by its own handle.
-func (g *Group) endRuns() []*RunningProcess {
+// warnRuns tells every run, before the group kills its container, that
+// the group is killing it, and returns them: a run then reports the kill
+// as one even where the OS reports no signal (see noteGroupKill).
+func (g *Group) warnRuns() []*RunningProcess {
 	g.runsMu.Lock()
+	defer g.runsMu.Unlock()
 	runs := make([]*RunningProcess, 0, len(g.runs))
 	for p := range g.runs {
+		p.noteGroupKill()
 		runs = append(runs, p)
 	}
-	g.runsMu.Unlock()
-	requestEnds(runs, endByGroup, -1)
 	return runs
 }
 
@@ -203,7 +200,7 @@ func (g *Group) Signal(sig os.Signal) error {
 		g.mu.Lock()
 		g.closed = true
 		g.mu.Unlock()
-		g.endRuns()
+		g.warnRuns()
 	}
 	return g.ct.Signal(sig)
 }
@@ -396,10 +393,15 @@ func (g *Group) closeLocked(ctx context.Context) error {
 	g.mu.Lock()
 	g.closed = true
 	g.mu.Unlock()
-	runs := g.endRuns()
+	runs := g.warnRuns()
 	if err := g.ct.Kill(ctx); err != nil {
 		return err
 	}
+	// A run whose direct child the kill did not reach (moved out of the
+	// group's container) would never end by itself: ask its monitor to
+	// end it, which kills the child by its own handle. For every other
+	// run the request comes after the child's death and changes nothing.
+	requestEnds(runs, endByGroup, -1)
 	for _, p := range runs {
 		select {
 		case <-p.Done():

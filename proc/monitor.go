@@ -227,7 +227,8 @@ func (p *RunningProcess) teardownTree(escaped bool) torn {
 // child's exit status and what the teardown found.
 func (p *RunningProcess) ending(ctx context.Context, why endRequest, td torn) ending {
 	code, sig := p.child.status()
-	if why.killed() && sig == "" {
+	groupKilled := killLeavesNoSignal && closed(p.ends.groupKill)
+	if (why.killed() || groupKilled) && sig == "" {
 		// Killed through RunningProcess.Kill, by its group or its
 		// pipeline, where the OS reports no signal (Windows:
 		// TerminateJobObject sets exit code 1).

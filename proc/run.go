@@ -46,6 +46,7 @@ func newRun(c *Cmd, ct contain.Container, log *slog.Logger, ch *child) *RunningP
 		streams: newStreams(c), stdin: newRunStdin(),
 		releasing: make(chan struct{}), done: make(chan struct{})}
 	p.ends.arrived = make(chan struct{})
+	p.ends.groupKill = make(chan struct{})
 	return p
 }
 

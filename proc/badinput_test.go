@@ -26,6 +26,7 @@ import (
 	"github.com/gotether/tether/encoding"
 	"github.com/gotether/tether/internal/testchild"
 	"github.com/gotether/tether/proc"
+	"github.com/gotether/tether/proc/supervise"
 	"github.com/gotether/tether/proctest"
 	"github.com/gotether/tether/retry"
 )
@@ -187,7 +188,7 @@ var badEntryPoints = []struct {
 		return noValue(r, err)
 	}},
 	{"Supervise", func(ctx context.Context, _ *badKit, c *proc.Cmd) error {
-		s := c.Supervise(ctx, proc.SupervisorOptions{Restart: proc.Never})
+		s := supervise.Start(ctx, c, supervise.Options{Restart: supervise.Never})
 		wctx, cancel := context.WithTimeout(ctx, patience)
 		defer cancel()
 		st, err := s.Wait(wctx)
@@ -227,7 +228,7 @@ func (k *badKit) feedEveryEntryPoint(t *testing.T, c badCase) {
 				is, as = []error{proc.ErrUnsupported}, []any{new(*contain.UnsupportedError)}
 			case e.name == "Supervise" && bad:
 				// No restart can help: it must give up at once.
-				is, as = slices.Concat(is, []error{proc.ErrGaveUp}), slices.Concat(as, []any{new(*proc.GaveUpError)})
+				is, as = slices.Concat(is, []error{supervise.ErrGaveUp}), slices.Concat(as, []any{new(*supervise.GaveUpError)})
 			}
 			checkBadErr(t, e.name, err, false, is, c.not, as, c.transient)
 			k.checkCounts(t, e.name, before, 0, bad || (e.name == "Detach" && c.detachRefused))
@@ -579,9 +580,9 @@ func badCases() []badCase {
 			return noValue(r, err)
 		}, is: []error{proc.ErrInvalid}, as: invalid()},
 		{name: "Supervise with a negative option", call: func(_ *testing.T, k *badKit) error {
-			_, err := k.script().Supervise(k.ctx, proc.SupervisorOptions{MaxRestarts: -1}).Wait(k.ctx)
+			_, err := supervise.Start(k.ctx, k.script(), supervise.Options{MaxRestarts: -1}).Wait(k.ctx)
 			return err
-		}, is: []error{proc.ErrGaveUp, proc.ErrInvalid}, as: []any{new(*proc.GaveUpError), new(*proc.InvalidError)}},
+		}, is: []error{supervise.ErrGaveUp, proc.ErrInvalid}, as: []any{new(*supervise.GaveUpError), new(*proc.InvalidError)}},
 
 		// ---- names ----
 		{name: "unknown encoding name", call: func(_ *testing.T, _ *badKit) error {

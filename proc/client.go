@@ -2,7 +2,6 @@ package proc
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
@@ -88,50 +87,3 @@ func (c *Client) ExitCode(ctx context.Context, args ...string) (int, error) {
 
 // Args returns the Client's default arguments.
 func (c *Client) Args() []string { return slices.Clone(c.base.args) }
-
-// ErrParse means a command's output could not be parsed (see
-// *ParseError).
-var ErrParse = errors.New("proc: cannot parse output")
-
-// ParseError reports output that parse rejected. Err is parse's error;
-// the output itself is in Result, never in the error text.
-type ParseError struct {
-	Program string
-	Result  *Result
-	Err     error
-}
-
-func (e *ParseError) Error() string {
-	return "proc: " + e.Program + ": cannot parse output: " + e.Err.Error()
-}
-
-// Unwrap returns ErrParse and parse's error.
-func (e *ParseError) Unwrap() []error { return []error{ErrParse, e.Err} }
-
-// Parse runs c, which must succeed, and parses its stdout (as text, not
-// trimmed) with parse. A failed run returns the run's error; a parse
-// failure a *ParseError.
-func Parse[T any](ctx context.Context, c *Cmd, parse func(stdout string) (T, error)) (T, error) {
-	var zero T
-	r, err := c.Checked(ctx)
-	if err != nil {
-		return zero, err
-	}
-	v, err := parse(r.StdoutText())
-	if err != nil {
-		return zero, &ParseError{Program: r.Program, Result: r, Err: err}
-	}
-	return v, nil
-}
-
-// TryParse is Parse for output that may legitimately not parse (an empty
-// listing, a tool that prints a notice instead): a parse failure returns
-// ok false and no error. A failed run is still an error.
-func TryParse[T any](ctx context.Context, c *Cmd, parse func(stdout string) (T, error)) (v T, ok bool, err error) {
-	v, err = Parse(ctx, c, parse)
-	if errors.Is(err, ErrParse) {
-		var zero T
-		return zero, false, nil
-	}
-	return v, err == nil, err
-}

@@ -1,13 +1,11 @@
 package proc
 
 import (
-	"iter"
 	"log/slog"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -285,78 +283,3 @@ func (c *Cmd) Logger(l *slog.Logger) *Cmd { return c.with(func(n *Cmd) { n.logge
 // owner process dies abruptly. By default it is: the container registers
 // the tree with a watchdog (see contain.Options.KillOnOwnerDeath).
 func (c *Cmd) SurviveOwnerDeath() *Cmd { return c.with(func(n *Cmd) { n.noOwnerDeath = true }) }
-
-// ---- stdin ----
-
-// Stdin returns a copy that reads stdin from r. r is one-shot: a second
-// run of this Cmd (or of any copy sharing r) fails with ErrInvalid before
-// spawning, since the bytes were consumed by the first. Use StdinBytes,
-// StdinString, StdinLines or StdinFile for a Cmd that runs more than once.
-//
-// If r fails (returns an error other than io.EOF) before the run ends,
-// the child sees its input end there, and the run reports the failure:
-// Result.StdinErr, and a *StdinError matching ErrStdin from every verb
-// (after the child's own failure, which a must-succeed verb reports
-// first). A child that stops reading early is not an error. When the run
-// ends while a Read is still blocked, tether stops it if r has a
-// SetReadDeadline method (an *os.File pipe, a net.Conn: it sets a
-// deadline in the past) and waits up to a second for it; any other
-// reader's blocked Read cannot be interrupted, and the goroutine feeding
-// the child ends only when that Read returns.
-func (c *Cmd) Stdin(r interface{ Read([]byte) (int, error) }) *Cmd {
-	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinReader, reader: r, used: new(atomic.Bool)} })
-}
-
-// StdinBytes returns a copy whose stdin is b (copied now).
-func (c *Cmd) StdinBytes(b []byte) *Cmd {
-	b = slices.Clone(b)
-	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinBytes, bytes: b} })
-}
-
-// StdinString returns a copy whose stdin is s.
-func (c *Cmd) StdinString(s string) *Cmd { return c.StdinBytes([]byte(s)) }
-
-// StdinLines returns a copy whose stdin is each line of seq followed by
-// "\n". seq is iterated afresh on every run.
-func (c *Cmd) StdinLines(seq iter.Seq[string]) *Cmd {
-	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinLines, lines: seq} })
-}
-
-// InheritStdin returns a copy whose child reads the owner's own stdin
-// (a terminal, a pipe). The child and the owner then share it.
-func (c *Cmd) InheritStdin() *Cmd {
-	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinInherit} })
-}
-
-// StdinFile returns a copy whose stdin is the file at path, opened afresh
-// on every run (so a retried run reads it from the start).
-func (c *Cmd) StdinFile(path string) *Cmd {
-	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinFile, path: path} })
-}
-
-// ---- output ----
-
-// Stdout returns a copy whose stdout goes where o says: Capture() (the
-// default), Inherit(), Discard(), ToFile(path), AppendFile(path), or
-// Tee(w).
-func (c *Cmd) Stdout(o Output) *Cmd {
-	return c.with(func(n *Cmd) { n.stdout = n.stdout.apply(o) })
-}
-
-// Stderr is Stdout for stderr.
-func (c *Cmd) Stderr(o Output) *Cmd {
-	return c.with(func(n *Cmd) { n.stderr = n.stderr.apply(o) })
-}
-
-// CapStdout returns a copy that captures at most limit bytes of stdout and
-// applies policy to the rest: KeepHead, KeepTail, or CapFail (kill the
-// tree; the run fails with ErrOutputTooLarge). The child is never blocked:
-// past the cap the pipe is still drained and the bytes counted.
-func (c *Cmd) CapStdout(limit int64, policy CapPolicy) *Cmd {
-	return c.with(func(n *Cmd) { n.stdout.limit, n.stdout.policy, n.stdout.capSet = limit, policy, true })
-}
-
-// CapStderr is CapStdout for stderr.
-func (c *Cmd) CapStderr(limit int64, policy CapPolicy) *Cmd {
-	return c.with(func(n *Cmd) { n.stderr.limit, n.stderr.policy, n.stderr.capSet = limit, policy, true })
-}

@@ -76,12 +76,8 @@ func Detach(ctx context.Context, c *Cmd) (int, error) {
 		return 0, err
 	}
 	ecmd := pr.ecmd
-	var opened []*os.File
-	defer func() {
-		for _, f := range opened {
-			f.Close()
-		}
-	}()
+	var files childFiles
+	defer files.close()
 	for _, s := range []struct {
 		spec  outSpec
 		owner *os.File
@@ -97,9 +93,7 @@ func Detach(ctx context.Context, c *Cmd) (int, error) {
 		if err != nil {
 			return 0, &StartError{Program: c.name, Err: err}
 		}
-		if f != nil && f != s.owner {
-			opened = append(opened, f)
-		}
+		files.keep(f, s.owner)
 		if f != nil {
 			s.set(f)
 		}

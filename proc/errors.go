@@ -56,7 +56,28 @@ var (
 	// ErrStdin: the Stdin reader failed before the run ended, so the
 	// child saw a truncated input (see *StdinError and Result.StdinErr).
 	ErrStdin = errors.New("proc: reading stdin failed")
+	// ErrClosed: a Start, Output or Adopt on a group that is closing or
+	// closed (or was killed with Signal(os.Kill)), or a
+	// RunningProcess.Signal after the run ended. It is contain.ErrClosed.
+	ErrClosed = contain.ErrClosed
+	// ErrSuspended: a Start or Output on a group that is suspended
+	// (Group.Suspend, until Resume): it fails at once and spawns nothing,
+	// since a child created in a frozen tree would stop before it could
+	// exec. It is contain.ErrFrozen, so either sentinel matches.
+	ErrSuspended = contain.ErrFrozen
+	// ErrNoMatch: FirstLine's stream ended without a matching line (see
+	// *NoMatchError).
+	ErrNoMatch = errors.New("proc: no matching line")
+	// ErrNotReady: a readiness wait (WaitFor, WaitForLine, ...) gave up
+	// (see *NotReadyError).
+	ErrNotReady = errors.New("proc: not ready")
+	// ErrParse: a command's output could not be parsed (see *ParseError).
+	ErrParse = errors.New("proc: cannot parse output")
 )
+
+// errNotInteractive is the error of a StdinWriter of a run without an
+// interactive stdin.
+var errNotInteractive error = &InvalidError{Reason: "stdin is not interactive (use Cmd.InteractiveStdin)"}
 
 // EscapeError reports a run whose direct child was no longer in the
 // run's container when the run was ended (timeout, cancellation, Kill, a
@@ -320,16 +341,10 @@ func nilContext(program, entry string) error {
 	return &InvalidError{Program: program, Reason: entry + " was given a nil context.Context"}
 }
 
-// entry checks what every verb of c needs before it can even validate c:
-// a Cmd and a context.
-func (c *Cmd) entry(ctx context.Context) error {
-	if c == nil {
-		return &InvalidError{Reason: "nil *Cmd"}
-	}
-	if ctx == nil {
-		return nilContext(c.name, "the verb")
-	}
-	return nil
+// containmentFailed is the error of a run (or a group) whose container
+// could not be made: nothing was spawned.
+func containmentFailed(program string, err error) error {
+	return &StartError{Program: program, Err: &containmentError{err}}
 }
 
 // containmentError marks a failure to create the run's container.
@@ -349,3 +364,134 @@ func (e *containmentError) Error() string {
 
 func (e *containmentError) Unwrap() error        { return e.err }
 func (e *containmentError) Is(target error) bool { return target == ErrContainment }
+
+// NoMatchError reports that no line matched. It matches ErrNoMatch, and
+// ErrTimeout or ErrCancelled (and the context's error) when that is what
+// ended the run.
+type NoMatchError struct {
+	Program string
+	Result  *Result
+	cause   error
+}
+
+func (e *NoMatchError) Error() string {
+	s := "proc: " + e.Program + ": no line matched before stdout ended"
+	if e.Result != nil {
+		s += " (the process " + e.Result.Outcome.String() + ")"
+	}
+	return s
+}
+
+// Is matches ErrNoMatch, and ErrTimeout for a run ended by its timeout.
+func (e *NoMatchError) Is(target error) bool {
+	return target == ErrNoMatch || (target == ErrTimeout && e.Result != nil && e.Result.Outcome == TimedOut)
+}
+
+// Unwrap returns the context's error when the context ended the wait.
+func (e *NoMatchError) Unwrap() error { return e.cause }
+
+// NotReadyError says which readiness wait gave up and why: its context
+// ended (Err is the context's error), or readiness became impossible
+// because the run ended first.
+type NotReadyError struct {
+	// Wait says what was waited for ("line on stdout", "check", ...).
+	Wait   string
+	Reason string
+	Err    error
+}
+
+func (e *NotReadyError) Error() string {
+	return "proc: not ready: " + e.Wait + ": " + e.Reason
+}
+
+// Unwrap returns ErrNotReady and the cause, if any.
+func (e *NotReadyError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrNotReady}
+	}
+	return []error{ErrNotReady, e.Err}
+}
+
+// ParseError reports output that parse rejected. Err is parse's error;
+// the output itself is in Result, never in the error text.
+type ParseError struct {
+	Program string
+	Result  *Result
+	Err     error
+}
+
+func (e *ParseError) Error() string {
+	return "proc: " + e.Program + ": cannot parse output: " + e.Err.Error()
+}
+
+// Unwrap returns ErrParse and parse's error.
+func (e *ParseError) Unwrap() []error { return []error{ErrParse, e.Err} }
+
+// IndexedError is the error of one command of a fan-out (OutputAll,
+// WaitAll), tagged with its index in the input.
+type IndexedError struct {
+	Index int
+	Err   error
+}
+
+func (e *IndexedError) Error() string { return fmt.Sprintf("command %d: %v", e.Index, e.Err) }
+
+// Unwrap returns the command's error.
+func (e *IndexedError) Unwrap() error { return e.Err }
+
+// PipeError reports a failed pipeline: the stage the failure is
+// attributed to and that stage's *ExitError (which Unwrap returns).
+type PipeError struct {
+	// Stage is the culprit's index (from 0); Stages the pipeline's length.
+	Stage, Stages int
+	// TimedOut is set when the pipeline's own Timeout ended it.
+	TimedOut bool
+	// Err is the culprit stage's failure.
+	Err *ExitError
+}
+
+func (e *PipeError) Error() string {
+	s := "proc: pipeline stage " + strconv.Itoa(e.Stage) + " of " + strconv.Itoa(e.Stages)
+	if e.TimedOut {
+		s = "proc: pipeline timed out; the chain was killed; stage " + strconv.Itoa(e.Stage) + " of " + strconv.Itoa(e.Stages)
+	}
+	return s + ": " + strings.TrimPrefix(e.Err.Error(), "proc: ")
+}
+
+// Unwrap returns the culprit stage's *ExitError.
+func (e *PipeError) Unwrap() error { return e.Err }
+
+// ExitStatus returns the exit code and true when the run exited by
+// itself (retry.ExitStatus).
+func (e *ExitError) ExitStatus() (code int, exited bool) { return e.Code, e.Outcome == Exited }
+
+// SignalName names the signal that ended the run, only when a signal not
+// sent by tether's own timeout or cancellation did (retry.SignalStatus).
+func (e *ExitError) SignalName() string {
+	if e.Outcome == Signaled {
+		return e.Signal
+	}
+	return ""
+}
+
+// TimedOut reports a run ended by its own timeout or idle timeout
+// (retry.TimeoutStatus).
+func (e *ExitError) TimedOut() bool { return e.Outcome == TimedOut || e.Outcome == IdleTimedOut }
+
+// OOMKilled reports that the out-of-memory killer killed a member of the
+// tree, where the mechanism can tell (retry.OOMStatus).
+func (e *ExitError) OOMKilled() bool {
+	if e.Result == nil {
+		return false
+	}
+	n, ok := e.Result.Usage.OOMKills.Get()
+	return ok && n > 0
+}
+
+// OutputTails returns the bounded tails of stdout and stderr
+// (retry.OutputStatus).
+func (e *ExitError) OutputTails() (stdout, stderr []byte) { return e.StdoutTail, e.StderrTail }
+
+func unsupported(program, what, why string) error {
+	return &contain.UnsupportedError{Mechanism: "proc", Op: program + ": " + what, Reason: why}
+}

@@ -63,7 +63,7 @@ func WaitAll(ctx context.Context, ps ...*RunningProcess) ([]*Result, error) {
 			for j := i; j < len(ps); j++ {
 				select {
 				case <-ps[j].Done():
-					out[j] = ps[j].result
+					out[j] = ps[j].report().result
 				default:
 				}
 			}
@@ -77,18 +77,6 @@ func WaitAll(ctx context.Context, ps ...*RunningProcess) ([]*Result, error) {
 	}
 	return out, errors.Join(errs...)
 }
-
-// IndexedError is the error of one command of a fan-out (OutputAll,
-// WaitAll), tagged with its index in the input.
-type IndexedError struct {
-	Index int
-	Err   error
-}
-
-func (e *IndexedError) Error() string { return fmt.Sprintf("command %d: %v", e.Index, e.Err) }
-
-// Unwrap returns the command's error.
-func (e *IndexedError) Unwrap() error { return e.Err }
 
 // Completion is one finished command of OutputEach.
 type Completion struct {

@@ -14,18 +14,8 @@ import (
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/contain/host"
 	"github.com/gotether/tether/internal/sysproc"
+	"github.com/gotether/tether/internal/teardown"
 )
-
-// ErrClosed matches the error of a Start, Output or Adopt on a group that
-// is closing or closed (or was killed with Signal(os.Kill)), and of a
-// RunningProcess.Signal after the run ended.
-var ErrClosed = contain.ErrClosed
-
-// ErrSuspended matches the error of a Start or Output on a group that is
-// suspended (Group.Suspend, until Resume): it fails at once and spawns
-// nothing, since a child created in a frozen tree would stop before it
-// could exec. It is contain.ErrFrozen, so either sentinel matches.
-var ErrSuspended = contain.ErrFrozen
 
 // GroupOptions configure a Group. The zero value is a group in a
 // container of the host's default backend, with no limits, killed when
@@ -99,7 +89,7 @@ func NewGroup(ctx context.Context, opts GroupOptions) (*Group, error) {
 	}
 	ct, err := b.New(ctx, contain.Options{Limits: opts.Limits, KillOnOwnerDeath: !opts.SurviveOwnerDeath, Logger: opts.Logger})
 	if err != nil {
-		return nil, &StartError{Program: "group", Err: &containmentError{err}}
+		return nil, containmentFailed("group", err)
 	}
 	log := opts.Logger
 	if log == nil {
@@ -135,8 +125,8 @@ func (g *Group) Output(ctx context.Context, c *Cmd) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	<-p.done
-	return p.result, p.err
+	rep := p.report()
+	return rep.result, rep.err
 }
 
 func (g *Group) start(ctx context.Context, c *Cmd, streaming bool) (*RunningProcess, error) {
@@ -152,12 +142,16 @@ func (g *Group) start(ctx context.Context, c *Cmd, streaming bool) (*RunningProc
 		return nil, &StartError{Program: c.name, Err: groupClosed("Start")}
 	}
 	p, err := startIn(ctx, c, func(ctx context.Context, pr *prepared) (contain.Container, error) {
-		sub, err := g.ct.Sub(ctx, contain.Options{Limits: pr.c.limits, KillOnOwnerDeath: g.watch, Logger: pr.c.logger})
+		// The group decides whether its members die with the owner (a
+		// run cannot opt out: see above).
+		opts := pr.c.containOptions()
+		opts.KillOnOwnerDeath = g.watch
+		sub, err := g.ct.Sub(ctx, opts)
 		if err != nil {
 			if errors.Is(err, contain.ErrClosed) {
 				return nil, &StartError{Program: pr.c.name, Err: groupClosed("Start")}
 			}
-			return nil, &StartError{Program: pr.c.name, Err: &containmentError{err}}
+			return nil, containmentFailed(pr.c.name, err)
 		}
 		return sub, nil
 	}, streaming)
@@ -168,7 +162,7 @@ func (g *Group) start(ctx context.Context, c *Cmd, streaming bool) (*RunningProc
 	g.runs[p] = struct{}{}
 	g.runsMu.Unlock()
 	go func() {
-		<-p.done
+		<-p.Done()
 		g.runsMu.Lock()
 		delete(g.runs, p)
 		g.runsMu.Unlock()
@@ -176,13 +170,18 @@ func (g *Group) start(ctx context.Context, c *Cmd, streaming bool) (*RunningProc
 	return p, nil
 }
 
-// markKilled tells every run that the group is killing it.
-func (g *Group) markKilled() {
+// warnRuns tells every run, before the group kills its container, that
+// the group is killing it, and returns them: a run then reports the kill
+// as one even where the OS reports no signal (see noteGroupKill).
+func (g *Group) warnRuns() []*RunningProcess {
 	g.runsMu.Lock()
 	defer g.runsMu.Unlock()
+	runs := make([]*RunningProcess, 0, len(g.runs))
 	for p := range g.runs {
-		p.groupKill.Store(true)
+		p.noteGroupKill()
+		runs = append(runs, p)
 	}
+	return runs
 }
 
 func groupClosed(op string) error {
@@ -201,7 +200,7 @@ func (g *Group) Signal(sig os.Signal) error {
 		g.mu.Lock()
 		g.closed = true
 		g.mu.Unlock()
-		g.markKilled()
+		g.warnRuns()
 	}
 	return g.ct.Signal(sig)
 }
@@ -278,25 +277,18 @@ func (g *Group) Processes() ([]ProcessInfo, error) {
 // mechanism cannot measure is marked unavailable, never zero).
 func (g *Group) Stats() (contain.Stats, error) { return g.ct.Stats() }
 
-// StatsSample is one reading of a group's Stats.
-type StatsSample struct {
-	Time  time.Time
-	Stats contain.Stats
-	// Err is set when the reading failed; the sampler goes on.
-	Err error
-}
-
-// Sample returns an iterator that reads Stats at once and then every
+// Samples returns an iterator that reads Stats at once and then every
 // interval, until ctx ends, the consumer stops, or the group is closed,
-// shut down or killed with Signal(os.Kill).
-// A non-positive interval is treated as one second.
-func (g *Group) Sample(ctx context.Context, interval time.Duration) iter.Seq[StatsSample] {
+// shut down or killed with Signal(os.Kill). A reading that fails is
+// yielded with its Err set, and the sampling goes on. A non-positive
+// interval is treated as one second.
+func (g *Group) Samples(ctx context.Context, interval time.Duration) iter.Seq[Sample] {
 	if interval <= 0 {
 		interval = time.Second
 	}
-	return func(yield func(StatsSample) bool) {
+	return func(yield func(Sample) bool) {
 		if ctx == nil {
-			yield(StatsSample{Time: time.Now(), Err: nilContext("group", "Sample")})
+			yield(Sample{Time: time.Now(), Err: nilContext("group", "Samples")})
 			return
 		}
 		t := time.NewTicker(interval)
@@ -304,16 +296,17 @@ func (g *Group) Sample(ctx context.Context, interval time.Duration) iter.Seq[Sta
 		for {
 			st, err := g.ct.Stats()
 			// closed is read after Stats: while it is still false the
-			// group was not yet closing when Stats read the container,
-			// whose cgroup a closing group removes (Stats would then say
-			// nothing, as RunningProcess.Profile found in the VM).
+			// group was not yet closing when Stats read the container.
+			// A closing group removes its cgroup, whose Stats then say
+			// nothing (every figure unavailable): such a reading is not
+			// the group's.
 			g.mu.RLock()
 			closed := g.closed
 			g.mu.RUnlock()
 			if closed || errors.Is(err, contain.ErrClosed) {
 				return
 			}
-			if !yield(StatsSample{Time: time.Now(), Stats: st, Err: err}) || ctx.Err() != nil {
+			if !yield(Sample{Time: time.Now(), Stats: st, Err: err}) || ctx.Err() != nil {
 				return
 			}
 			select {
@@ -362,7 +355,7 @@ func (g *Group) Adopt(ctx context.Context, pid int) (Adoption, error) {
 		return Adoption{}, err
 	}
 	if err := sub.Adopt(pid); err != nil {
-		tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+		tctx, cancel := teardown.Context()
 		defer cancel()
 		return Adoption{}, errors.Join(err, sub.Close(tctx))
 	}
@@ -400,27 +393,18 @@ func (g *Group) closeLocked(ctx context.Context) error {
 	g.mu.Lock()
 	g.closed = true
 	g.mu.Unlock()
-	g.markKilled()
+	runs := g.warnRuns()
 	if err := g.ct.Kill(ctx); err != nil {
 		return err
 	}
-	g.runsMu.Lock()
-	runs := make([]*RunningProcess, 0, len(g.runs))
-	for p := range g.runs {
-		runs = append(runs, p)
-	}
-	g.runsMu.Unlock()
-	for _, p := range runs {
-		// A run whose direct child the kill did not reach (moved out of
-		// the group's container) would never end by itself: ask its
-		// monitor to end it, which kills the child by its own handle.
-		// For every other run the request comes after the child's death
-		// and changes nothing.
-		p.end(0, p.hasExited())
-	}
+	// A run whose direct child the kill did not reach (moved out of the
+	// group's container) would never end by itself: ask its monitor to
+	// end it, which kills the child by its own handle. For every other
+	// run the request comes after the child's death and changes nothing.
+	requestEnds(runs, endByGroup, -1)
 	for _, p := range runs {
 		select {
-		case <-p.done:
+		case <-p.Done():
 		case <-ctx.Done():
 			return &contain.TeardownError{Mechanism: g.Mechanism(), Err: ctx.Err()}
 		}
@@ -472,7 +456,7 @@ func (g *Group) Shutdown(ctx context.Context, grace time.Duration) (ShutdownRepo
 	began := time.Now()
 	g.closeMu.Lock()
 	defer g.closeMu.Unlock()
-	rep := ShutdownReport{Signal: gracefulSignal}
+	rep := ShutdownReport{Signal: teardown.DefaultSignal}
 	if g.released {
 		rep.Drained, rep.Elapsed = true, time.Since(began)
 		return rep, nil
@@ -484,14 +468,16 @@ func (g *Group) Shutdown(ctx context.Context, grace time.Duration) (ShutdownRepo
 	rep.Before = len(pids)
 	rep.After = rep.Before
 	if rep.Before > 0 {
-		if gracefulSignal == nil {
-			rep.SignalErr = contain.Unsupported(g.Mechanism(), "graceful signal", "a Job Object can only terminate its processes")
-		} else if err := g.ct.Signal(gracefulSignal); err != nil {
-			rep.SignalErr = err
-		} else {
+		// The kill is closeLocked's, below, also when nothing was left
+		// to signal.
+		err := teardown.Graceful(rep.Signal, g.ct.Signal, func() {
 			rep.Signalled = true
 			rep.After = g.awaitEmpty(ctx, grace)
+		}, nil)
+		if errors.Is(err, teardown.ErrNoSignal) {
+			err = contain.Unsupported(g.Mechanism(), "graceful signal", "a Job Object can only terminate its processes")
 		}
+		rep.SignalErr = err
 	}
 	rep.Drained = rep.After == 0
 	rep.Escalated = !rep.Drained

@@ -342,7 +342,7 @@ func TestGroupStatsSampler(t *testing.T) {
 		startTree(t, g, nil)
 		ctx, cancel := context.WithCancel(ctxFor(t, patience))
 		n := 0
-		for s := range g.Sample(ctx, 5*time.Millisecond) {
+		for s := range g.Samples(ctx, 5*time.Millisecond) {
 			if s.Err != nil {
 				t.Fatal(s.Err)
 			}
@@ -360,7 +360,7 @@ func TestGroupStatsSampler(t *testing.T) {
 
 		// A sampler also stops when the group closes.
 		n = 0
-		for range g.Sample(ctxFor(t, patience), time.Millisecond) {
+		for range g.Samples(ctxFor(t, patience), time.Millisecond) {
 			if n++; n == 2 {
 				if err := g.Close(ctxFor(t, patience)); err != nil {
 					t.Fatal(err)

@@ -137,10 +137,10 @@ func bombRun(t *testing.T, start func(*proc.Cmd) (*proc.RunningProcess, error), 
 	}
 	most := 0
 	for _, s := range prof.Samples {
-		if s.Processes > limitProcs {
-			t.Fatalf("%d processes at %v: above the cap of %d", s.Processes, s.At, limitProcs)
+		if s.Stats.Processes > limitProcs {
+			t.Fatalf("%d processes at %v: above the cap of %d", s.Stats.Processes, s.Time.Format(time.StampMicro), limitProcs)
 		}
-		most = max(most, s.Processes)
+		most = max(most, s.Stats.Processes)
 	}
 	if most < limitProcs/2 {
 		t.Fatalf("at most %d processes seen under a cap of %d: the bomb did not run", most, limitProcs)
@@ -219,11 +219,11 @@ func TestLimitCPUQuotaHoldsSpinnerRun(t *testing.T) {
 	}
 	testchild.Poll(t, patience, "the spinner to start", func() bool {
 		_, last := profile(100 * time.Millisecond)
-		return last.CPU.Value >= startedCPU
+		return last.Stats.CPU.Value >= startedCPU
 	})
 	heldToQuota(t, "a spinner", func() (cpu, wall time.Duration, ok bool) {
 		first, last := profile(2 * time.Second)
-		return last.CPU.Value - first.CPU.Value, last.At - first.At, first.CPU.Valid && last.CPU.Valid
+		return last.Stats.CPU.Value - first.Stats.CPU.Value, last.Time.Sub(first.Time), first.Stats.CPU.Valid && last.Stats.CPU.Valid
 	})
 	if err := p.Kill(ctxFor(t, patience)); err != nil {
 		t.Fatal(err)

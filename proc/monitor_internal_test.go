@@ -57,10 +57,10 @@ func TestRequestBeforeTheExitDecidesTheOutcome(t *testing.T) {
 		request func(p *RunningProcess)
 		want    Outcome
 	}{
-		{"end(TimedOut)", func(p *RunningProcess) { p.end(TimedOut, p.hasExited()) }, TimedOut},
+		{"a pipeline's timeout", func(p *RunningProcess) { p.requestEnd(endByChainTimeout, p.hasExited()) }, TimedOut},
 		{"Kill", func(p *RunningProcess) {
 			go func() { _ = p.Kill(context.Background()) }()
-			<-p.killReq
+			<-p.ends.arrived
 		}, Signaled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,16 +78,16 @@ func TestRequestBeforeTheExitDecidesTheOutcome(t *testing.T) {
 				if err := p.Stdin().WriteLine("exit now"); err != nil {
 					t.Fatal(err)
 				}
-				<-p.exited // the child exited by itself, after the request
+				<-p.child.exited // the child exited by itself, after the request
 				release()
 				r, err := p.Wait(ctx)
 				cancel()
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r.Outcome != tc.want || !p.byRequest {
+				if r.Outcome != tc.want || !p.report().byRequest {
 					t.Fatalf("round %d: outcome %v (exit %d, signal %q), by request %v; want %v by request",
-						round, r.Outcome, r.ExitCode, r.Signal, p.byRequest, tc.want)
+						round, r.Outcome, r.ExitCode, r.Signal, p.report().byRequest, tc.want)
 				}
 			}
 		})
@@ -106,17 +106,17 @@ func TestRequestAfterTheExitLeavesTheChildsOwnOutcome(t *testing.T) {
 			cancel()
 			t.Fatal(err)
 		}
-		<-p.exited
-		p.end(TimedOut, p.hasExited())
+		<-p.child.exited
+		p.requestEnd(endByChainTimeout, p.hasExited())
 		release()
 		r, err := p.Wait(ctx)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Outcome != Exited || r.ExitCode != 0 || p.byRequest {
+		if r.Outcome != Exited || r.ExitCode != 0 || p.report().byRequest {
 			t.Fatalf("round %d: outcome %v (exit %d, signal %q), by request %v; want Exited 0 by itself",
-				round, r.Outcome, r.ExitCode, r.Signal, p.byRequest)
+				round, r.Outcome, r.ExitCode, r.Signal, p.report().byRequest)
 		}
 	}
 }

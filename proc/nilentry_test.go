@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gotether/tether/proc"
+	"github.com/gotether/tether/proc/supervise"
 )
 
 // Every entry point refuses a nil context and a nil *Cmd with an
@@ -39,7 +40,7 @@ func TestNilContextAndNilCmdAreInvalidEverywhere(t *testing.T) {
 		"Probe nil ctx":     func() error { _, err := ok.Probe(nilCtx); return err },
 		"Start nil ctx":     func() error { _, err := ok.Start(nilCtx); return err },
 		"FirstLine nil ctx": func() error { _, err := ok.FirstLine(nilCtx, func(proc.Line) bool { return true }); return err },
-		"Supervise nil ctx": func() error { _, err := ok.Supervise(nilCtx, proc.SupervisorOptions{}).Wait(ctx); return err },
+		"Supervise nil ctx": func() error { _, err := supervise.Start(nilCtx, ok, supervise.Options{}).Wait(ctx); return err },
 		"Detach nil ctx":    func() error { _, err := proc.Detach(nilCtx, ok); return err },
 		"Parse nil ctx": func() error {
 			_, err := proc.Parse(nilCtx, ok, func(string) (int, error) { return 0, nil })
@@ -56,8 +57,8 @@ func TestNilContextAndNilCmdAreInvalidEverywhere(t *testing.T) {
 		"Group.Suspend nil ctx": func() error { return g.Suspend(nilCtx) },
 		"Group.Resume nil ctx":  func() error { return g.Resume(nilCtx) },
 		"Group.Adopt nil ctx":   func() error { _, err := g.Adopt(nilCtx, running.Pid()); return err },
-		"Group.Sample nil ctx": func() error {
-			for s := range g.Sample(nilCtx, time.Millisecond) {
+		"Group.Samples nil ctx": func() error {
+			for s := range g.Samples(nilCtx, time.Millisecond) {
 				return s.Err
 			}
 			return nil
@@ -75,7 +76,7 @@ func TestNilContextAndNilCmdAreInvalidEverywhere(t *testing.T) {
 		"Probe nil Cmd":          func() error { _, err := nilCmd.Probe(ctx); return err },
 		"Start nil Cmd":          func() error { _, err := nilCmd.Start(ctx); return err },
 		"Validate nil Cmd":       func() error { return nilCmd.Validate() },
-		"Supervise nil Cmd":      func() error { _, err := nilCmd.Supervise(ctx, proc.SupervisorOptions{}).Wait(ctx); return err },
+		"Supervise nil Cmd":      func() error { _, err := supervise.Start(ctx, nilCmd, supervise.Options{}).Wait(ctx); return err },
 		"Detach nil Cmd":         func() error { _, err := proc.Detach(ctx, nilCmd); return err },
 		"Group.Start nil Cmd":    func() error { _, err := g.Start(ctx, nilCmd); return err },
 		"Group.Output nil Cmd":   func() error { _, err := g.Output(ctx, nilCmd); return err },

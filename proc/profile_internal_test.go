@@ -13,10 +13,10 @@ import (
 // released the run's container and before the Result is ready, until
 // Profile has looked at the container twice in that window. Those looks
 // must not count: a released cgroup v2 container has no cpu.stat left, so
-// before, such a look replaced the profile's CPU with "unavailable" (seen
-// in the VM, where teardown is slow). The profile's CPU must be the run's
-// final figure where the mechanism counts exited members, and every sample
-// must carry a CPU figure there.
+// such a look would replace the profile's CPU with "unavailable" (a slow
+// teardown, as in a VM, leaves a wide window for it). The profile's CPU
+// must be the run's final figure where the mechanism counts exited
+// members, and every sample must carry a CPU figure there.
 func TestProfileEndsWithTheRunsFinalUsage(t *testing.T) {
 	released := make(chan struct{})
 	looked := make(chan struct{})
@@ -66,8 +66,8 @@ func TestProfileEndsWithTheRunsFinalUsage(t *testing.T) {
 		t.Skipf("%s gave the run no final CPU figure that counts exited members (Result.Usage %+v): nothing to compare the profile's CPU with", b.Mechanism(), u)
 	}
 	for i, s := range prof.Samples {
-		if s.CPU.Valid != u.CPU.Valid {
-			t.Fatalf("sample %d of %d at %v: CPU %v, but the run's usage says %v", i, len(prof.Samples), s.At, s.CPU, u.CPU)
+		if s.Stats.CPU.Valid != u.CPU.Valid {
+			t.Fatalf("sample %d of %d at %v: CPU %v, but the run's usage says %v", i, len(prof.Samples), s.Time.Format(time.StampMicro), s.Stats.CPU, u.CPU)
 		}
 	}
 	if prof.CPU != u.CPU {

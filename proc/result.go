@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"time"
 
@@ -75,7 +76,8 @@ type Result struct {
 	// the end (CPU time, peak memory, OOM kills); unavailable values are
 	// marked so.
 	Usage contain.Stats
-	// Attempts is the number of runs made (1 until retry lands).
+	// Attempts is the number of runs made: 1, or more when the Cmd's
+	// Retry policy ran it again (Cmd.Retry).
 	Attempts int
 	// Streams counts the bytes and lines of each stream and the lines
 	// line-stream readers lost to overflow.
@@ -158,4 +160,89 @@ func tail(b []byte) []byte {
 		b = b[len(b)-tailMax:]
 	}
 	return bytes.Clone(b)
+}
+
+// NewResult builds the Result of a run of c that a test double reports
+// without running anything: the OK codes and encodings of c apply, the
+// mechanism is FakeMechanism. For Exited give the code (signal ""); for
+// Signaled the signal's name (code is ignored).
+func NewResult(c *Cmd, outcome Outcome, code int, signal string, stdout, stderr []byte) *Result {
+	r := newResult(c, outcome, code, signal)
+	r.Stdout, r.Stderr = slices.Clone(stdout), slices.Clone(stderr)
+	r.StdoutTotal, r.StderrTotal = int64(len(stdout)), int64(len(stderr))
+	r.Mechanism = FakeMechanism
+	if outcome == Cancelled {
+		r.cancelErr = context.Canceled
+	}
+	return r
+}
+
+// newResult is what every Result of a run of c has, whether a process
+// ran or a test double made it up: the command, the outcome, the exit
+// code (for Exited; -1 otherwise), the signal, one attempt, and c's OK
+// codes and encodings.
+func newResult(c *Cmd, outcome Outcome, code int, signal string) *Result {
+	r := &Result{
+		Program: c.name, Args: slices.Clone(c.args), Outcome: outcome, ExitCode: -1, Signal: signal,
+		Attempts: 1, okCodes: slices.Clone(c.okCodes), enc: c.lines.enc,
+	}
+	if outcome == Exited {
+		r.ExitCode = code
+	}
+	return r
+}
+
+// ending is how a run ended, as its owner decided it: the monitor from
+// the child's exit status and the reason it ended the run, a fake from
+// what its double said.
+type ending struct {
+	outcome Outcome
+	code    int    // for Exited
+	signal  string // the signal that ended the direct child, if any
+	cause   error  // the context's error, for Cancelled
+	// usage is the tree's final resource use; stdinErr the Stdin
+	// reader's failure, if any.
+	usage    contain.Stats
+	stdinErr error
+}
+
+// finish builds the Result of p's run once it has ended and its output
+// is drained. It is the one place a run's Result is assembled, for a real
+// run (the monitor) and a fake one (FakeProcess.End) alike, as
+// httptest.ResponseRecorder.Result builds its snapshot in one function:
+// a scripted run reports what a real one would.
+func (p *RunningProcess) finish(e ending) *Result {
+	r := newResult(p.cmd, e.outcome, e.code, e.signal)
+	r.Duration = p.child.exitAt.Sub(p.child.started)
+	r.Mechanism = p.container.Mechanism()
+	r.Pid = p.child.pid
+	r.Usage = e.usage
+	r.StdinErr = e.stdinErr
+	if e.outcome == Cancelled {
+		r.cancelErr = e.cause
+	}
+	p.streams.report(r)
+	return r
+}
+
+// publish makes r the run's Result in its final report, with its error:
+// teardownErr when the tree's death could not be confirmed, else the
+// run's own failure for a cancellation or a cap under CapFail, else a
+// failed Stdin reader. byRequest says an end request ended the run. Then
+// Wait returns, Done is closed and the readers of Events get EventExited.
+func (p *RunningProcess) publish(r *Result, byRequest bool, teardownErr error) {
+	rep := runReport{result: r, byRequest: byRequest}
+	switch {
+	case teardownErr != nil:
+		p.log.Warn("tether: teardown not confirmed", "program", r.Program, "pid", r.Pid, "err", teardownErr)
+		rep.err = teardownErr
+	case r.Outcome == Cancelled || r.tooLarge:
+		rep.err = r.Err()
+	case r.StdinErr != nil:
+		p.log.Warn("tether: reading the stdin source failed", "program", r.Program, "pid", r.Pid, "err", r.StdinErr)
+		rep.err = &StdinError{Program: r.Program, Err: r.StdinErr}
+	}
+	p.final = rep
+	close(p.done)
+	p.streams.hub.close(Event{Kind: EventExited, Time: time.Now(), Result: r})
 }

@@ -33,46 +33,17 @@ func (c *Cmd) RetryOutput() *Cmd {
 	return c.with(func(n *Cmd) { n.retry.output = true })
 }
 
-// ExitStatus returns the exit code and true when the run exited by
-// itself (retry.ExitStatus).
-func (e *ExitError) ExitStatus() (code int, exited bool) { return e.Code, e.Outcome == Exited }
-
-// SignalName names the signal that ended the run, only when a signal not
-// sent by tether's own timeout or cancellation did (retry.SignalStatus).
-func (e *ExitError) SignalName() string {
-	if e.Outcome == Signaled {
-		return e.Signal
-	}
-	return ""
-}
-
-// TimedOut reports a run ended by its own timeout or idle timeout
-// (retry.TimeoutStatus).
-func (e *ExitError) TimedOut() bool { return e.Outcome == TimedOut || e.Outcome == IdleTimedOut }
-
-// OOMKilled reports that the out-of-memory killer killed a member of the
-// tree, where the mechanism can tell (retry.OOMStatus).
-func (e *ExitError) OOMKilled() bool {
-	if e.Result == nil {
-		return false
-	}
-	n, ok := e.Result.Usage.OOMKills.Get()
-	return ok && n > 0
-}
-
-// OutputTails returns the bounded tails of stdout and stderr
-// (retry.OutputStatus).
-func (e *ExitError) OutputTails() (stdout, stderr []byte) { return e.StdoutTail, e.StderrTail }
-
-// withRetry runs once through the runner, or under the retry policy when
-// the Cmd has one and the verb retries. fail says which results count as
-// failures to classify (for the must-succeed verbs, any non-success).
-func (c *Cmd) withRetry(ctx context.Context, retrying bool) (*Result, error) {
-	if c.retry.policy == nil || !retrying {
+// withRetry runs c once through its runner, or, when c has a Retry
+// policy, under it: every result that is not a success (by Result.Err)
+// is a failure the policy classifies, and the last attempt's Result comes
+// back with the error. Its callers are the verbs that retry (the
+// must-succeed ones, and Output after RetryOutput).
+func (c *Cmd) withRetry(ctx context.Context) (*Result, error) {
+	if c.retry.policy == nil {
 		return c.runnerOrDefault().Output(ctx, c)
 	}
-	if c.stdin.kind == stdinReader {
-		return nil, &InvalidError{Program: c.name, Reason: "a one-shot stdin reader cannot be replayed by Retry; use StdinBytes, StdinLines or StdinFile"}
+	if err := c.stdin.checkReader(c.name, readerReplayed); err != nil {
+		return nil, err
 	}
 	if err := c.validate(); err != nil {
 		return nil, err

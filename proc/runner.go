@@ -51,8 +51,8 @@ func (r containedRunner) Output(ctx context.Context, c *Cmd) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	<-p.done
-	return p.result, p.err
+	rep := p.report()
+	return rep.result, rep.err
 }
 
 // Start starts c in a fresh container.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -36,6 +37,39 @@ type stdinSpec struct {
 	used *atomic.Bool
 }
 
+// readerUse says at which point checkReader looks at a Stdin reader.
+type readerUse int
+
+const (
+	// readerGiven: the Cmd is validated.
+	readerGiven readerUse = iota
+	// readerReplayed: a verb may run the Cmd more than once (Retry).
+	readerReplayed
+	// readerClaimed: a run is about to read the reader.
+	readerClaimed
+)
+
+// checkReader is the one-shot rule of a Stdin reader, in one place: its
+// bytes can be read by one run only. A nil reader is invalid; a verb that
+// may run the Cmd again (Retry) is refused before the first spawn, since
+// the bytes could not be replayed; and the first run claims the reader,
+// so a second run of the Cmd (or of any copy sharing the reader) is
+// refused before it spawns.
+func (s stdinSpec) checkReader(program string, use readerUse) error {
+	if s.kind != stdinReader {
+		return nil
+	}
+	switch {
+	case use == readerReplayed:
+		return &InvalidError{Program: program, Reason: "a one-shot stdin reader cannot be replayed by Retry; use StdinBytes, StdinLines or StdinFile"}
+	case s.reader == nil:
+		return &InvalidError{Program: program, Reason: "nil stdin reader"}
+	case use == readerClaimed && s.used.Swap(true):
+		return &InvalidError{Program: program, Reason: "one-shot stdin reader already consumed by an earlier run; use StdinBytes, StdinLines or StdinFile for a command that runs more than once"}
+	}
+	return nil
+}
+
 // open returns the file the child reads and, where tether must feed a
 // pipe, its write end and the feeder that fills it.
 func (s stdinSpec) open() (child, w *os.File, f *feeder, err error) {
@@ -58,6 +92,69 @@ func (s stdinSpec) open() (child, w *os.File, f *feeder, err error) {
 		return nil, nil, nil, err
 	}
 	return r, w, &feeder{spec: s, w: w, done: make(chan struct{})}, nil
+}
+
+// runStdin is a run's side of the child's stdin: the pipe tether fills
+// from the Cmd's source (with a feeder), or the writer Start hands out
+// for InteractiveStdin.
+type runStdin struct {
+	w      *os.File     // the write end a feeder fills; nil otherwise
+	feeder *feeder      // nil unless tether feeds stdin from a source
+	writer *StdinWriter // RunningProcess.Stdin: fails unless interactive
+}
+
+func newRunStdin() *runStdin { return &runStdin{writer: &StdinWriter{err: errNotInteractive}} }
+
+// set takes what the Cmd's stdin opened (stdinSpec.open): the write end
+// of the child's pipe and the feeder that fills it. An InteractiveStdin's
+// write end becomes the writer, when Start hands it out; the other verbs
+// have no handle, so nobody could write to it, and it is closed at once:
+// the child reads EOF, as documented.
+func (s *runStdin) set(kind stdinKind, w *os.File, f *feeder, viaStart bool) {
+	switch {
+	case kind == stdinInteractive && viaStart:
+		s.writer = &StdinWriter{w: w}
+	case kind == stdinInteractive:
+		_ = w.Close()
+	default:
+		s.w, s.feeder = w, f
+	}
+}
+
+// start starts feeding the pipe, once the child runs.
+func (s *runStdin) start() {
+	if s.feeder != nil {
+		go s.feeder.run()
+	}
+}
+
+// abandon closes the write end of a run whose child never started.
+func (s *runStdin) abandon() {
+	if s.w != nil {
+		s.w.Close()
+	}
+}
+
+// childGone runs once the child is dead: the writer fails from then on,
+// a source failing from then on failed no one, and a feeder blocked in a
+// write returns at once.
+func (s *runStdin) childGone() {
+	s.writer.shut()
+	if s.feeder != nil {
+		s.feeder.ended.Store(true)
+	}
+	if s.w != nil {
+		s.w.Close()
+	}
+}
+
+// stop ends the feeding at the run's end (see feeder.stop) and returns
+// the source's failure, if it failed before the run ended.
+func (s *runStdin) stop() error {
+	if s.feeder != nil && s.feeder.stop() {
+		return s.feeder.err
+	}
+	return nil
 }
 
 // feeder copies a Cmd's stdin source into the child's pipe, in a
@@ -157,4 +254,58 @@ func (f *feeder) stop() bool {
 	case <-t.C:
 		return false
 	}
+}
+
+// Stdin returns a copy that reads stdin from r. r is one-shot: a second
+// run of this Cmd (or of any copy sharing r) fails with ErrInvalid before
+// spawning, since the bytes were consumed by the first. Use StdinBytes,
+// StdinString, StdinLines or StdinFile for a Cmd that runs more than once.
+//
+// If r fails (returns an error other than io.EOF) before the run ends,
+// the child sees its input end there, and the run reports the failure:
+// Result.StdinErr, and a *StdinError matching ErrStdin from every verb
+// (after the child's own failure, which a must-succeed verb reports
+// first). A child that stops reading early is not an error. When the run
+// ends while a Read is still blocked, tether stops it if r has a
+// SetReadDeadline method (an *os.File pipe, a net.Conn: it sets a
+// deadline in the past) and waits up to a second for it; any other
+// reader's blocked Read cannot be interrupted, and the goroutine feeding
+// the child ends only when that Read returns.
+func (c *Cmd) Stdin(r interface{ Read([]byte) (int, error) }) *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinReader, reader: r, used: new(atomic.Bool)} })
+}
+
+// StdinBytes returns a copy whose stdin is b (copied now).
+func (c *Cmd) StdinBytes(b []byte) *Cmd {
+	b = slices.Clone(b)
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinBytes, bytes: b} })
+}
+
+// StdinString returns a copy whose stdin is s.
+func (c *Cmd) StdinString(s string) *Cmd { return c.StdinBytes([]byte(s)) }
+
+// StdinLines returns a copy whose stdin is each line of seq followed by
+// "\n". seq is iterated afresh on every run.
+func (c *Cmd) StdinLines(seq iter.Seq[string]) *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinLines, lines: seq} })
+}
+
+// InheritStdin returns a copy whose child reads the owner's own stdin
+// (a terminal, a pipe). The child and the owner then share it.
+func (c *Cmd) InheritStdin() *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinInherit} })
+}
+
+// StdinFile returns a copy whose stdin is the file at path, opened afresh
+// on every run (so a retried run reads it from the start).
+func (c *Cmd) StdinFile(path string) *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinFile, path: path} })
+}
+
+// InteractiveStdin returns a copy whose stdin is fed over time through
+// RunningProcess.Stdin (write, write a line, send a control character,
+// close for EOF). Only Start gives access to it; the other verbs run with
+// stdin closed at once.
+func (c *Cmd) InteractiveStdin() *Cmd {
+	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinInteractive} })
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+
+	"github.com/gotether/tether/internal/teardown"
 )
 
 // Output runs the command to completion and returns its Result. A
@@ -21,7 +23,7 @@ func (c *Cmd) Output(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	if c.retry.output {
-		r, err := c.withRetry(ctx, true)
+		r, err := c.withRetry(ctx)
 		var ee *ExitError
 		if err != nil && r != nil && errors.As(err, &ee) && ee.Result == r && r.Outcome != Cancelled && !r.tooLarge {
 			return r, nil // the last attempt's failure is data, as without Retry
@@ -75,7 +77,7 @@ func (c *Cmd) Checked(ctx context.Context) (*Result, error) {
 	if err := c.entry(ctx); err != nil {
 		return nil, err
 	}
-	r, err := c.withRetry(ctx, true)
+	r, err := c.withRetry(ctx)
 	if _, ok := stdinOnly(r, err); ok {
 		// The child's own failure, if any, comes first (r.Err).
 		err = nil
@@ -94,9 +96,8 @@ func (c *Cmd) Checked(ctx context.Context) (*Result, error) {
 // an error, never -1; so is a failed Stdin reader (a *StdinError: the
 // code answered a truncated input).
 func (c *Cmd) ExitCode(ctx context.Context) (int, error) {
-	r, err := c.Output(ctx)
-	stdinErr, stdinOnly := stdinOnly(r, err)
-	if err != nil && !stdinOnly {
+	r, stdinErr, err := c.outputForCode(ctx)
+	if err != nil {
 		return 0, err
 	}
 	if r.Outcome != Exited {
@@ -106,6 +107,19 @@ func (c *Cmd) ExitCode(ctx context.Context) (int, error) {
 		return 0, stdinErr
 	}
 	return r.ExitCode, nil
+}
+
+// outputForCode runs Output for a verb that answers from the exit code
+// (ExitCode, Probe): the error of a run that has no Result to answer
+// from, or the Result with the failed Stdin reader, if that is its only
+// error, for the verb to weigh against the exit code.
+func (c *Cmd) outputForCode(ctx context.Context) (*Result, *StdinError, error) {
+	r, err := c.Output(ctx)
+	stdinErr, stdinOnly := stdinOnly(r, err)
+	if err != nil && !stdinOnly {
+		return nil, nil, err
+	}
+	return r, stdinErr, nil
 }
 
 // stdinOnly reports whether a verb's error is only a failed Stdin reader
@@ -123,9 +137,8 @@ func stdinOnly(r *Result, err error) (*StdinError, bool) {
 // false, anything else (another code, a signal, a timeout, a failed Stdin
 // reader) is an error.
 func (c *Cmd) Probe(ctx context.Context) (bool, error) {
-	r, err := c.Output(ctx)
-	stdinErr, stdinOnly := stdinOnly(r, err)
-	if err != nil && !stdinOnly {
+	r, stdinErr, err := c.outputForCode(ctx)
+	if err != nil {
 		return false, err
 	}
 	switch {
@@ -146,4 +159,77 @@ func (c *Cmd) Start(ctx context.Context) (*RunningProcess, error) {
 		return nil, err
 	}
 	return c.runnerOrDefault().Start(ctx, c)
+}
+
+// FirstLine starts the command, returns the first line of stdout for
+// which match is true, and then kills the tree and waits for the run to
+// end. If stdout ends first it fails with an error matching ErrNoMatch
+// (and ErrTimeout when the command's timeout ended the run). The command's
+// timeout and ctx bound the wait.
+func (c *Cmd) FirstLine(ctx context.Context, match func(Line) bool) (Line, error) {
+	if err := c.entry(ctx); err != nil {
+		return Line{}, err
+	}
+	p, err := c.Start(ctx)
+	if err != nil {
+		return Line{}, err
+	}
+	line, werr := p.waitLine(ctx, "first matching line", []Stream{Stdout}, match)
+	kctx, cancel := teardown.Context()
+	defer cancel()
+	if err := p.Kill(kctx); err != nil {
+		return Line{}, err
+	}
+	if werr == nil {
+		return line, nil
+	}
+	r, rerr := p.Wait(kctx)
+	if rerr != nil && !errors.Is(rerr, ErrCancelled) {
+		return Line{}, rerr
+	}
+	nm := &NoMatchError{Program: c.name, Result: r}
+	if ctx.Err() != nil {
+		nm.cause = cancelCause(ctx)
+	}
+	return Line{}, nm
+}
+
+// Parse runs c, which must succeed, and parses its stdout (as text, not
+// trimmed) with parse. A failed run returns the run's error; a parse
+// failure a *ParseError.
+func Parse[T any](ctx context.Context, c *Cmd, parse func(stdout string) (T, error)) (T, error) {
+	var zero T
+	r, err := c.Checked(ctx)
+	if err != nil {
+		return zero, err
+	}
+	v, err := parse(r.StdoutText())
+	if err != nil {
+		return zero, &ParseError{Program: r.Program, Result: r, Err: err}
+	}
+	return v, nil
+}
+
+// TryParse is Parse for output that may legitimately not parse (an empty
+// listing, a tool that prints a notice instead): a parse failure returns
+// ok false and no error. A failed run is still an error.
+func TryParse[T any](ctx context.Context, c *Cmd, parse func(stdout string) (T, error)) (v T, ok bool, err error) {
+	v, err = Parse(ctx, c, parse)
+	if errors.Is(err, ErrParse) {
+		var zero T
+		return zero, false, nil
+	}
+	return v, err == nil, err
+}
+
+// entry checks what every verb of c needs before it can even validate c:
+// a Cmd and a context.
+func (c *Cmd) entry(ctx context.Context) error {
+	if c == nil {
+		return &InvalidError{Reason: "nil *Cmd"}
+	}
+	if ctx == nil {
+		return nilContext(c.name, "the verb")
+	}
+	return nil
 }

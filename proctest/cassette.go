@@ -344,7 +344,7 @@ func (c *Cassette) Output(ctx context.Context, cmd *proc.Cmd) (*proc.Result, err
 		c.record(cmd, r, err)
 		return r, err
 	}
-	p, err := c.replay(ctx, cmd)
+	p, err := c.replay(ctx, cmd, proc.NewFakeOutput)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +358,7 @@ func (c *Cassette) Start(ctx context.Context, cmd *proc.Cmd) (*proc.RunningProce
 		return nil, err
 	}
 	if c.mode == Replay {
-		return c.replay(ctx, cmd)
+		return c.replay(ctx, cmd, proc.NewFakeProcess)
 	}
 	p, err := c.next.Start(ctx, cmd)
 	if err != nil {
@@ -447,7 +447,10 @@ func init() {
 	}
 }
 
-func (c *Cassette) replay(ctx context.Context, cmd *proc.Cmd) (*proc.RunningProcess, error) {
+// replay plays the recorded interaction that matches cmd with a fake made
+// by newFake: proc.NewFakeOutput for Output, proc.NewFakeProcess for
+// Start, so a replayed run reports what the real verb would.
+func (c *Cassette) replay(ctx context.Context, cmd *proc.Cmd, newFake func(context.Context, *proc.Cmd, int) (*proc.FakeProcess, error)) (*proc.RunningProcess, error) {
 	want := c.request(cmd)
 	if c.scrub != nil {
 		c.scrub(&want)
@@ -477,16 +480,16 @@ func (c *Cassette) replay(ctx context.Context, cmd *proc.Cmd) (*proc.RunningProc
 	}
 	switch in.Error {
 	case "not_found":
-		return play(ctx, cmd, NotFound())
+		return playWith(ctx, cmd, NotFound(), newFake)
 	case "permission":
-		return play(ctx, cmd, StartFailure(fs.ErrPermission))
+		return playWith(ctx, cmd, StartFailure(fs.ErrPermission), newFake)
 	case "start":
-		return play(ctx, cmd, StartFailure(errors.New(in.ErrorText)))
+		return playWith(ctx, cmd, StartFailure(errors.New(in.ErrorText)), newFake)
 	case "dir":
 		return nil, &proc.DirError{Dir: cmd.Spec().Dir, Err: fs.ErrNotExist}
 	}
-	return play(ctx, cmd, Reply{kind: replyEnd, outcome: outcomes[in.Outcome], code: in.ExitCode,
-		signal: in.Signal, stdout: in.Stdout, stderr: in.Stderr})
+	return playWith(ctx, cmd, Reply{kind: replyEnd, outcome: outcomes[in.Outcome], code: in.ExitCode,
+		signal: in.Signal, stdout: in.Stdout, stderr: in.Stderr}, newFake)
 }
 
 func (c *Cassette) miss(want Interaction) *CassetteMissError {

@@ -128,9 +128,26 @@ func (r Reply) After(steps ...Step) Reply {
 // pid.
 var fakePids atomic.Int64
 
-// play runs rep for c: an error for the start failures, else a fake
-// process driven by its own goroutine.
+// play runs rep for c as a double's Start does: an error for the start
+// failures, else a fake process driven by its own goroutine.
 func play(ctx context.Context, c *proc.Cmd, rep Reply) (*proc.RunningProcess, error) {
+	return playWith(ctx, c, rep, proc.NewFakeProcess)
+}
+
+// playOutput runs rep for c as a double's Output does, and returns once
+// the run has ended: its fake splits lines only for the Cmd's OnLine
+// callbacks, as a real Output does (proc.NewFakeOutput).
+func playOutput(ctx context.Context, c *proc.Cmd, rep Reply) (*proc.Result, error) {
+	p, err := playWith(ctx, c, rep, proc.NewFakeOutput)
+	if err != nil {
+		return nil, err
+	}
+	<-p.Done()
+	return p.Wait(context.Background())
+}
+
+// playWith is play with the fake made by newFake.
+func playWith(ctx context.Context, c *proc.Cmd, rep Reply, newFake func(context.Context, *proc.Cmd, int) (*proc.FakeProcess, error)) (*proc.RunningProcess, error) {
 	switch rep.kind {
 	case replyNotFound:
 		return nil, &proc.NotFoundError{Program: c.Name(), Err: exec.ErrNotFound}
@@ -144,7 +161,7 @@ func play(ctx context.Context, c *proc.Cmd, rep Reply) (*proc.RunningProcess, er
 	}
 	pid := 90000 + int(fakePids.Add(1))
 	if rep.kind == replyFunc {
-		f, err := proc.NewFakeProcess(ctx, c, pid)
+		f, err := newFake(ctx, c, pid)
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +174,7 @@ func play(ctx context.Context, c *proc.Cmd, rep Reply) (*proc.RunningProcess, er
 	// The fake is told nothing of ctx: the driver below ends the run on
 	// cancellation itself, so that every write and the end come from one
 	// goroutine (a write racing the end would race in the line splitter).
-	f, err := proc.NewFakeProcess(context.WithoutCancel(ctx), c, pid)
+	f, err := newFake(context.WithoutCancel(ctx), c, pid)
 	if err != nil {
 		return nil, err
 	}

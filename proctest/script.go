@@ -142,27 +142,35 @@ func (r *Rule) next() Reply {
 // Output answers c from the rules and returns once the scripted run has
 // ended, as proc.Cmd.Output does.
 func (s *Script) Output(ctx context.Context, c *proc.Cmd) (*proc.Result, error) {
-	p, err := s.Start(ctx, c)
+	rep, err := s.answer(c)
 	if err != nil {
 		return nil, err
 	}
-	<-p.Done()
-	return p.Wait(context.Background())
+	return playOutput(ctx, c, rep)
 }
 
 // Start answers c from the rules with a RunningProcess driven by a
 // proc.FakeProcess.
 func (s *Script) Start(ctx context.Context, c *proc.Cmd) (*proc.RunningProcess, error) {
-	if err := c.Validate(); err != nil {
+	rep, err := s.answer(c)
+	if err != nil {
 		return nil, err
+	}
+	return play(ctx, c, rep)
+}
+
+// answer picks the reply to c, or fails as an unexpected command.
+func (s *Script) answer(c *proc.Cmd) (Reply, error) {
+	if err := c.Validate(); err != nil {
+		return Reply{}, err
 	}
 	sp := c.Spec()
 	rep, e := s.reply(sp)
 	if e != nil {
 		s.report(sp, e)
-		return nil, e
+		return Reply{}, e
 	}
-	return play(ctx, c, rep)
+	return rep, nil
 }
 
 func (s *Script) reply(sp proc.Spec) (Reply, *UnexpectedError) {

@@ -16,13 +16,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Raw cgroupfs access. containerd/cgroups covers creation, limits, member
-// listing and removal; these helpers cover what it gets wrong for us:
-// Manager.Freeze returns before the kernel reports "frozen 1" (it re-reads
-// cgroup.freeze, the wish, not cgroup.events, the fact); Manager.Stat
-// reports zeros instead of "unavailable" for absent controllers; and
-// Manager.Kill silently falls back to a per-pid loop when cgroup.kill
-// fails, where we want the error.
+// Raw cgroupfs access. Of containerd/cgroups this backend uses Load,
+// Update (the limits) and AddProc (Adopt); everything else is done on the
+// files, with these helpers: creation (makeLeaf's os.Mkdir, where
+// NewManager's MkdirAll would adopt an existing, possibly killed, cgroup),
+// member listing (treeProcs: Manager.Procs stats every interface file of
+// every cgroup), removal (removeTree: Manager.Delete has no sentinel
+// error), and what the library gets wrong for us: Manager.Freeze returns
+// before the kernel reports "frozen 1" (it re-reads cgroup.freeze, the
+// wish, not cgroup.events, the fact); Manager.Stat reports zeros instead
+// of "unavailable" for absent controllers; and Manager.Kill silently
+// falls back to a per-pid loop when cgroup.kill fails, where we want the
+// error.
 
 func writeFile(dir, name, value string) error {
 	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY, 0)

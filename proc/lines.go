@@ -1,15 +1,116 @@
 package proc
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"iter"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/gotether/tether/encoding"
 )
+
+// Stream names one of a child's output streams.
+type Stream int
+
+// The output streams.
+const (
+	Stdout Stream = iota + 1
+	Stderr
+)
+
+func (s Stream) String() string {
+	switch s {
+	case Stdout:
+		return "stdout"
+	case Stderr:
+		return "stderr"
+	}
+	return "unknown"
+}
+
+// Line is one line of a child's output, decoded to UTF-8 (see
+// Cmd.Encoding) and without its terminator.
+type Line struct {
+	Stream Stream
+	Text   string
+	// Seq numbers the lines of one stream from 1.
+	Seq int64
+	// Cut is set when the line was longer than the maximum line size
+	// (Cmd.MaxLine) and was cut there; the rest follows as further lines.
+	Cut bool
+	// Partial is set on the last line of a stream that ended without a
+	// terminator.
+	Partial bool
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// The event kinds of RunningProcess.Events.
+const (
+	// EventStarted is the first event of every Events iteration.
+	EventStarted EventKind = iota + 1
+	// EventLine carries a line of stdout or stderr (see Line.Stream).
+	EventLine
+	// EventExited is the last event: the run has ended and Result is set.
+	EventExited
+)
+
+// Event is one item of the merged event stream.
+type Event struct {
+	Kind   EventKind
+	Time   time.Time
+	Line   Line    // for EventLine
+	Result *Result // for EventExited
+}
+
+// Overflow is what happens when a reader of a line stream falls behind
+// and its buffer is full.
+type Overflow int
+
+// The overflow policies.
+const (
+	// Block stops reading the child's pipe until the reader catches up, so
+	// the child blocks on its next write (backpressure). Nothing is lost
+	// while the child runs; once the tree is dead, lines that still do
+	// not fit are dropped and counted, so that Wait and Kill never stall.
+	Block Overflow = iota + 1
+	// DropOldest discards the oldest buffered line to make room.
+	DropOldest
+	// DropNewest discards the line that does not fit.
+	DropNewest
+	// FailOverflow kills the tree; the run fails with ErrOutputTooLarge.
+	FailOverflow
+)
+
+// Defaults for line streams. The longest line delivered whole is
+// encoding.DefaultMaxLine (1 MiB) unless Cmd.MaxLine says otherwise; a
+// longer one is cut there (Line.Cut).
+const (
+	// DefaultBufferLines and DefaultBufferBytes bound each reader's
+	// buffer.
+	DefaultBufferLines = 10_000
+	DefaultBufferBytes = 16 << 20
+)
+
+// StreamCounters counts what one stream carried.
+type StreamCounters struct {
+	// Bytes and Lines count what the child wrote (bytes before decoding).
+	Bytes, Lines int64
+	// Dropped counts lines a reader did not receive because its buffer
+	// overflowed (summed over readers).
+	Dropped int64
+	// Replaced counts invalid byte sequences decoded as U+FFFD in the
+	// line stream (set in Result.Streams once the run has ended).
+	Replaced int64
+}
+
+// Counters are the per-stream counters of a run.
+type Counters struct {
+	Stdout, Stderr StreamCounters
+}
 
 // lineSpec is how a Cmd turns output into lines.
 type lineSpec struct {
@@ -24,7 +125,7 @@ type lineSpec struct {
 }
 
 // Encoding returns a copy whose stdout and stderr are decoded from e: for
-// line streams, callbacks and probes, and for Result.StdoutText and
+// line streams, callbacks and readiness waits, and for Result.StdoutText and
 // StderrText. The raw bytes (Result.Stdout, Tee) are never decoded. The
 // default is UTF-8, with invalid bytes replaced by U+FFFD.
 func (c *Cmd) Encoding(e encoding.Encoding) *Cmd {
@@ -50,7 +151,7 @@ func (c *Cmd) LineTerminators(t encoding.Terminators) *Cmd {
 
 // MaxLine returns a copy that cuts lines longer than n bytes (after
 // decoding) into pieces of n, each flagged Line.Cut, so a flood without
-// newlines cannot grow memory. The default is DefaultMaxLine (1 MiB).
+// newlines cannot grow memory. The default is encoding.DefaultMaxLine (1 MiB).
 func (c *Cmd) MaxLine(n int) *Cmd { return c.with(func(n2 *Cmd) { n2.lines.maxLine = n }) }
 
 // LineBuffer returns a copy whose line-stream readers each buffer at most
@@ -97,19 +198,12 @@ func (s lineSpec) validate(program string) error {
 	return nil
 }
 
+// withDefaults fills in the options left at zero.
 func (s lineSpec) withDefaults() lineSpec {
-	if s.maxLine == 0 {
-		s.maxLine = DefaultMaxLine
-	}
-	if s.bufLines == 0 {
-		s.bufLines = DefaultBufferLines
-	}
-	if s.bufBytes == 0 {
-		s.bufBytes = DefaultBufferBytes
-	}
-	if s.policy == 0 {
-		s.policy = Block
-	}
+	s.maxLine = cmp.Or(s.maxLine, encoding.DefaultMaxLine)
+	s.bufLines = cmp.Or(s.bufLines, DefaultBufferLines)
+	s.bufBytes = cmp.Or(s.bufBytes, DefaultBufferBytes)
+	s.policy = cmp.Or(s.policy, Block)
 	return s
 }
 
@@ -121,8 +215,7 @@ type liner struct {
 	hub    *hub
 	cbs    []func(Line)
 	dead   []bool
-	panics *[]error
-	mu     *sync.Mutex // guards panics, shared by both streams
+	panics *callbackPanics // shared by both streams
 }
 
 func (l *liner) write(chunk []byte) {
@@ -146,9 +239,7 @@ func (l *liner) call(i int, f func(Line), line Line) {
 	defer func() {
 		if v := recover(); v != nil {
 			l.dead[i] = true
-			l.mu.Lock()
-			*l.panics = append(*l.panics, fmt.Errorf("proc: OnLine callback %d panicked on %s and was disabled: %v\n%s", i, l.stream, v, debug.Stack()))
-			l.mu.Unlock()
+			l.panics.add(fmt.Errorf("proc: OnLine callback %d panicked on %s and was disabled: %v\n%s", i, l.stream, v, debug.Stack()))
 		}
 	}()
 	f(line)
@@ -173,10 +264,10 @@ func (p *RunningProcess) Lines() iter.Seq[Line] { return p.lineSeq(Stdout, Stder
 
 func (p *RunningProcess) lineSeq(streams ...Stream) iter.Seq[Line] {
 	return func(yield func(Line) bool) {
-		s := p.hub.subscribe(streams, false, true)
-		defer p.hub.unsubscribe(s)
+		s := p.streams.hub.subscribe(streams, false, true)
+		defer p.streams.hub.unsubscribe(s)
 		for {
-			ev, ok := p.hub.next(context.Background(), s)
+			ev, ok := p.streams.hub.next(context.Background(), s)
 			if !ok || !yield(ev.Line) {
 				return
 			}
@@ -189,10 +280,10 @@ func (p *RunningProcess) lineSeq(streams ...Stream) iter.Seq[Line] {
 // StdoutLines), then EventExited with the Result.
 func (p *RunningProcess) Events() iter.Seq[Event] {
 	return func(yield func(Event) bool) {
-		s := p.hub.subscribe([]Stream{Stdout, Stderr}, true, true)
-		defer p.hub.unsubscribe(s)
+		s := p.streams.hub.subscribe([]Stream{Stdout, Stderr}, true, true)
+		defer p.streams.hub.unsubscribe(s)
 		for {
-			ev, ok := p.hub.next(context.Background(), s)
+			ev, ok := p.streams.hub.next(context.Background(), s)
 			if !ok || !yield(ev) {
 				return
 			}
@@ -202,20 +293,21 @@ func (p *RunningProcess) Events() iter.Seq[Event] {
 
 // Counters returns the bytes and lines each stream carried so far, and
 // the lines readers lost to overflow.
-func (p *RunningProcess) Counters() Counters { return p.hub.snapshot() }
+func (p *RunningProcess) Counters() Counters { return p.streams.hub.snapshot() }
 
-// waitLine is the core of the line probes: the first line of streams
-// (recent history included) for which match is true.
-func (p *RunningProcess) waitLine(ctx context.Context, probe string, streams []Stream, match func(Line) bool) (Line, error) {
+// waitLine is the core of the line waits (WaitForLine, FirstLine, ...):
+// the first line of streams (recent history included) for which match is
+// true.
+func (p *RunningProcess) waitLine(ctx context.Context, what string, streams []Stream, match func(Line) bool) (Line, error) {
 	if ctx == nil {
-		return Line{}, nilContext(p.cmd.name, probe)
+		return Line{}, nilContext(p.cmd.name, what)
 	}
-	s := p.hub.subscribe(streams, false, true)
-	defer p.hub.unsubscribe(s)
+	s := p.streams.hub.subscribe(streams, false, true)
+	defer p.streams.hub.unsubscribe(s)
 	for {
-		ev, ok := p.hub.next(ctx, s)
+		ev, ok := p.streams.hub.next(ctx, s)
 		if !ok {
-			return Line{}, p.notReady(ctx, probe)
+			return Line{}, p.notReady(ctx, what)
 		}
 		if match(ev.Line) {
 			return ev.Line, nil

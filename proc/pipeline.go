@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/teardown"
 )
 
 // DefaultStageStderrCap is the stderr cap of a pipeline stage whose Cmd
@@ -25,10 +26,13 @@ const DefaultStageStderrCap = 64 << 10
 // stdin through a real OS pipe. Build one with Pipe; every builder
 // method returns a new Pipeline.
 //
-// Every stage runs in a fresh container of its own (from its Cmd's
-// runner or backend, the default backend unless set); all containers are
-// made before the first stage is spawned, and every stage's tree is
-// killed and confirmed dead before a verb returns. See docs/pipelines.md.
+// The pipeline runs in one container of its own, made from the first
+// stage's backend (its Cmd's runner or backend, the default backend
+// unless set), and every stage in a nested container inside it, with its
+// Cmd's limits; so the stages must share one mechanism and one
+// owner-death choice. All containers are made before the first stage is
+// spawned, and every stage's tree is killed and confirmed dead before a
+// verb returns. See docs/pipelines.md.
 type Pipeline struct {
 	stages    []*Cmd
 	unchecked []int
@@ -238,20 +242,23 @@ func (pl *Pipeline) Start(ctx context.Context) (*RunningPipeline, error) {
 	// stage's timeout ends its own tree, the chain's end kills them all.
 	head := cmds[0]
 	b := head.runnerOrDefault().(containedRunner).backendFor()
-	chain, err := b.New(ctx, contain.Options{KillOnOwnerDeath: !head.noOwnerDeath, Logger: head.logger})
+	// The chain has no limits of its own: each stage's sub has its Cmd's.
+	opts := head.containOptions()
+	opts.Limits = nil
+	chain, err := b.New(ctx, opts)
 	if err != nil {
-		return nil, &StartError{Program: head.name, Err: &containmentError{err}}
+		return nil, containmentFailed(head.name, err)
 	}
 	closeChain := func() error {
-		tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+		tctx, cancel := teardown.Context()
 		defer cancel()
 		return chain.Close(tctx) // closes every stage's sub too
 	}
 	cts := make([]contain.Container, n)
 	for i, pr := range prs {
-		ct, err := chain.Sub(ctx, contain.Options{Limits: pr.c.limits, KillOnOwnerDeath: !pr.c.noOwnerDeath, Logger: pr.c.logger})
+		ct, err := chain.Sub(ctx, pr.c.containOptions())
 		if err != nil {
-			return nil, errors.Join(&StartError{Program: pr.c.name, Err: &containmentError{err}}, closeChain())
+			return nil, errors.Join(containmentFailed(pr.c.name, err), closeChain())
 		}
 		cts[i] = ct
 	}
@@ -261,11 +268,10 @@ func (pl *Pipeline) Start(ctx context.Context) (*RunningPipeline, error) {
 		if err != nil {
 			// spawn closed cts[i]; kill what runs, close the rest.
 			errs := []error{err}
-			endStages(rp.stages, 0, -1)
+			requestEnds(rp.stages, endByChain, -1)
 			for _, q := range rp.stages {
-				<-q.done
-				if q.err != nil && !isRunFailure(q) {
-					errs = append(errs, q.err)
+				if rep := q.report(); rep.err != nil && !rep.isRunFailure() {
+					errs = append(errs, rep.err)
 				}
 			}
 			errs = append(errs, closeChain())
@@ -279,9 +285,9 @@ func (pl *Pipeline) Start(ctx context.Context) (*RunningPipeline, error) {
 
 // isRunFailure reports whether a finished stage's error is only its own
 // failure (cancellation, CapFail) rather than a teardown problem.
-func isRunFailure(p *RunningProcess) bool {
+func (rep runReport) isRunFailure() bool {
 	var ee *ExitError
-	return errors.As(p.err, &ee) && ee.Result == p.result
+	return errors.As(rep.err, &ee) && ee.Result == rep.result
 }
 
 // Done returns a channel closed once every stage has ended and the
@@ -325,7 +331,7 @@ func (rp *RunningPipeline) watch() {
 	pl, n := rp.pl, len(rp.stages)
 	ended := make(chan int, n)
 	for i, p := range rp.stages {
-		go func() { <-p.done; ended <- i }()
+		go func() { <-p.Done(); ended <- i }()
 	}
 	var timeout <-chan time.Time
 	if pl.timeout > 0 {
@@ -342,7 +348,7 @@ func (rp *RunningPipeline) watch() {
 		// Every stage's tree is confirmed dead and its sub closed; this
 		// releases the chain's container (and, if a teardown failed,
 		// kills what is left).
-		tctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+		tctx, cancel := teardown.Context()
 		defer cancel()
 		if err := rp.chain.Close(tctx); err != nil {
 			rp.err = errors.Join(rp.err, err)
@@ -353,42 +359,44 @@ func (rp *RunningPipeline) watch() {
 		select {
 		case i := <-ended:
 			left--
-			r := rp.stages[i].result
+			r := rp.stages[i].report().result
 			if pl.failFast && !failed && checked[i] && !r.Success() && !sigpiped(r) {
 				failed = true
 				for j := range aborted {
 					aborted[j] = j != i
 				}
-				endStages(rp.stages, 0, i)
+				requestEnds(rp.stages, endByChain, i)
 			}
 		case <-timeout:
 			timeout, timedOut = nil, true
 			for j := range chainEnd {
 				chainEnd[j] = true
 			}
-			endStages(rp.stages, TimedOut, -1)
+			requestEnds(rp.stages, endByChainTimeout, -1)
 		case <-killReq:
 			killReq = nil
-			endStages(rp.stages, 0, -1)
+			requestEnds(rp.stages, endByChain, -1)
 		}
 	}
 	res := &PipeResult{Stages: make([]*Result, n), Failed: -1, TimedOut: timedOut, Duration: time.Since(rp.began)}
 	var errs []error
 	runFailure := false
+	reps := make([]runReport, n)
 	for i, p := range rp.stages {
-		res.Stages[i] = p.result
+		reps[i] = p.report()
+		res.Stages[i] = reps[i].result
 		switch {
-		case p.err == nil:
-		case isRunFailure(p):
+		case reps[i].err == nil:
+		case reps[i].isRunFailure():
 			runFailure = true
 		default:
-			errs = append(errs, p.err)
+			errs = append(errs, reps[i].err)
 		}
 	}
 	last := res.Stages[n-1]
 	res.Stdout = last.Stdout
-	res.attribute(checked, func(i int) bool { return aborted[i] && rp.stages[i].byRequest },
-		func(i int) bool { return chainEnd[i] && rp.stages[i].byRequest })
+	res.attribute(checked, func(i int) bool { return aborted[i] && reps[i].byRequest },
+		func(i int) bool { return chainEnd[i] && reps[i].byRequest })
 	if runFailure {
 		if err := res.Err(); err != nil {
 			errs = append([]error{err}, errs...)
@@ -399,22 +407,6 @@ func (rp *RunningPipeline) watch() {
 		rp.err = errs[0]
 	} else {
 		rp.err = errors.Join(errs...)
-	}
-}
-
-// endStages asks every stage but skip to end as if by o. Whether each
-// stage's exit had already been seen is read for all of them before the
-// first is asked: killing one stage can make the next one exit (cat
-// reads EOF), and that exit is the request's doing, not the stage's own.
-func endStages(stages []*RunningProcess, o Outcome, skip int) {
-	late := make([]bool, len(stages))
-	for j, q := range stages {
-		late[j] = q.hasExited()
-	}
-	for j, q := range stages {
-		if j != skip {
-			q.end(o, late[j])
-		}
 	}
 }
 
@@ -560,25 +552,3 @@ func (r *PipeResult) Err() error {
 	}
 	return &PipeError{Stage: r.Failed, Stages: len(r.Stages), TimedOut: r.TimedOut, Err: r.Stages[r.Failed].exitError()}
 }
-
-// PipeError reports a failed pipeline: the stage the failure is
-// attributed to and that stage's *ExitError (which Unwrap returns).
-type PipeError struct {
-	// Stage is the culprit's index (from 0); Stages the pipeline's length.
-	Stage, Stages int
-	// TimedOut is set when the pipeline's own Timeout ended it.
-	TimedOut bool
-	// Err is the culprit stage's failure.
-	Err *ExitError
-}
-
-func (e *PipeError) Error() string {
-	s := "proc: pipeline stage " + strconv.Itoa(e.Stage) + " of " + strconv.Itoa(e.Stages)
-	if e.TimedOut {
-		s = "proc: pipeline timed out; the chain was killed; stage " + strconv.Itoa(e.Stage) + " of " + strconv.Itoa(e.Stages)
-	}
-	return s + ": " + strings.TrimPrefix(e.Err.Error(), "proc: ")
-}
-
-// Unwrap returns the culprit stage's *ExitError.
-func (e *PipeError) Unwrap() error { return e.Err }

@@ -9,51 +9,28 @@ import (
 	"time"
 )
 
-// ErrNotReady means a readiness probe gave up (see *NotReadyError).
-var ErrNotReady = errors.New("proc: not ready")
-
-// NotReadyError says which probe gave up and why: its context ended
-// (Err is the context's error), or readiness became impossible because
-// the run ended first.
-type NotReadyError struct {
-	Probe  string
-	Reason string
-	Err    error
-}
-
-func (e *NotReadyError) Error() string {
-	return "proc: not ready: " + e.Probe + ": " + e.Reason
-}
-
-// Unwrap returns ErrNotReady and the cause, if any.
-func (e *NotReadyError) Unwrap() []error {
-	if e.Err == nil {
-		return []error{ErrNotReady}
-	}
-	return []error{ErrNotReady, e.Err}
-}
-
-func (p *RunningProcess) notReady(ctx context.Context, probe string) error {
+// notReady says why the readiness wait named what gave up.
+func (p *RunningProcess) notReady(ctx context.Context, what string) error {
 	if err := ctx.Err(); err != nil {
-		return &NotReadyError{Probe: probe, Reason: "gave up: " + err.Error(), Err: err}
+		return &NotReadyError{Wait: what, Reason: "gave up: " + err.Error(), Err: err}
 	}
 	select {
 	case <-p.done:
 		reason := "the run ended first"
-		if r := p.result; r != nil {
+		if r := p.report().result; r != nil {
 			reason = "the process " + r.Outcome.String() + " first"
 		}
-		return &NotReadyError{Probe: probe, Reason: reason}
+		return &NotReadyError{Wait: what, Reason: reason}
 	default:
-		return &NotReadyError{Probe: probe, Reason: "the stream closed first"}
+		return &NotReadyError{Wait: what, Reason: "the stream closed first"}
 	}
 }
 
-// The readiness probes below wait until the child is ready, as their
-// context allows. They never kill the process: a probe that gives up
-// returns a *NotReadyError (matching ErrNotReady) saying why, as soon as
-// readiness became impossible (the run ended) or when ctx ends. The line
-// probes are readers of their own: they see the recent lines printed
+// The readiness waits below (WaitFor*) wait until the child is ready, as
+// their context allows. They never kill the process: a wait that gives
+// up returns a *NotReadyError (matching ErrNotReady) saying why, as soon
+// as readiness became impossible (the run ended) or when ctx ends. The
+// line waits are readers of their own: they see the recent lines printed
 // before they began (see StdoutLines) and take no line from any other
 // reader.
 

@@ -6,117 +6,18 @@ import (
 	"time"
 )
 
-// Stream names one of a child's output streams.
-type Stream int
-
-// The output streams.
+// historyLines and historyBytes bound the recent lines a stream keeps
+// so that a readiness wait started late still sees a line printed
+// early.
 const (
-	Stdout Stream = iota + 1
-	Stderr
-)
-
-func (s Stream) String() string {
-	switch s {
-	case Stdout:
-		return "stdout"
-	case Stderr:
-		return "stderr"
-	}
-	return "unknown"
-}
-
-// Line is one line of a child's output, decoded to UTF-8 (see
-// Cmd.Encoding) and without its terminator.
-type Line struct {
-	Stream Stream
-	Text   string
-	// Seq numbers the lines of one stream from 1.
-	Seq int64
-	// Cut is set when the line was longer than the maximum line size
-	// (Cmd.MaxLine) and was cut there; the rest follows as further lines.
-	Cut bool
-	// Partial is set on the last line of a stream that ended without a
-	// terminator.
-	Partial bool
-}
-
-// EventKind says what an Event reports.
-type EventKind int
-
-// The event kinds of RunningProcess.Events.
-const (
-	// EventStarted is the first event of every Events iteration.
-	EventStarted EventKind = iota + 1
-	// EventLine carries a line of stdout or stderr (see Line.Stream).
-	EventLine
-	// EventExited is the last event: the run has ended and Result is set.
-	EventExited
-)
-
-// Event is one item of the merged event stream.
-type Event struct {
-	Kind   EventKind
-	Time   time.Time
-	Line   Line    // for EventLine
-	Result *Result // for EventExited
-}
-
-// Overflow is what happens when a reader of a line stream falls behind
-// and its buffer is full.
-type Overflow int
-
-// The overflow policies.
-const (
-	// Block stops reading the child's pipe until the reader catches up, so
-	// the child blocks on its next write (backpressure). Nothing is lost
-	// while the child runs; once the tree is dead, lines that still do
-	// not fit are dropped and counted, so that Wait and Kill never stall.
-	Block Overflow = iota + 1
-	// DropOldest discards the oldest buffered line to make room.
-	DropOldest
-	// DropNewest discards the line that does not fit.
-	DropNewest
-	// FailOverflow kills the tree; the run fails with ErrOutputTooLarge.
-	FailOverflow
-)
-
-// Defaults for line streams.
-const (
-	// DefaultMaxLine is the longest line delivered whole: 1 MiB. A longer
-	// one is cut there (Line.Cut).
-	DefaultMaxLine = 1 << 20
-	// DefaultBufferLines and DefaultBufferBytes bound each reader's
-	// buffer.
-	DefaultBufferLines = 10_000
-	DefaultBufferBytes = 16 << 20
-	// historyLines and historyBytes bound the recent lines a stream keeps
-	// so that a readiness probe started late still sees a line printed
-	// early.
 	historyLines = 1000
 	historyBytes = 1 << 20
 )
 
-// StreamCounters counts what one stream carried.
-type StreamCounters struct {
-	// Bytes and Lines count what the child wrote (bytes before decoding).
-	Bytes, Lines int64
-	// Dropped counts lines a reader did not receive because its buffer
-	// overflowed (summed over readers).
-	Dropped int64
-	// Replaced counts invalid byte sequences decoded as U+FFFD in the
-	// line stream (set in Result.Streams once the run has ended).
-	Replaced int64
-}
-
-// Counters are the per-stream counters of a run.
-type Counters struct {
-	Stdout, Stderr StreamCounters
-}
-
 // hub fans the lines of both streams out to every reader. Each reader has
 // its own bounded queue; the policy decides what happens when one is full.
 // One mutex and one condition variable serve producers (the drain
-// goroutines) and consumers (iterators, probes): lines are rare events
+// goroutines) and consumers (iterators, readiness waits): lines are rare events
 // next to the system calls that produce them.
 type hub struct {
 	mu   sync.Mutex
@@ -134,9 +35,9 @@ type hub struct {
 	counters [3]StreamCounters
 	started  time.Time
 
-	released bool // the tree is dead: producers never block again
-	closed   bool // no more events
-	final    *Event
+	unblocked bool // the tree is dead: producers never block again
+	closed    bool // no more events
+	final     *Event
 }
 
 // sub is one reader.
@@ -192,7 +93,7 @@ func (h *hub) enqueue(s *sub, ev Event) {
 			return
 		}
 		switch {
-		case h.policy == Block && !h.released:
+		case h.policy == Block && !h.unblocked:
 			h.cond.Wait()
 			continue
 		case h.policy == DropOldest && len(s.queue) > s.head:
@@ -288,11 +189,11 @@ func (h *hub) next(ctx context.Context, s *sub) (Event, bool) {
 	}
 }
 
-// release lets producers stop blocking: the tree is dead.
-func (h *hub) release() {
+// unblock lets producers stop blocking: the tree is dead.
+func (h *hub) unblock() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.released = true
+	h.unblocked = true
 	h.cond.Broadcast()
 }
 
@@ -308,7 +209,7 @@ func (h *hub) close(final Event) {
 		}
 	}
 	h.closed = true
-	h.released = true
+	h.unblocked = true
 	h.cond.Broadcast()
 }
 

@@ -1,6 +1,22 @@
-package proc
+// Package supervise keeps a command running: it starts it, waits for it,
+// and starts it again as its Options say, with backoff, a crash-loop
+// guard and health checks. Every incarnation is a fresh process in a
+// fresh container (a proc run), and its whole tree is confirmed dead
+// before the next one starts.
+//
+//	s := supervise.Start(ctx, proc.Command("worker", "--queue", "jobs"), supervise.Options{
+//		Restart:     supervise.Always,
+//		MaxRestarts: 10,
+//	})
+//	defer s.Stop(context.Background(), 10*time.Second)
+//
+// The package is built on proc's public API alone (Cmd.Start, the
+// RunningProcess handle, and Cmd.Spec for the Cmd's grace signal and
+// logger), as net/http/httputil's ReverseProxy is built on net/http.
+package supervise
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,10 +26,11 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/teardown"
+	"github.com/gotether/tether/proc"
 	"github.com/gotether/tether/retry"
 )
 
@@ -23,7 +40,7 @@ type RestartPolicy int
 
 // The restart policies. The zero value is OnFailure.
 const (
-	// OnFailure restarts after a run that did not succeed (Result.Success
+	// OnFailure restarts after a run that did not succeed (proc.Result.Success
 	// is false, the start failed, or the health check killed it).
 	OnFailure RestartPolicy = iota
 	// Always restarts after every run, successful or not.
@@ -45,7 +62,7 @@ func (p RestartPolicy) String() string {
 	return "RestartPolicy(" + strconv.Itoa(int(p)) + ")"
 }
 
-// Defaults of SupervisorOptions.
+// Defaults of Options.
 const (
 	DefaultHealthyAfter   = 10 * time.Second
 	DefaultGuardThreshold = 5.0
@@ -55,10 +72,10 @@ const (
 	DefaultHealthFailures = 3
 )
 
-// SupervisorOptions configure Cmd.Supervise. The zero value restarts a
-// failing child without limit, with retry's default backoff, the crash-loop
-// guard at its defaults and no health check.
-type SupervisorOptions struct {
+// Options configure a Supervisor (Start). The zero value restarts a
+// failing child without limit, with retry's default backoff, the
+// crash-loop guard at its defaults and no health check.
+type Options struct {
 	// Restart says which runs are followed by another (OnFailure by
 	// default).
 	Restart RestartPolicy
@@ -76,7 +93,7 @@ type SupervisorOptions struct {
 	// with full jitter. A healthy run starts it over at n = 1.
 	Backoff retry.Backoff
 
-	// HealthyAfter is how long a run must last (Result.Duration) to count
+	// HealthyAfter is how long a run must last (proc.Result.Duration) to count
 	// as healthy, however it ended. Zero means DefaultHealthyAfter (10 s).
 	HealthyAfter time.Duration
 
@@ -92,10 +109,10 @@ type SupervisorOptions struct {
 	GuardHalfLife  time.Duration
 	GuardPause     time.Duration
 
-	// StopWhen, when set, is asked about every Result (not about a failed
+	// StopWhen, when set, is asked about every proc.Result (not about a failed
 	// start, which has none); true ends the supervision as finished, with
 	// no restart and no error from Wait.
-	StopWhen func(*Result) bool
+	StopWhen func(*proc.Result) bool
 
 	// Health, when its Check is set, checks every running incarnation.
 	Health HealthCheck
@@ -106,14 +123,14 @@ type SupervisorOptions struct {
 	Clock Clock
 }
 
-// HealthCheck probes a running child. After Failures checks in a row
-// fail, the tree is killed (Result.Outcome Signaled), and the run counts
-// as failed: it is restarted under OnFailure and Always.
+// HealthCheck checks a running child. After Failures checks in a row
+// fail, the tree is killed (proc.Result.Outcome Signaled), and the run
+// counts as failed: it is restarted under OnFailure and Always.
 type HealthCheck struct {
 	// Check is called with the running process every Interval, first one
 	// Interval after the start. A non-nil error is a failed check. It gets
 	// a context that ends after Timeout or when the run ends.
-	Check func(ctx context.Context, p *RunningProcess) error
+	Check func(ctx context.Context, p *proc.RunningProcess) error
 	// Interval between checks; zero means DefaultHealthInterval (10 s).
 	Interval time.Duration
 	// Timeout of one check; zero means Interval.
@@ -135,13 +152,13 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// SupervisorState is where a Supervisor is in its life.
-type SupervisorState int
+// State is where a Supervisor is in its life.
+type State int
 
 // The states. Stopped, GaveUp and Finished are final.
 const (
 	// Starting: an incarnation is being started.
-	Starting SupervisorState = iota + 1
+	Starting State = iota + 1
 	// Running: an incarnation runs.
 	Running
 	// Restarting: waiting out the backoff before the next start.
@@ -159,7 +176,7 @@ const (
 	Finished
 )
 
-func (s SupervisorState) String() string {
+func (s State) String() string {
 	switch s {
 	case Starting:
 		return "starting"
@@ -183,7 +200,7 @@ func (s SupervisorState) String() string {
 
 // Status is a snapshot of a Supervisor.
 type Status struct {
-	State SupervisorState
+	State State
 	// Pid is the running incarnation's direct child, 0 when none runs.
 	Pid int
 	// Runs counts the incarnations started (or attempted); Restarts is
@@ -192,14 +209,14 @@ type Status struct {
 	// Last is the Result of the most recent run that ended (nil before
 	// one has). Earlier Results are not kept: each incarnation's capture
 	// is bounded by the Cmd's caps and dropped when the next one ends.
-	Last *Result
+	Last *proc.Result
 	// LastErr is the error of the most recent run: its exit error, or why
 	// it could not start.
 	LastErr error
 }
 
 // ErrGaveUp means a Supervisor gave up on its command (see *GaveUpError).
-var ErrGaveUp = errors.New("proc: supervisor gave up")
+var ErrGaveUp = errors.New("supervise: gave up")
 
 // GaveUpError says why a Supervisor gave up. It matches ErrGaveUp and the
 // last run's error.
@@ -211,7 +228,7 @@ type GaveUpError struct {
 }
 
 func (e *GaveUpError) Error() string {
-	s := "proc: supervisor gave up on " + strconv.Quote(e.Program) + ": " + e.Reason +
+	s := "supervise: gave up on " + strconv.Quote(e.Program) + ": " + e.Reason +
 		" after " + strconv.Itoa(e.Restarts) + " restarts"
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
@@ -227,150 +244,159 @@ func (e *GaveUpError) Unwrap() []error {
 	return []error{ErrGaveUp, e.Err}
 }
 
-// SupervisorEventKind says what a SupervisorEvent reports.
-type SupervisorEventKind int
+// EventKind says what a Event reports.
+type EventKind int
 
 // The lifecycle events, in the order one incarnation produces them.
 const (
-	// SupervisorStarted: an incarnation started (Pid, Run).
-	SupervisorStarted SupervisorEventKind = iota + 1
-	// SupervisorStartFailed: an incarnation could not start (Err).
-	SupervisorStartFailed
-	// SupervisorUnhealthy: the health check failed Failures times; the
+	// EventStarted: an incarnation started (Pid, Run).
+	EventStarted EventKind = iota + 1
+	// EventStartFailed: an incarnation could not start (Err).
+	EventStartFailed
+	// EventUnhealthy: the health check failed Failures times; the
 	// tree is being killed (Pid, Err: the last check's error).
-	SupervisorUnhealthy
-	// SupervisorExited: an incarnation ended and its tree is dead (Pid,
+	EventUnhealthy
+	// EventExited: an incarnation ended and its tree is dead (Pid,
 	// Result).
-	SupervisorExited
-	// SupervisorRestarting: the next start follows after Delay.
-	SupervisorRestarting
-	// SupervisorPaused: the crash-loop guard tripped; the next start
+	EventExited
+	// EventRestarting: the next start follows after Delay.
+	EventRestarting
+	// EventPaused: the crash-loop guard tripped; the next start
 	// follows after Delay.
-	SupervisorPaused
-	// SupervisorGaveUp: the supervision ended with a *GaveUpError (Err).
-	SupervisorGaveUp
-	// SupervisorStopped: the supervision ended by Stop or the context.
-	SupervisorStopped
-	// SupervisorFinished: the restart policy or StopWhen ended it.
-	SupervisorFinished
+	EventPaused
+	// EventGaveUp: the supervision ended with a *GaveUpError (Err).
+	EventGaveUp
+	// EventStopped: the supervision ended by Stop or the context.
+	EventStopped
+	// EventFinished: the restart policy or StopWhen ended it.
+	EventFinished
 )
 
-func (k SupervisorEventKind) String() string {
+func (k EventKind) String() string {
 	switch k {
-	case SupervisorStarted:
+	case EventStarted:
 		return "started"
-	case SupervisorStartFailed:
+	case EventStartFailed:
 		return "start failed"
-	case SupervisorUnhealthy:
+	case EventUnhealthy:
 		return "unhealthy"
-	case SupervisorExited:
+	case EventExited:
 		return "exited"
-	case SupervisorRestarting:
+	case EventRestarting:
 		return "restarting"
-	case SupervisorPaused:
+	case EventPaused:
 		return "paused"
-	case SupervisorGaveUp:
+	case EventGaveUp:
 		return "gave up"
-	case SupervisorStopped:
+	case EventStopped:
 		return "stopped"
-	case SupervisorFinished:
+	case EventFinished:
 		return "finished"
 	}
 	return "unknown"
 }
 
-// SupervisorEvent is one lifecycle event of a Supervisor.
-type SupervisorEvent struct {
-	Kind SupervisorEventKind
+// Event is one lifecycle event of a Supervisor.
+type Event struct {
+	Kind EventKind
 	Time time.Time // by the supervisor's Clock
 	Run  int       // the incarnation, 1 for the first
 	Pid  int
-	// Result is set on SupervisorExited.
-	Result *Result
-	// Delay is set on SupervisorRestarting and SupervisorPaused.
+	// Result is set on EventExited.
+	Result *proc.Result
+	// Delay is set on EventRestarting and EventPaused.
 	Delay time.Duration
-	// Err is set on SupervisorStartFailed, SupervisorUnhealthy,
-	// SupervisorGaveUp, and on SupervisorStopped by a context.
+	// Err is set on EventStartFailed, EventUnhealthy, EventGaveUp, and
+	// on EventStopped by a context.
 	Err error
 	// Dropped counts the events this reader lost just before this one
-	// because it fell more than SupervisorEventBuffer events behind.
+	// because it fell more than EventBuffer events behind.
 	Dropped int
 }
 
-// SupervisorEventBuffer is how many recent events a Supervisor keeps for
-// its readers.
-const SupervisorEventBuffer = 256
+// EventBuffer is how many recent events a Supervisor keeps for its
+// readers.
+const EventBuffer = 256
 
 // Supervisor keeps a command running in a fresh container per
 // incarnation. Its methods are safe for concurrent use.
 type Supervisor struct {
-	cmd  *Cmd
-	opts SupervisorOptions
+	cmd  *proc.Cmd
+	name string // the program, as Cmd.Name says
+	opts Options
 	clk  Clock
 	log  *slog.Logger
 
-	stopReq   chan struct{}
+	// stopReq ends when Stop is called; stopGrace is set before.
+	stopReq   context.Context
+	stopNow   context.CancelFunc
 	stopOnce  sync.Once
-	stopGrace time.Duration // set before stopReq is closed
+	stopGrace time.Duration
 	done      chan struct{}
 
 	mu      sync.Mutex
 	status  Status
 	final   error
-	events  []SupervisorEvent // the last SupervisorEventBuffer
-	base    int               // sequence number of events[0]
-	changed chan struct{}     // closed and replaced on every event
+	events  []Event       // the last EventBuffer
+	base    int           // sequence number of events[0]
+	changed chan struct{} // closed and replaced on every event
 	closed  bool
 }
 
-// Supervise starts c under supervision and returns at once; the first
+// Start starts c under supervision and returns at once; the first
 // incarnation starts in the background. Every incarnation is a fresh
-// process in a fresh container, started with ctx; its whole tree is dead
-// before the next one starts.
+// process in a fresh container, started with ctx (c.Start); its whole
+// tree is dead before the next one starts.
 //
 // ctx ending is terminal: the running incarnation is stopped as its
 // context ending always stops a run (with the Cmd's Grace, if set, else
 // killed at once), no restart follows, and Wait returns ctx's error. An
-// invalid command or options end the supervision at once with a
-// *GaveUpError matching ErrInvalid (or, for what Cmd.Validate rejects
-// otherwise, contain.ErrInvalidLimit or ErrUnsupported): no restart could
-// start it.
+// invalid command or options (a nil c or ctx included) end the
+// supervision at once with a *GaveUpError matching proc.ErrInvalid (or,
+// for what Cmd.Validate rejects otherwise, contain.ErrInvalidLimit or
+// proc.ErrUnsupported): no restart could start it.
 //
 // Each lifecycle event is logged as one event to the Cmd's Logger (with
 // program, run, pid, outcome, delay; never arguments, environment or
 // output), besides the Cmd's own spawn and exit events.
-func (c *Cmd) Supervise(ctx context.Context, opts SupervisorOptions) *Supervisor {
-	if err := c.entry(ctx); err != nil {
-		// Given up before the loop starts: a nil context must not crash
-		// the loop's goroutine.
-		name := ""
-		if c != nil {
-			name = c.name
-		}
-		if c == nil {
-			c = &Cmd{fromNil: true}
-		}
-		s := &Supervisor{cmd: c, opts: opts, clk: realClock{}, log: slog.New(slog.DiscardHandler),
-			stopReq: make(chan struct{}), done: make(chan struct{}), changed: make(chan struct{})}
-		gerr := &GaveUpError{Program: name, Reason: "invalid command", Err: err}
-		s.end(SupervisorEvent{Kind: SupervisorGaveUp, Err: gerr}, GaveUp, gerr)
-		return s
-	}
+func Start(ctx context.Context, c *proc.Cmd, opts Options) *Supervisor {
+	spec := c.Spec()
 	s := &Supervisor{
-		cmd: c, opts: opts, clk: opts.Clock, log: c.logger,
-		stopReq: make(chan struct{}), done: make(chan struct{}), changed: make(chan struct{}),
+		cmd: c, name: spec.Name, opts: opts, clk: opts.Clock, log: spec.Logger,
+		done: make(chan struct{}), changed: make(chan struct{}),
 	}
+	s.stopReq, s.stopNow = context.WithCancel(context.Background())
 	if s.clk == nil {
 		s.clk = realClock{}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	var err error
+	switch {
+	case c == nil:
+		err = &proc.InvalidError{Reason: "nil *Cmd"}
+	case ctx == nil:
+		err = nilContext(s.name, "supervise.Start")
+	}
+	if err != nil {
+		// Given up before the loop starts: a nil context must not crash
+		// the loop's goroutine.
+		gerr := &GaveUpError{Program: s.name, Reason: "invalid command", Err: err}
+		s.end(Event{Kind: EventGaveUp, Err: gerr}, GaveUp, gerr)
+		return s
+	}
 	go s.loop(ctx)
 	return s
 }
 
-func (o SupervisorOptions) validate() string {
+// nilContext is the error of an entry point given a nil context.Context,
+// worded as proc words its own.
+func nilContext(program, entry string) error {
+	return &proc.InvalidError{Program: program, Reason: entry + " was given a nil context.Context"}
+}
+
+func (o Options) validate() string {
 	switch {
 	case o.Restart < OnFailure || o.Restart > Never:
 		return "unknown restart policy"
@@ -384,28 +410,16 @@ func (o SupervisorOptions) validate() string {
 	return ""
 }
 
-func (o SupervisorOptions) withDefaults() SupervisorOptions {
-	if o.HealthyAfter == 0 {
-		o.HealthyAfter = DefaultHealthyAfter
-	}
-	if o.GuardThreshold == 0 {
-		o.GuardThreshold = DefaultGuardThreshold
-	}
-	if o.GuardHalfLife == 0 {
-		o.GuardHalfLife = DefaultGuardHalfLife
-	}
-	if o.GuardPause == 0 {
-		o.GuardPause = DefaultGuardPause
-	}
-	if o.Health.Interval == 0 {
-		o.Health.Interval = DefaultHealthInterval
-	}
-	if o.Health.Timeout == 0 {
-		o.Health.Timeout = o.Health.Interval
-	}
-	if o.Health.Failures == 0 {
-		o.Health.Failures = DefaultHealthFailures
-	}
+// withDefaults fills in the zero options (a negative GuardThreshold
+// stays: it turns the guard off).
+func (o Options) withDefaults() Options {
+	o.HealthyAfter = cmp.Or(o.HealthyAfter, DefaultHealthyAfter)
+	o.GuardThreshold = cmp.Or(o.GuardThreshold, DefaultGuardThreshold)
+	o.GuardHalfLife = cmp.Or(o.GuardHalfLife, DefaultGuardHalfLife)
+	o.GuardPause = cmp.Or(o.GuardPause, DefaultGuardPause)
+	o.Health.Interval = cmp.Or(o.Health.Interval, DefaultHealthInterval)
+	o.Health.Timeout = cmp.Or(o.Health.Timeout, o.Health.Interval)
+	o.Health.Failures = cmp.Or(o.Health.Failures, DefaultHealthFailures)
 	return o
 }
 
@@ -423,7 +437,7 @@ func (s *Supervisor) Done() <-chan struct{} { return s.done }
 // Wait waits for the supervision to end and returns the final Status and
 // error: nil after Stop, after StopWhen matched, or when the last run
 // succeeded; a *GaveUpError when it gave up; ctx's error (with its cause)
-// when the Supervise context ended; the last run's error when the restart
+// when the context given to Start ended; the last run's error when the restart
 // policy ended it after a failure (Never). If Wait's own ctx ends first it
 // returns the current Status and ctx's error; the supervision goes on.
 func (s *Supervisor) Wait(ctx context.Context) (Status, error) {
@@ -455,7 +469,7 @@ func (s *Supervisor) Stop(ctx context.Context, grace time.Duration) error {
 	}
 	s.stopOnce.Do(func() {
 		s.stopGrace = grace
-		close(s.stopReq)
+		s.stopNow()
 	})
 	select {
 	case <-s.done:
@@ -466,14 +480,14 @@ func (s *Supervisor) Stop(ctx context.Context, grace time.Duration) error {
 }
 
 // Events returns the lifecycle events. Each iteration is a reader of its
-// own: it sees the recent events (up to the last SupervisorEventBuffer,
+// own: it sees the recent events (up to the last EventBuffer,
 // so usually all of them from the start), then every new one, and ends
-// after the final event (SupervisorStopped, SupervisorGaveUp or
-// SupervisorFinished). Readers never slow the supervisor: a reader more
-// than SupervisorEventBuffer events behind loses the oldest, counted in
+// after the final event (EventStopped, EventGaveUp or
+// EventFinished). Readers never slow the supervisor: a reader more
+// than EventBuffer events behind loses the oldest, counted in
 // the Dropped field of the next event it gets.
-func (s *Supervisor) Events() iter.Seq[SupervisorEvent] {
-	return func(yield func(SupervisorEvent) bool) {
+func (s *Supervisor) Events() iter.Seq[Event] {
+	return func(yield func(Event) bool) {
 		next := 0
 		for {
 			s.mu.Lock()
@@ -503,15 +517,15 @@ func (s *Supervisor) Events() iter.Seq[SupervisorEvent] {
 
 // publish records ev, applies set to the status under the same lock, and
 // logs the event.
-func (s *Supervisor) publish(ev SupervisorEvent, set func(*Status)) {
+func (s *Supervisor) publish(ev Event, set func(*Status)) {
 	ev.Time = s.clk.Now()
 	s.mu.Lock()
 	if set != nil {
 		set(&s.status)
 	}
 	s.events = append(s.events, ev)
-	if len(s.events) > SupervisorEventBuffer {
-		n := len(s.events) - SupervisorEventBuffer
+	if len(s.events) > EventBuffer {
+		n := len(s.events) - EventBuffer
 		s.events = append(s.events[:0:0], s.events[n:]...)
 		s.base += n
 	}
@@ -519,24 +533,24 @@ func (s *Supervisor) publish(ev SupervisorEvent, set func(*Status)) {
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
 
-	attrs := []any{"program", s.cmd.name, "run", ev.Run}
+	attrs := []any{"program", s.name, "run", ev.Run}
 	level := slog.LevelInfo
 	switch ev.Kind {
-	case SupervisorStarted:
+	case EventStarted:
 		attrs = append(attrs, "pid", ev.Pid)
-	case SupervisorExited:
+	case EventExited:
 		r := ev.Result
 		attrs = append(attrs, "pid", ev.Pid, "outcome", r.Outcome.String(), "code", r.ExitCode, "signal", r.Signal, "duration", r.Duration)
-	case SupervisorRestarting, SupervisorPaused:
+	case EventRestarting, EventPaused:
 		attrs = append(attrs, "delay", ev.Delay)
 		level = slog.LevelWarn
-	case SupervisorUnhealthy:
+	case EventUnhealthy:
 		attrs = append(attrs, "pid", ev.Pid)
 		level = slog.LevelWarn
-	case SupervisorStartFailed, SupervisorGaveUp:
+	case EventStartFailed, EventGaveUp:
 		// Start and give-up errors name the program and the reason, not
 		// output; exit errors are not logged (their tails are output).
-		var ee *ExitError
+		var ee *proc.ExitError
 		if ev.Err != nil && !errors.As(ev.Err, &ee) {
 			attrs = append(attrs, "err", ev.Err)
 		}
@@ -546,7 +560,7 @@ func (s *Supervisor) publish(ev SupervisorEvent, set func(*Status)) {
 }
 
 // end publishes the final event and releases Wait and the readers.
-func (s *Supervisor) end(ev SupervisorEvent, state SupervisorState, final error) {
+func (s *Supervisor) end(ev Event, state State, final error) {
 	s.publish(ev, func(st *Status) { st.State, st.Pid = state, 0 })
 	s.mu.Lock()
 	s.final = final
@@ -555,7 +569,7 @@ func (s *Supervisor) end(ev SupervisorEvent, state SupervisorState, final error)
 	close(s.done)
 }
 
-func (s *Supervisor) setState(state SupervisorState) {
+func (s *Supervisor) setState(state State) {
 	s.mu.Lock()
 	s.status.State = state
 	s.mu.Unlock()
@@ -568,19 +582,13 @@ func (s *Supervisor) sleep(ctx context.Context, d time.Duration) bool {
 		return ctx.Err() == nil && !s.stopping()
 	case <-ctx.Done():
 		return false
-	case <-s.stopReq:
+	case <-s.stopReq.Done():
 		return false
 	}
 }
 
-func (s *Supervisor) stopping() bool {
-	select {
-	case <-s.stopReq:
-		return true
-	default:
-		return false
-	}
-}
+// stopping reports whether Stop was called.
+func (s *Supervisor) stopping() bool { return s.stopReq.Err() != nil }
 
 // stopped ends the supervision by Stop or ctx.
 func (s *Supervisor) stopped(ctx context.Context, run int) {
@@ -591,15 +599,15 @@ func (s *Supervisor) stopped(ctx context.Context, run int) {
 			err = fmt.Errorf("%w (%w)", err, cause)
 		}
 	}
-	s.end(SupervisorEvent{Kind: SupervisorStopped, Run: run, Err: err}, Stopped, err)
+	s.end(Event{Kind: EventStopped, Run: run, Err: err}, Stopped, err)
 }
 
 func (s *Supervisor) loop(ctx context.Context) {
 	o := s.opts.withDefaults()
-	c := s.cmd
+	name := s.name
 	if reason := s.opts.validate(); reason != "" {
-		err := &GaveUpError{Program: c.name, Reason: "invalid command", Err: &InvalidError{Program: c.name, Reason: reason}}
-		s.end(SupervisorEvent{Kind: SupervisorGaveUp, Err: err}, GaveUp, err)
+		err := &GaveUpError{Program: name, Reason: "invalid command", Err: &proc.InvalidError{Program: name, Reason: reason}}
+		s.end(Event{Kind: EventGaveUp, Err: err}, GaveUp, err)
 		return
 	}
 	backoff := retry.Policy{Backoff: o.Backoff}
@@ -622,8 +630,8 @@ func (s *Supervisor) loop(ctx context.Context) {
 
 		r, unhealthy, err := s.runOnce(ctx, run, o)
 		if neverStarts(err) {
-			gerr := &GaveUpError{Program: c.name, Reason: "invalid command", Restarts: run - 1, Err: err}
-			s.end(SupervisorEvent{Kind: SupervisorGaveUp, Run: run, Err: gerr}, GaveUp, gerr)
+			gerr := &GaveUpError{Program: name, Reason: "invalid command", Restarts: run - 1, Err: err}
+			s.end(Event{Kind: EventGaveUp, Run: run, Err: gerr}, GaveUp, gerr)
 			return
 		}
 		if ctx.Err() != nil || s.stopping() {
@@ -631,24 +639,24 @@ func (s *Supervisor) loop(ctx context.Context) {
 			return
 		}
 		if r != nil && o.StopWhen != nil && o.StopWhen(r) {
-			s.end(SupervisorEvent{Kind: SupervisorFinished, Run: run}, Finished, nil)
+			s.end(Event{Kind: EventFinished, Run: run}, Finished, nil)
 			return
 		}
 		failed := r == nil || !r.Success() || unhealthy
 		if o.Restart == Never || (o.Restart == OnFailure && !failed) {
-			s.end(SupervisorEvent{Kind: SupervisorFinished, Run: run}, Finished, err)
+			s.end(Event{Kind: EventFinished, Run: run}, Finished, err)
 			return
 		}
 		if r != nil && r.Duration >= o.HealthyAfter {
 			streak, prev, score, tripped = 0, 0, 0, false
 		}
 		if o.MaxRestarts > 0 && streak >= o.MaxRestarts {
-			gerr := &GaveUpError{Program: c.name, Reason: "max restarts", Restarts: run - 1, Err: err}
-			s.end(SupervisorEvent{Kind: SupervisorGaveUp, Run: run, Err: gerr}, GaveUp, gerr)
+			gerr := &GaveUpError{Program: name, Reason: "max restarts", Restarts: run - 1, Err: err}
+			s.end(Event{Kind: EventGaveUp, Run: run, Err: gerr}, GaveUp, gerr)
 			return
 		}
 		streak++
-		kind, delay := SupervisorRestarting, time.Duration(0)
+		kind, delay := EventRestarting, time.Duration(0)
 		if failed && o.GuardThreshold > 0 {
 			now := s.clk.Now()
 			if score > 0 {
@@ -657,23 +665,23 @@ func (s *Supervisor) loop(ctx context.Context) {
 			score, scoreAt = score+1, now
 			if score > o.GuardThreshold {
 				if tripped {
-					gerr := &GaveUpError{Program: c.name, Reason: "crash loop", Restarts: run - 1, Err: err}
-					s.end(SupervisorEvent{Kind: SupervisorGaveUp, Run: run, Err: gerr}, GaveUp, gerr)
+					gerr := &GaveUpError{Program: name, Reason: "crash loop", Restarts: run - 1, Err: err}
+					s.end(Event{Kind: EventGaveUp, Run: run, Err: gerr}, GaveUp, gerr)
 					return
 				}
 				tripped, score = true, 0
-				kind, delay = SupervisorPaused, o.GuardPause
+				kind, delay = EventPaused, o.GuardPause
 			}
 		}
-		if kind == SupervisorRestarting {
+		if kind == EventRestarting {
 			delay = backoff.Delay(streak, prev, err)
 			prev = delay
 		}
 		state := Restarting
-		if kind == SupervisorPaused {
+		if kind == EventPaused {
 			state = Paused
 		}
-		s.publish(SupervisorEvent{Kind: kind, Run: run, Delay: delay}, func(st *Status) { st.State = state })
+		s.publish(Event{Kind: kind, Run: run, Delay: delay}, func(st *Status) { st.State = state })
 		if !s.sleep(ctx, delay) {
 			s.stopped(ctx, run)
 			return
@@ -682,25 +690,24 @@ func (s *Supervisor) loop(ctx context.Context) {
 }
 
 // neverStarts reports a run error that every restart would repeat: the
-// command is malformed (ErrInvalid, an invalid limit) or asks for what
-// cannot be done here (ErrUnsupported).
+// command is malformed (proc.ErrInvalid, an invalid limit) or asks for
+// what cannot be done here (proc.ErrUnsupported).
 func neverStarts(err error) bool {
-	var ie *InvalidError
-	return errors.As(err, &ie) || errors.Is(err, contain.ErrInvalidLimit) || errors.Is(err, ErrUnsupported)
+	var ie *proc.InvalidError
+	return errors.As(err, &ie) || errors.Is(err, contain.ErrInvalidLimit) || errors.Is(err, proc.ErrUnsupported)
 }
 
 // runOnce starts one incarnation and waits until its tree is dead. It
 // returns the Result (nil if the start failed), whether the health check
 // killed it, and the run's error.
-func (s *Supervisor) runOnce(ctx context.Context, run int, o SupervisorOptions) (*Result, bool, error) {
-	c := s.cmd
-	p, err := c.Start(ctx)
+func (s *Supervisor) runOnce(ctx context.Context, run int, o Options) (*proc.Result, bool, error) {
+	p, err := s.cmd.Start(ctx)
 	if err != nil {
-		s.publish(SupervisorEvent{Kind: SupervisorStartFailed, Run: run, Err: err}, func(st *Status) { st.LastErr = err })
+		s.publish(Event{Kind: EventStartFailed, Run: run, Err: err}, func(st *Status) { st.LastErr = err })
 		return nil, false, err
 	}
 	pid := p.Pid()
-	s.publish(SupervisorEvent{Kind: SupervisorStarted, Run: run, Pid: pid}, func(st *Status) { st.State, st.Pid = Running, pid })
+	s.publish(Event{Kind: EventStarted, Run: run, Pid: pid}, func(st *Status) { st.State, st.Pid = Running, pid })
 
 	var unhealthy bool
 	var checks sync.WaitGroup
@@ -711,8 +718,8 @@ func (s *Supervisor) runOnce(ctx context.Context, run int, o SupervisorOptions) 
 			defer checks.Done()
 			if err := s.watchHealth(hctx, p, o.Health); err != nil {
 				unhealthy = true
-				s.publish(SupervisorEvent{Kind: SupervisorUnhealthy, Run: run, Pid: pid, Err: err}, nil)
-				kctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
+				s.publish(Event{Kind: EventUnhealthy, Run: run, Pid: pid, Err: err}, nil)
+				kctx, cancel := teardown.Context()
 				defer cancel()
 				_ = p.Kill(kctx)
 			}
@@ -720,7 +727,7 @@ func (s *Supervisor) runOnce(ctx context.Context, run int, o SupervisorOptions) 
 	}
 	select {
 	case <-p.Done():
-	case <-s.stopReq:
+	case <-s.stopReq.Done():
 		s.setState(Stopping)
 		s.stopProcess(p)
 	}
@@ -728,21 +735,21 @@ func (s *Supervisor) runOnce(ctx context.Context, run int, o SupervisorOptions) 
 	hcancel()
 	checks.Wait()
 
-	r, err := p.result, p.err
+	r, err := p.Wait(context.Background()) // the run is done: at once
 	if err == nil && r != nil {
 		err = r.Err()
 	}
 	if unhealthy && err == nil {
-		err = errors.New("proc: supervised process killed by its health check")
+		err = errors.New("supervise: the process was killed by its health check")
 	}
-	s.publish(SupervisorEvent{Kind: SupervisorExited, Run: run, Pid: pid, Result: r},
+	s.publish(Event{Kind: EventExited, Run: run, Pid: pid, Result: r},
 		func(st *Status) { st.Pid, st.Last, st.LastErr = 0, r, err })
 	return r, unhealthy, err
 }
 
 // watchHealth runs the checks until the run ends (nil) or Failures
 // checks in a row failed (the last check's error).
-func (s *Supervisor) watchHealth(ctx context.Context, p *RunningProcess, h HealthCheck) error {
+func (s *Supervisor) watchHealth(ctx context.Context, p *proc.RunningProcess, h HealthCheck) error {
 	fails := 0
 	for {
 		select {
@@ -772,20 +779,22 @@ func (s *Supervisor) watchHealth(ctx context.Context, p *RunningProcess, h Healt
 
 // stopProcess sends the graceful signal, waits up to the grace, and
 // kills the tree.
-func (s *Supervisor) stopProcess(p *RunningProcess) {
+func (s *Supervisor) stopProcess(p *proc.RunningProcess) {
+	// A grace of 0 sends nothing; the grace is measured on the clock.
+	var sig os.Signal
 	if s.stopGrace > 0 {
-		var sig os.Signal = syscall.SIGTERM
-		if s.cmd.grace.set && s.cmd.grace.sig != nil {
-			sig = s.cmd.grace.sig
-		}
-		if err := p.Signal(sig); err == nil {
-			select {
-			case <-p.Done():
-			case <-s.clk.After(s.stopGrace):
-			}
+		if sig = s.cmd.Spec().Grace; sig == nil {
+			sig = teardown.DefaultSignal
 		}
 	}
-	kctx, cancel := context.WithTimeout(context.Background(), teardownTimeout)
-	defer cancel()
-	_ = p.Kill(kctx)
+	_ = teardown.Graceful(sig, p.Signal, func() {
+		select {
+		case <-p.Done():
+		case <-s.clk.After(s.stopGrace):
+		}
+	}, func() {
+		kctx, cancel := teardown.Context()
+		defer cancel()
+		_ = p.Kill(kctx)
+	})
 }

@@ -1,4 +1,4 @@
-package proc_test
+package supervise_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/internal/testchild"
 	"github.com/gotether/tether/proc"
+	"github.com/gotether/tether/proc/supervise"
 	"github.com/gotether/tether/retry"
 )
 
@@ -52,7 +53,7 @@ func (c *fakeClock) Sleeps() []time.Duration {
 }
 
 // kinds lists the kinds of every event the supervisor kept.
-func kinds(s *proc.Supervisor) []string {
+func kinds(s *supervise.Supervisor) []string {
 	var out []string
 	for ev := range s.Events() {
 		out = append(out, ev.Kind.String())
@@ -65,19 +66,19 @@ func quick() retry.Backoff { return retry.Constant{Interval: 10 * time.Milliseco
 func TestSupervisorGivesUpAfterMaxRestarts(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b contain.Backend) {
 		ctx := ctxFor(t, patience)
-		s := script("err", "boom", "exit", "3").Backend(b).Supervise(ctx, proc.SupervisorOptions{
-			Restart: proc.OnFailure, MaxRestarts: 2, Backoff: quick(), GuardThreshold: -1,
+		s := supervise.Start(ctx, script("err", "boom", "exit", "3").Backend(b), supervise.Options{
+			Restart: supervise.OnFailure, MaxRestarts: 2, Backoff: quick(), GuardThreshold: -1,
 		})
 		st, err := s.Wait(ctx)
-		var gu *proc.GaveUpError
-		if !errors.As(err, &gu) || !errors.Is(err, proc.ErrGaveUp) || gu.Reason != "max restarts" || gu.Restarts != 2 {
+		var gu *supervise.GaveUpError
+		if !errors.As(err, &gu) || !errors.Is(err, supervise.ErrGaveUp) || gu.Reason != "max restarts" || gu.Restarts != 2 {
 			t.Fatalf("err %v, want a max-restarts GaveUpError after 2 restarts", err)
 		}
 		var ee *proc.ExitError
 		if !errors.As(err, &ee) || ee.Code != 3 {
 			t.Fatalf("err %v does not carry the last exit error", err)
 		}
-		if st.State != proc.GaveUp || st.Restarts != 2 || st.Runs != 3 || st.Pid != 0 || st.Last == nil || st.Last.ExitCode != 3 {
+		if st.State != supervise.GaveUp || st.Restarts != 2 || st.Runs != 3 || st.Pid != 0 || st.Last == nil || st.Last.ExitCode != 3 {
 			t.Fatalf("status %+v", st)
 		}
 		want := []string{"started", "exited", "restarting", "started", "exited", "restarting", "started", "exited", "gave up"}
@@ -89,23 +90,23 @@ func TestSupervisorGivesUpAfterMaxRestarts(t *testing.T) {
 
 func TestSupervisorEventsCarryPidsOutcomesAndDelays(t *testing.T) {
 	ctx := ctxFor(t, patience)
-	s := script("exit", "3").Supervise(ctx, proc.SupervisorOptions{MaxRestarts: 1, Backoff: quick(), GuardThreshold: -1})
-	if _, err := s.Wait(ctx); !errors.Is(err, proc.ErrGaveUp) {
+	s := supervise.Start(ctx, script("exit", "3"), supervise.Options{MaxRestarts: 1, Backoff: quick(), GuardThreshold: -1})
+	if _, err := s.Wait(ctx); !errors.Is(err, supervise.ErrGaveUp) {
 		t.Fatal(err)
 	}
 	var pids []int
 	for ev := range s.Events() {
 		switch ev.Kind {
-		case proc.SupervisorStarted:
+		case supervise.EventStarted:
 			pids = append(pids, ev.Pid)
-		case proc.SupervisorExited:
+		case supervise.EventExited:
 			if ev.Pid != pids[len(pids)-1] || ev.Result.Outcome != proc.Exited || ev.Result.ExitCode != 3 || ev.Result.Pid != ev.Pid {
 				t.Fatalf("exited event %+v", ev)
 			}
 			if testchild.Alive(ev.Pid) {
 				t.Fatalf("pid %d alive after its exited event", ev.Pid)
 			}
-		case proc.SupervisorRestarting:
+		case supervise.EventRestarting:
 			if ev.Delay != 10*time.Millisecond || ev.Run != 1 {
 				t.Fatalf("restarting event %+v", ev)
 			}
@@ -124,12 +125,11 @@ func TestSupervisorFlappingChildRecoversAndRunsUntilStop(t *testing.T) {
 		ctx := ctxFor(t, patience)
 		dir := testchild.TempDir(t)
 		count, ready := filepath.Join(dir, "count"), filepath.Join(dir, "ready")
-		s := script("failuntil", count, "3", "pids", ready, "block").Backend(b).
-			Supervise(ctx, proc.SupervisorOptions{Restart: proc.Always, Backoff: quick()})
+		s := supervise.Start(ctx, script("failuntil", count, "3", "pids", ready, "block").Backend(b), supervise.Options{Restart: supervise.Always, Backoff: quick()})
 		tree := testchild.ReadPidFile(t, ready, patience)
 		testchild.Poll(t, patience, "the third run to be running", func() bool {
 			st := s.Status()
-			return st.State == proc.Running && st.Pid == tree["child"]
+			return st.State == supervise.Running && st.Pid == tree["child"]
 		})
 		if st := s.Status(); st.Restarts != 2 || st.Last == nil || st.Last.ExitCode != 75 {
 			t.Fatalf("status %+v", st)
@@ -138,7 +138,7 @@ func TestSupervisorFlappingChildRecoversAndRunsUntilStop(t *testing.T) {
 			t.Fatal(err)
 		}
 		st, err := s.Wait(ctx)
-		if err != nil || st.State != proc.Stopped || st.Restarts != 2 || st.Last.Outcome != proc.Signaled {
+		if err != nil || st.State != supervise.Stopped || st.Restarts != 2 || st.Last.Outcome != proc.Signaled {
 			t.Fatalf("status %+v err %v", st, err)
 		}
 		if testchild.Alive(tree["child"]) {
@@ -152,10 +152,10 @@ func TestSupervisorFlappingChildRecoversAndRunsUntilStop(t *testing.T) {
 
 func TestSupervisorNeverRunsOnce(t *testing.T) {
 	ctx := ctxFor(t, patience)
-	s := script("exit", "3").Supervise(ctx, proc.SupervisorOptions{Restart: proc.Never})
+	s := supervise.Start(ctx, script("exit", "3"), supervise.Options{Restart: supervise.Never})
 	st, err := s.Wait(ctx)
 	var ee *proc.ExitError
-	if !errors.As(err, &ee) || ee.Code != 3 || st.State != proc.Finished || st.Runs != 1 || st.Restarts != 0 {
+	if !errors.As(err, &ee) || ee.Code != 3 || st.State != supervise.Finished || st.Runs != 1 || st.Restarts != 0 {
 		t.Fatalf("status %+v err %v", st, err)
 	}
 	if got, want := kinds(s), []string{"started", "exited", "finished"}; !slices.Equal(got, want) {
@@ -166,9 +166,9 @@ func TestSupervisorNeverRunsOnce(t *testing.T) {
 func TestSupervisorOnFailureFinishesAfterSuccess(t *testing.T) {
 	ctx := ctxFor(t, patience)
 	count := filepath.Join(testchild.TempDir(t), "count")
-	s := script("failuntil", count, "2", "out", "ok").Supervise(ctx, proc.SupervisorOptions{Backoff: quick()})
+	s := supervise.Start(ctx, script("failuntil", count, "2", "out", "ok"), supervise.Options{Backoff: quick()})
 	st, err := s.Wait(ctx)
-	if err != nil || st.State != proc.Finished || st.Restarts != 1 || string(st.Last.Stdout) != "ok" {
+	if err != nil || st.State != supervise.Finished || st.Restarts != 1 || string(st.Last.Stdout) != "ok" {
 		t.Fatalf("status %+v err %v", st, err)
 	}
 }
@@ -177,12 +177,12 @@ func TestSupervisorStopWhenEndsSupervision(t *testing.T) {
 	ctx := ctxFor(t, patience)
 	count := filepath.Join(testchild.TempDir(t), "count")
 	// Runs 1 and 2 exit 75; run 3 exits 78, which StopWhen matches.
-	s := script("failuntil", count, "3", "exit", "78").Supervise(ctx, proc.SupervisorOptions{
-		Restart: proc.Always, Backoff: quick(),
+	s := supervise.Start(ctx, script("failuntil", count, "3", "exit", "78"), supervise.Options{
+		Restart: supervise.Always, Backoff: quick(),
 		StopWhen: func(r *proc.Result) bool { return r.ExitCode == 78 },
 	})
 	st, err := s.Wait(ctx)
-	if err != nil || st.State != proc.Finished || st.Runs != 3 || st.Last.ExitCode != 78 {
+	if err != nil || st.State != supervise.Finished || st.Runs != 3 || st.Last.ExitCode != 78 {
 		t.Fatalf("status %+v err %v", st, err)
 	}
 }
@@ -190,13 +190,13 @@ func TestSupervisorStopWhenEndsSupervision(t *testing.T) {
 func TestSupervisorCrashLoopGuardPausesOnceThenGivesUp(t *testing.T) {
 	ctx := ctxFor(t, patience)
 	clk := newFakeClock()
-	s := script("exit", "3").Supervise(ctx, proc.SupervisorOptions{
+	s := supervise.Start(ctx, script("exit", "3"), supervise.Options{
 		Backoff:        retry.Constant{Interval: time.Second},
 		GuardThreshold: 3, GuardHalfLife: 10 * time.Second, GuardPause: time.Minute,
 		Clock: clk,
 	})
 	st, err := s.Wait(ctx)
-	var gu *proc.GaveUpError
+	var gu *supervise.GaveUpError
 	if !errors.As(err, &gu) || gu.Reason != "crash loop" {
 		t.Fatalf("err %v, want a crash-loop GaveUpError", err)
 	}
@@ -206,12 +206,12 @@ func TestSupervisorCrashLoopGuardPausesOnceThenGivesUp(t *testing.T) {
 	if got, want := clk.Sleeps(), []time.Duration{s1, s1, s1, time.Minute, s1, s1, s1}; !slices.Equal(got, want) {
 		t.Fatalf("waits %v, want %v", got, want)
 	}
-	if st.Runs != 8 || st.State != proc.GaveUp {
+	if st.Runs != 8 || st.State != supervise.GaveUp {
 		t.Fatalf("status %+v", st)
 	}
 	var paused []time.Duration
 	for ev := range s.Events() {
-		if ev.Kind == proc.SupervisorPaused {
+		if ev.Kind == supervise.EventPaused {
 			paused = append(paused, ev.Delay)
 		}
 	}
@@ -227,7 +227,7 @@ func TestSupervisorBackoffResetsAfterHealthyRun(t *testing.T) {
 	runs := 0
 	// Runs 1 and 2 fail at once; runs 3 and 4 last 1.2 s (healthy) and
 	// then fail.
-	s := script("failuntil", count, "3", "sleep", "1200ms", "exit", "1").Supervise(ctx, proc.SupervisorOptions{
+	s := supervise.Start(ctx, script("failuntil", count, "3", "sleep", "1200ms", "exit", "1"), supervise.Options{
 		Backoff:      retry.Exponential{Initial: 100 * time.Millisecond, Factor: 2, Max: 10 * time.Second},
 		HealthyAfter: time.Second, GuardThreshold: -1, Clock: clk,
 		StopWhen: func(*proc.Result) bool { runs++; return runs == 4 },
@@ -276,12 +276,12 @@ func TestSupervisorHealthCheckRestartsUnhealthyChild(t *testing.T) {
 			}
 			return errors.New("not healthy")
 		}
-		s := script("hold", "pids", file, "block").Backend(b).Supervise(ctx, proc.SupervisorOptions{
+		s := supervise.Start(ctx, script("hold", "pids", file, "block").Backend(b), supervise.Options{
 			MaxRestarts: 2, Backoff: quick(), GuardThreshold: -1,
-			Health: proc.HealthCheck{Check: check, Interval: 100 * time.Millisecond, Failures: 3},
+			Health: supervise.HealthCheck{Check: check, Interval: 100 * time.Millisecond, Failures: 3},
 		})
 		st, err := s.Wait(ctx)
-		if !errors.Is(err, proc.ErrGaveUp) || st.Runs != 3 || st.Last.Outcome != proc.Signaled {
+		if !errors.Is(err, supervise.ErrGaveUp) || st.Runs != 3 || st.Last.Outcome != proc.Signaled {
 			t.Fatalf("status %+v err %v", st, err)
 		}
 		mu.Lock()
@@ -328,8 +328,7 @@ func TestSupervisorStopLetsTheChildExitGracefully(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b contain.Backend) {
 		ctx := ctxFor(t, patience)
 		file := filepath.Join(testchild.TempDir(t), "ready")
-		s := script("onterm", "bye", "pids", file, "block").Backend(b).
-			Supervise(ctx, proc.SupervisorOptions{Restart: proc.Always, Backoff: quick()})
+		s := supervise.Start(ctx, script("onterm", "bye", "pids", file, "block").Backend(b), supervise.Options{Restart: supervise.Always, Backoff: quick()})
 		testchild.ReadPidFile(t, file, patience)
 		began := time.Now()
 		if err := s.Stop(ctx, 5*time.Second); err != nil {
@@ -339,7 +338,7 @@ func TestSupervisorStopLetsTheChildExitGracefully(t *testing.T) {
 			t.Fatalf("Stop took %v: the grace was waited out although the child exited", el)
 		}
 		st, err := s.Wait(ctx)
-		if err != nil || st.State != proc.Stopped || st.Runs != 1 || !st.Last.Success() || string(st.Last.Stdout) != "bye" {
+		if err != nil || st.State != supervise.Stopped || st.Runs != 1 || !st.Last.Success() || string(st.Last.Stdout) != "bye" {
 			t.Fatalf("status %+v err %v", st, err)
 		}
 	})
@@ -352,8 +351,7 @@ func TestSupervisorStopKillsAfterGrace(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b contain.Backend) {
 		ctx := ctxFor(t, patience)
 		file := filepath.Join(testchild.TempDir(t), "ready")
-		s := script("ignoreterm", "hold", "pids", file, "block").Backend(b).
-			Supervise(ctx, proc.SupervisorOptions{Restart: proc.Always, Backoff: quick()})
+		s := supervise.Start(ctx, script("ignoreterm", "hold", "pids", file, "block").Backend(b), supervise.Options{Restart: supervise.Always, Backoff: quick()})
 		tree := testchild.ReadPidFile(t, file, patience)
 		began := time.Now()
 		if err := s.Stop(ctx, 300*time.Millisecond); err != nil {
@@ -363,7 +361,7 @@ func TestSupervisorStopKillsAfterGrace(t *testing.T) {
 			t.Fatalf("Stop took %v, want the 300 ms grace and not much more", el)
 		}
 		st, err := s.Wait(ctx)
-		if err != nil || st.State != proc.Stopped || st.Runs != 1 || st.Last.Outcome != proc.Signaled {
+		if err != nil || st.State != supervise.Stopped || st.Runs != 1 || st.Last.Outcome != proc.Signaled {
 			t.Fatalf("status %+v err %v", st, err)
 		}
 		for _, pid := range tree.Pids() {
@@ -380,7 +378,7 @@ func TestSupervisorStopKillsWithoutSignals(t *testing.T) {
 	}
 	ctx := ctxFor(t, patience)
 	file := filepath.Join(testchild.TempDir(t), "ready")
-	s := script("pids", file, "block").Supervise(ctx, proc.SupervisorOptions{Restart: proc.Always})
+	s := supervise.Start(ctx, script("pids", file, "block"), supervise.Options{Restart: supervise.Always})
 	testchild.ReadPidFile(t, file, patience)
 	began := time.Now()
 	if err := s.Stop(ctx, time.Minute); err != nil {
@@ -389,7 +387,7 @@ func TestSupervisorStopKillsWithoutSignals(t *testing.T) {
 	if el := time.Since(began); el > 30*time.Second {
 		t.Fatalf("Stop took %v: it waited for a grace the signal could not start", el)
 	}
-	if st, err := s.Wait(ctx); err != nil || st.State != proc.Stopped || st.Last.Outcome != proc.Signaled {
+	if st, err := s.Wait(ctx); err != nil || st.State != supervise.Stopped || st.Last.Outcome != proc.Signaled {
 		t.Fatalf("status %+v err %v", st, err)
 	}
 }
@@ -399,12 +397,11 @@ func TestSupervisorCancelledContextIsTerminal(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		file := filepath.Join(testchild.TempDir(t), "ready")
-		s := script("hold", "pids", file, "block").Backend(b).
-			Supervise(ctx, proc.SupervisorOptions{Restart: proc.Always, Backoff: quick()})
+		s := supervise.Start(ctx, script("hold", "pids", file, "block").Backend(b), supervise.Options{Restart: supervise.Always, Backoff: quick()})
 		tree := testchild.ReadPidFile(t, file, patience)
 		cancel()
 		st, err := s.Wait(ctxFor(t, patience))
-		if !errors.Is(err, context.Canceled) || st.State != proc.Stopped || st.Runs != 1 || st.Last.Outcome != proc.Cancelled {
+		if !errors.Is(err, context.Canceled) || st.State != supervise.Stopped || st.Runs != 1 || st.Last.Outcome != proc.Cancelled {
 			t.Fatalf("status %+v err %v", st, err)
 		}
 		for _, pid := range tree.Pids() {
@@ -421,19 +418,19 @@ func TestSupervisorCancelledContextIsTerminal(t *testing.T) {
 func TestSupervisorCancelDuringBackoffIsTerminal(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := script("exit", "3").Supervise(ctx, proc.SupervisorOptions{Backoff: retry.Constant{Interval: time.Hour}})
-	testchild.Poll(t, patience, "the backoff wait", func() bool { return s.Status().State == proc.Restarting })
+	s := supervise.Start(ctx, script("exit", "3"), supervise.Options{Backoff: retry.Constant{Interval: time.Hour}})
+	testchild.Poll(t, patience, "the backoff wait", func() bool { return s.Status().State == supervise.Restarting })
 	cancel()
 	st, err := s.Wait(ctxFor(t, patience))
-	if !errors.Is(err, context.Canceled) || st.State != proc.Stopped || st.Runs != 1 {
+	if !errors.Is(err, context.Canceled) || st.State != supervise.Stopped || st.Runs != 1 {
 		t.Fatalf("status %+v err %v", st, err)
 	}
 }
 
 func TestSupervisorInvalidOptionsGiveUpAtOnce(t *testing.T) {
-	s := script("exit", "0").Supervise(context.Background(), proc.SupervisorOptions{MaxRestarts: -1})
+	s := supervise.Start(context.Background(), script("exit", "0"), supervise.Options{MaxRestarts: -1})
 	st, err := s.Wait(ctxFor(t, patience))
-	if !errors.Is(err, proc.ErrGaveUp) || !errors.Is(err, proc.ErrInvalid) || st.Runs != 0 {
+	if !errors.Is(err, supervise.ErrGaveUp) || !errors.Is(err, proc.ErrInvalid) || st.Runs != 0 {
 		t.Fatalf("status %+v err %v", st, err)
 	}
 }
@@ -445,7 +442,7 @@ func TestSupervisorSlowEventReaderDropsOldest(t *testing.T) {
 	n := 0
 	// 100 runs make 300 events (started, exited, restarting) and more: a
 	// reader that starts after the end lost the oldest ones, counted.
-	s := script("exit", "3").Supervise(ctx, proc.SupervisorOptions{
+	s := supervise.Start(ctx, script("exit", "3"), supervise.Options{
 		Backoff: retry.Constant{}, GuardThreshold: -1,
 		StopWhen: func(*proc.Result) bool { n++; return n == 100 },
 	})
@@ -457,7 +454,7 @@ func TestSupervisorSlowEventReaderDropsOldest(t *testing.T) {
 		total += ev.Dropped + 1
 		seen++
 	}
-	if seen != proc.SupervisorEventBuffer || total != 300 {
-		t.Fatalf("saw %d events, %d with drops; want %d and %d", seen, total, proc.SupervisorEventBuffer, 300)
+	if seen != supervise.EventBuffer || total != 300 {
+		t.Fatalf("saw %d events, %d with drops; want %d and %d", seen, total, supervise.EventBuffer, 300)
 	}
 }

@@ -2,6 +2,18 @@
 
 package proc
 
+// The platform's side of running a child, here for unix (exec_linux.go
+// and exec_unix_nonlinux.go refine it); exec_windows.go has the same
+// set for Windows, and the rest of proc knows only this set:
+//
+//   - envAllowsLeadingEquals, envKeyEqual: the environment's names;
+//   - sysSpec.apply: the SysProcAttr a Cmd asks for, or ErrUnsupported;
+//   - startDetached: the start of a Detach;
+//   - checkGrace, signalName, exitStatus, killLeavesNoSignal: signals,
+//     and how a child ended;
+//   - pendingBytes: the bytes queued in a pipe;
+//   - batchCommandLine: running a batch file (cmd.exe; nothing here).
+
 import (
 	"os"
 	"os/exec"
@@ -16,7 +28,7 @@ const envAllowsLeadingEquals = false
 
 func envKeyEqual(a, b string) bool { return a == b }
 
-// applySys sets what the spec asks for in SysProcAttr, or fails with
+// apply sets what the spec asks for in SysProcAttr, or fails with
 // ErrUnsupported before anything is spawned.
 func (s sysSpec) apply(program string, cmd *exec.Cmd) error {
 	if s.winFlags != 0 {
@@ -71,3 +83,32 @@ func exitStatus(ps *os.ProcessState) (code int, signal string) {
 	}
 	return ps.ExitCode(), ""
 }
+
+// startDetached starts cmd in a session of its own.
+func startDetached(cmd *exec.Cmd) error {
+	// sysSpec.apply always sets a SysProcAttr on unix.
+	cmd.SysProcAttr.Setsid = true
+	cmd.SysProcAttr.Setpgid = false
+	return cmd.Start()
+}
+
+// killLeavesNoSignal: a killed process's wait status names SIGKILL.
+const killLeavesNoSignal = false
+
+// pendingBytes reports how many bytes wait unread in the pipe behind f
+// (FIONREAD; TIOCINQ on Linux); ok is false when that cannot be read.
+func pendingBytes(f *os.File) (n int, ok bool) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	var ierr error
+	if err := rc.Control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), fionread) }); err != nil || ierr != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// batchCommandLine does nothing off Windows: only Windows runs a program
+// (a .bat or .cmd file) through a shell behind the caller's back.
+func batchCommandLine(string, *exec.Cmd) error { return nil }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package proc_test
+package supervise_test
 
 import (
 	"context"
@@ -8,15 +8,16 @@ import (
 	"time"
 
 	"github.com/gotether/tether/proc"
+	"github.com/gotether/tether/proc/supervise"
 	"github.com/gotether/tether/retry"
 )
 
-// Supervise restarts a failing command with backoff and gives up after
-// MaxRestarts restarts in a row.
-func ExampleCmd_Supervise() {
+// Start supervises a command: it restarts a failing one with backoff and
+// gives up after MaxRestarts restarts in a row.
+func ExampleStart() {
 	ctx := context.Background()
-	s := proc.Command("sh", "-c", "exit 3").Supervise(ctx, proc.SupervisorOptions{
-		Restart:     proc.OnFailure,
+	s := supervise.Start(ctx, proc.Command("sh", "-c", "exit 3"), supervise.Options{
+		Restart:     supervise.OnFailure,
 		MaxRestarts: 2,
 		Backoff:     retry.Constant{Interval: 10 * time.Millisecond},
 	})
@@ -32,10 +33,10 @@ func ExampleCmd_Supervise() {
 // supervision gracefully.
 func ExampleSupervisor_Events() {
 	ctx := context.Background()
-	s := proc.Command("sleep", "60").Supervise(ctx, proc.SupervisorOptions{Restart: proc.Always})
+	s := supervise.Start(ctx, proc.Command("sleep", "60"), supervise.Options{Restart: supervise.Always})
 	for ev := range s.Events() {
 		fmt.Println(ev.Kind)
-		if ev.Kind == proc.SupervisorStarted {
+		if ev.Kind == supervise.EventStarted {
 			_ = s.Stop(ctx, time.Second)
 		}
 	}

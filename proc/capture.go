@@ -1,97 +1,12 @@
 package proc
 
 import (
-	"errors"
 	"io"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// DefaultCap is the default capture cap per stream: 32 MiB. Stdout keeps
-// the head past it, stderr the tail (errors tend to be at the end).
-const DefaultCap = 32 << 20
-
-// CapPolicy says what happens to a captured stream past its cap.
-type CapPolicy int
-
-// The cap policies.
-const (
-	// KeepHead keeps the first bytes and counts the rest.
-	KeepHead CapPolicy = iota + 1
-	// KeepTail keeps the last bytes.
-	KeepTail
-	// CapFail kills the tree as soon as the cap is passed; the run fails
-	// with ErrOutputTooLarge (the first bytes are kept).
-	CapFail
-)
-
-type outMode int
-
-const (
-	modeCapture outMode = iota + 1
-	modeInherit
-	modeDiscard
-	modeFile
-	modeAppend
-	modeTee
-	// modePipe: the write end of a pipeline's OS pipe (Pipe only). The
-	// run closes the parent's copy right after the spawn.
-	modePipe
-)
-
-// Output is where a stream goes; build one with Capture, Inherit, Discard,
-// ToFile, AppendFile or Tee.
-type Output struct {
-	mode outMode
-	path string
-	w    io.Writer
-}
-
-// Capture keeps the stream in the Result (the default).
-func Capture() Output { return Output{mode: modeCapture} }
-
-// Inherit passes the owner's own stream to the child.
-func Inherit() Output { return Output{mode: modeInherit} }
-
-// Discard sends the stream to the null device.
-func Discard() Output { return Output{mode: modeDiscard} }
-
-// ToFile writes the stream to the file at path, created or truncated on
-// every run.
-func ToFile(path string) Output { return Output{mode: modeFile, path: path} }
-
-// AppendFile appends the stream to the file at path, created if needed.
-func AppendFile(path string) Output { return Output{mode: modeAppend, path: path} }
-
-// Tee captures the stream and also copies every byte to w as it arrives,
-// before any decoding. A slow w slows the draining of the child's pipe;
-// a w that fails stops the copying to w, not the capture.
-func Tee(w io.Writer) Output { return Output{mode: modeTee, w: w} }
-
-type outSpec struct {
-	mode   outMode
-	path   string
-	w      io.Writer
-	limit  int64
-	policy CapPolicy
-	pipe   *os.File
-	// capSet: the cap was set explicitly (CapStdout, CapStderr), so a
-	// pipeline keeps it instead of its smaller stage default.
-	capSet bool
-	// set: the destination was chosen explicitly (Stdout, Stderr), so
-	// Detach can tell an asked-for capture from the default one.
-	set bool
-}
-
-func (s outSpec) apply(o Output) outSpec {
-	s.mode, s.path, s.w, s.set = o.mode, o.path, o.w, true
-	return s
-}
-
-// captures reports whether the stream is read by tether through a pipe.
-func (s outSpec) captures() bool { return s.mode == modeCapture || s.mode == modeTee }
 
 // capture drains one pipe into a capped buffer.
 type capture struct {
@@ -270,28 +185,4 @@ func (c *capture) stats() (total int64, truncated bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.total, c.truncated
-}
-
-// open returns the file the child writes the stream to (owner's own file
-// for Inherit, nil for the null device) and, for captured streams, the
-// read end of the pipe.
-func (s outSpec) open(owner *os.File) (child *os.File, read *os.File, err error) {
-	switch s.mode {
-	case modeInherit:
-		return owner, nil, nil
-	case modeDiscard:
-		return nil, nil, nil
-	case modeFile:
-		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
-		return f, nil, err
-	case modeAppend:
-		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
-		return f, nil, err
-	case modeCapture, modeTee:
-		r, w, err := os.Pipe()
-		return w, r, err
-	case modePipe:
-		return s.pipe, nil, nil
-	}
-	return nil, nil, errors.New("proc: unknown output mode")
 }

@@ -1,0 +1,73 @@
+package proc
+
+import (
+	"os/exec"
+	"time"
+
+	"github.com/gotether/tether/contain"
+)
+
+// child is a run's direct child. One goroutine starts and reaps it
+// (start); it writes the fields and closes exited once the child is
+// reaped, so they are read-only from then on (started and pid from the
+// moment start returns).
+type child struct {
+	ecmd    *exec.Cmd // nil for a fake run
+	pid     int
+	started time.Time
+	exited  chan struct{} // closed once the child is reaped
+	exitAt  time.Time     // valid once exited is closed
+}
+
+func newChild(ecmd *exec.Cmd) *child {
+	return &child{ecmd: ecmd, exited: make(chan struct{})}
+}
+
+// start starts the child in ct and reaps it, in one goroutine: the
+// container places the child (and, with a parent-death signal, forks it
+// from a thread that never exits: see internal/forker), and a Start that
+// fails has left nothing running and nothing to reap. began runs once
+// the child is running, before start returns.
+func (ch *child) start(ct contain.Container, began func(time.Time)) error {
+	started := make(chan error, 1)
+	go func() {
+		if err := ct.Start(ch.ecmd); err != nil {
+			started <- err
+			return
+		}
+		ch.started = time.Now()
+		began(ch.started)
+		started <- nil
+		// Wait's error says no more than ProcessState does (status).
+		_ = ch.ecmd.Wait()
+		ch.reaped(time.Now())
+	}()
+	if err := <-started; err != nil {
+		return err
+	}
+	ch.pid = ch.ecmd.Process.Pid
+	return nil
+}
+
+// reaped records the child's end at t.
+func (ch *child) reaped(t time.Time) {
+	ch.exitAt = t
+	close(ch.exited)
+}
+
+// hasExited reports whether the child's exit has been seen.
+func (ch *child) hasExited() bool { return closed(ch.exited) }
+
+// status reads how the reaped child ended: its exit code, or the signal
+// that killed it (code -1).
+func (ch *child) status() (code int, signal string) {
+	if ps := ch.ecmd.ProcessState; ps != nil {
+		return exitStatus(ps)
+	}
+	return -1, ""
+}
+
+// kill kills the child by its own handle (a pidfd on Linux, a process
+// handle on Windows), whatever container it is in now. It is not reaped
+// yet, so its pid names no one else.
+func (ch *child) kill() { _ = ch.ecmd.Process.Kill() }

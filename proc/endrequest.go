@@ -1,0 +1,135 @@
+package proc
+
+import "sync"
+
+// endReason says who or what ended a run that did not end by itself.
+// The zero value is a run whose direct child exited by itself.
+type endReason int
+
+const (
+	// Requests, from outside the monitor (RunningProcess.requestEnd).
+
+	// endByKill: RunningProcess.Kill.
+	endByKill endReason = iota + 1
+	// endByGroup: the run's Group has killed its container (Close), and
+	// asks the run to end in case its child was out of the kill's reach.
+	endByGroup
+	// endByChain: the run's pipeline ended it (Kill, FailFast).
+	endByChain
+	// endByChainTimeout: the run's pipeline's own Timeout fired.
+	endByChainTimeout
+
+	// The monitor's own reasons.
+
+	// endByTimeout: the Cmd's Timeout fired.
+	endByTimeout
+	// endByIdle: the Cmd's IdleTimeout fired.
+	endByIdle
+	// endByCancel: the run's context ended.
+	endByCancel
+	// endByOverflow: output passed a cap under CapFail, or a line reader
+	// under FailOverflow.
+	endByOverflow
+)
+
+// endRequest is why a run ends early: a request another part of proc
+// sent, or a reason the monitor saw itself. The zero value is a run that
+// ended by itself.
+type endRequest struct {
+	by endReason
+	// late says the child's exit had already been seen when the request
+	// was decided: the request came too late, and the child's own exit
+	// stands.
+	late bool
+}
+
+// requested reports a request from outside the monitor.
+func (r endRequest) requested() bool { return r.by >= endByKill && r.by <= endByChainTimeout }
+
+// outcome is the Outcome the run reports for r; 0 when it reports how
+// the child ended (a kill, an overflow, the child's own exit).
+func (r endRequest) outcome() Outcome {
+	switch r.by {
+	case endByChainTimeout, endByTimeout:
+		return TimedOut
+	case endByIdle:
+		return IdleTimedOut
+	case endByCancel:
+		return Cancelled
+	}
+	return 0
+}
+
+// killed reports a kill that the run must report as one (Signaled,
+// SIGKILL) even where the OS reports no signal (Windows:
+// TerminateJobObject leaves exit code 1).
+func (r endRequest) killed() bool {
+	return r.by == endByKill || r.by == endByGroup || r.by == endByChain
+}
+
+// A group's kill is two messages to each of its runs: before it kills
+// the container, a notice that it is killing the run (noteGroupKill), so
+// that where the OS reports no signal the run still reports a kill, even
+// when the kill reaches the child before any request could; and after
+// the kill, from Close, an end request (endByGroup) for a run whose child
+// the kill did not reach.
+
+// graceful reports whether the Cmd's Grace applies: to a timeout or a
+// cancellation, never to a kill or an overflow.
+func (r endRequest) graceful() bool { return r.outcome() != 0 }
+
+// endRequests is a run's mailbox of end requests. Only the first request
+// counts; it is set before arrived is closed (which newRun makes). It
+// also takes a group's notice that it is killing the run (groupKill,
+// closed once).
+type endRequests struct {
+	once    sync.Once
+	arrived chan struct{}
+	first   endRequest
+
+	groupOnce sync.Once
+	groupKill chan struct{}
+}
+
+// send delivers r unless a request came first.
+func (e *endRequests) send(r endRequest) {
+	e.once.Do(func() {
+		e.first = r
+		close(e.arrived)
+	})
+}
+
+// requestEnd asks the run's monitor to end the run, for the reason by,
+// and returns at once. late says whether the child's exit had already
+// been seen when the request was decided (see requestEnds for why a
+// caller may decide it before it asks). Only the first request counts.
+func (p *RunningProcess) requestEnd(by endReason, late bool) {
+	p.ends.send(endRequest{by: by, late: late})
+}
+
+// noteGroupKill tells the run that its group is killing it: the run then
+// reports that kill as Signaled (SIGKILL) where the OS reports no signal
+// (killLeavesNoSignal), whatever its child's exit status says.
+func (p *RunningProcess) noteGroupKill() {
+	p.ends.groupOnce.Do(func() { close(p.ends.groupKill) })
+}
+
+// requestEnds asks every run but skip (-1: none) to end, for the reason
+// by. Whether each run's exit had already been seen is read for all of
+// them before the first is asked: ending one run can make another exit
+// (a pipeline's cat reads EOF once the stage before it is killed), and
+// that exit is the request's doing, not the run's own.
+func requestEnds(runs []*RunningProcess, by endReason, skip int) {
+	late := make([]bool, len(runs))
+	for j, q := range runs {
+		late[j] = q.hasExited()
+	}
+	for j, q := range runs {
+		if j != skip {
+			q.requestEnd(by, late[j])
+		}
+	}
+}
+
+// hasExited reports whether the direct child's exit has been seen.
+func (p *RunningProcess) hasExited() bool { return p.child.hasExited() }

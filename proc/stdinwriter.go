@@ -1,0 +1,74 @@
+package proc
+
+import (
+	"io"
+	"os"
+	"sync"
+
+	"github.com/gotether/tether/contain"
+)
+
+// StdinWriter writes to a running child's stdin. Its methods are safe for
+// concurrent use. After Close, or once the run has ended, writes fail with
+// an error matching contain.ErrClosed (or os.ErrClosed); for a command
+// started without InteractiveStdin, with an *InvalidError.
+type StdinWriter struct {
+	mu  sync.Mutex
+	w   *os.File // nil when stdin is not interactive
+	err error
+}
+
+// Write writes b to the child's stdin. It blocks while the pipe is full
+// (the child is not reading).
+func (s *StdinWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	w, err := s.w, s.err
+	s.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return w.Write(b)
+}
+
+// WriteString writes str.
+func (s *StdinWriter) WriteString(str string) (int, error) { return s.Write([]byte(str)) }
+
+// WriteLine writes line followed by "\n".
+func (s *StdinWriter) WriteLine(line string) error {
+	_, err := s.Write([]byte(line + "\n"))
+	return err
+}
+
+// SendControl writes the control character Ctrl-c as one byte: 'C' (or
+// 'c') gives 0x03, 'D' gives 0x04, '[' gives ESC. Without a terminal this
+// is just a byte; no signal is generated (use RunningProcess.Signal).
+func (s *StdinWriter) SendControl(c byte) error {
+	if c >= 'a' && c <= 'z' {
+		c -= 'a' - 'A'
+	}
+	if c < '@' || c > '_' {
+		return &InvalidError{Reason: "SendControl takes a letter or one of @[\\]^_"}
+	}
+	_, err := s.Write([]byte{c & 0x1f})
+	return err
+}
+
+// Close closes stdin: the child reads EOF.
+func (s *StdinWriter) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return nil
+	}
+	s.err = contain.ErrClosed
+	return s.w.Close()
+}
+
+// shut is Close at the end of the run.
+func (s *StdinWriter) shut() { _ = s.Close() }
+
+// Stdin returns the writer for the child's stdin. Unless the Cmd asked
+// for InteractiveStdin, every method of the writer fails.
+func (p *RunningProcess) Stdin() *StdinWriter { return p.stdin.writer }
+
+var _ io.Writer = (*StdinWriter)(nil)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/internal/teardown"
@@ -439,8 +440,8 @@ func (pl *Pipeline) Output(ctx context.Context) (*PipeResult, error) {
 }
 
 // Run runs the pipeline, which must succeed (see PipeResult.Success), and
-// returns the last stage's stdout as text with leading and trailing white
-// space trimmed. A failed pipeline's error is a *PipeError naming the
+// returns the last stage's stdout as text with trailing white space
+// trimmed (leading white space is kept, as by Cmd.Run). A failed pipeline's error is a *PipeError naming the
 // culprit stage and wrapping its *ExitError.
 func (pl *Pipeline) Run(ctx context.Context) (string, error) {
 	r, err := pl.Output(ctx)
@@ -450,7 +451,7 @@ func (pl *Pipeline) Run(ctx context.Context) (string, error) {
 	if err := r.Err(); err != nil {
 		return "", err
 	}
-	return strings.TrimSpace(r.StdoutText()), nil
+	return strings.TrimRightFunc(r.StdoutText(), unicode.IsSpace), nil
 }
 
 // ExitCode runs the pipeline and returns its exit code as a shell with

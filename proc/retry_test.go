@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +94,70 @@ func TestCancelledContextEndsRetrying(t *testing.T) {
 	_, err := script("failuntil", counter, "100").Retry(slow).Run(ctx)
 	if !errors.Is(err, context.Canceled) || time.Since(began) > 5*time.Second {
 		t.Fatalf("error %v after %v", err, time.Since(began))
+	}
+}
+
+// always retries whatever fails, 5 attempts in all.
+var always = retry.Policy{
+	MaxAttempts: 5,
+	Backoff:     retry.Constant{Interval: time.Millisecond},
+	Retryable:   retry.Always,
+}
+
+// runs reads how many runs a failuntil counter counted.
+func runs(t *testing.T, counter string) int {
+	t.Helper()
+	b, err := os.ReadFile(counter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+// A definite answer is never a failure to retry: any exit code for
+// ExitCode, exit 0 or 1 for Probe, even under a policy that retries
+// everything and with RetryOutput. Before, an exit code of 3 ran five
+// times with RetryOutput, and Probe's "false" four times more.
+func TestExitCodeAndProbeNeverRetryAnAnswer(t *testing.T) {
+	ctx := ctxFor(t, patience)
+	dir := testchild.TempDir(t)
+
+	counter := filepath.Join(dir, "code")
+	code, err := script("failuntil", counter, "0", "exit", "3").Retry(always).RetryOutput().ExitCode(ctx)
+	if err != nil || code != 3 || runs(t, counter) != 1 {
+		t.Fatalf("ExitCode = %d, %v after %d runs; want 3 after 1", code, err, runs(t, counter))
+	}
+	counter = filepath.Join(dir, "false")
+	ok, err := script("failuntil", counter, "0", "exit", "1").Retry(always).RetryOutput().Probe(ctx)
+	if err != nil || ok || runs(t, counter) != 1 {
+		t.Fatalf("Probe = %v, %v after %d runs; want false after 1", ok, err, runs(t, counter))
+	}
+	counter = filepath.Join(dir, "true")
+	ok, err = script("failuntil", counter, "0").Retry(always).Probe(ctx)
+	if err != nil || !ok || runs(t, counter) != 1 {
+		t.Fatalf("Probe = %v, %v after %d runs; want true after 1", ok, err, runs(t, counter))
+	}
+}
+
+// What has no answer is retried under Retry alone, as the classifier
+// decides: for Probe an exit code other than 0 and 1 (the flaky tool's
+// 75, then its 0), for both a death by signal. Before, neither verb
+// retried without RetryOutput.
+func TestExitCodeAndProbeRetryWhatHasNoAnswer(t *testing.T) {
+	ctx := ctxFor(t, patience)
+	dir := testchild.TempDir(t)
+
+	counter := filepath.Join(dir, "flaky")
+	ok, err := script("failuntil", counter, "3").Retry(fast).Probe(ctx)
+	if err != nil || !ok || runs(t, counter) != 3 {
+		t.Fatalf("Probe = %v, %v after %d runs; want true after 3", ok, err, runs(t, counter))
+	}
+
+	counter = filepath.Join(dir, "killed")
+	_, err = script("failuntil", counter, "0", "kill", "9").Retry(always).ExitCode(ctx)
+	var ee *proc.ExitError
+	if !errors.As(err, &ee) || ee.Outcome != proc.Signaled || runs(t, counter) != 5 {
+		t.Fatalf("ExitCode error %v after %d runs; want a death by signal after 5", err, runs(t, counter))
 	}
 }

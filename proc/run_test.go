@@ -204,3 +204,18 @@ func TestStdinOfTenMegabytesThroughCat(t *testing.T) {
 		}
 	})
 }
+
+// Run keeps leading white space and trims the end only: the first line
+// of `git status --porcelain` starts with status columns. Before, they
+// were trimmed away ("M file.go\n M b.go").
+func TestRunTrimsTheEndOnly(t *testing.T) {
+	ctx := ctxFor(t, patience)
+	out, err := script("out", "  M file.go\n M b.go\n\n").Run(ctx)
+	if err != nil || out != "  M file.go\n M b.go" {
+		t.Fatalf("Run = %q, %v", out, err)
+	}
+	out, err = proc.Pipe(script("out", " a \n"), script("cat")).Run(ctx)
+	if err != nil || out != " a" {
+		t.Fatalf("Pipeline.Run = %q, %v", out, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"unicode"
 
 	"github.com/gotether/tether/internal/teardown"
 )
@@ -34,7 +35,9 @@ func (c *Cmd) Output(ctx context.Context) (*Result, error) {
 }
 
 // Run runs the command, which must succeed, and returns its stdout as
-// text with leading and trailing white space trimmed. Any failure
+// text with trailing white space trimmed (a final newline, say); leading
+// white space is kept, since it can carry meaning (the status columns of
+// `git status --porcelain`). Any failure
 // (including a non-success exit) is an error; an *ExitError carries the
 // Result.
 func (c *Cmd) Run(ctx context.Context) (string, error) {
@@ -42,7 +45,7 @@ func (c *Cmd) Run(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return strings.TrimSpace(r.StdoutText()), nil
+	return strings.TrimRightFunc(r.StdoutText(), unicode.IsSpace), nil
 }
 
 // RunBytes is Run returning stdout's exact bytes, untrimmed, for output
@@ -96,7 +99,7 @@ func (c *Cmd) Checked(ctx context.Context) (*Result, error) {
 // an error, never -1; so is a failed Stdin reader (a *StdinError: the
 // code answered a truncated input).
 func (c *Cmd) ExitCode(ctx context.Context) (int, error) {
-	r, stdinErr, err := c.outputForCode(ctx)
+	r, stdinErr, err := c.outputForCode(ctx, func(r *Result) bool { return r.Outcome == Exited })
 	if err != nil {
 		return 0, err
 	}
@@ -113,8 +116,25 @@ func (c *Cmd) ExitCode(ctx context.Context) (int, error) {
 // (ExitCode, Probe): the error of a run that has no Result to answer
 // from, or the Result with the failed Stdin reader, if that is its only
 // error, for the verb to weigh against the exit code.
-func (c *Cmd) outputForCode(ctx context.Context) (*Result, *StdinError, error) {
-	r, err := c.Output(ctx)
+func (c *Cmd) outputForCode(ctx context.Context, answered func(*Result) bool) (*Result, *StdinError, error) {
+	if err := c.entry(ctx); err != nil {
+		return nil, nil, err
+	}
+	// Under a Retry policy, a run that answered is never retried,
+	// whatever RetryOutput says for Output; one that did not (no exit
+	// code, or one the verb cannot answer from) is, as the policy
+	// decides, and its last attempt is weighed below as it would be
+	// without retry.
+	r, err := c.retryJudged(ctx, func(r *Result) error {
+		if r.Outcome == Exited && answered(r) && !r.tooLarge {
+			return nil
+		}
+		return r.exitError()
+	})
+	var ee *ExitError
+	if err != nil && r != nil && errors.As(err, &ee) && ee.Result == r && r.Outcome != Cancelled && !r.tooLarge {
+		err = nil // the last attempt's own failure: the verb says what it means
+	}
 	stdinErr, stdinOnly := stdinOnly(r, err)
 	if err != nil && !stdinOnly {
 		return nil, nil, err
@@ -137,7 +157,7 @@ func stdinOnly(r *Result, err error) (*StdinError, bool) {
 // false, anything else (another code, a signal, a timeout, a failed Stdin
 // reader) is an error.
 func (c *Cmd) Probe(ctx context.Context) (bool, error) {
-	r, stdinErr, err := c.outputForCode(ctx)
+	r, stdinErr, err := c.outputForCode(ctx, func(r *Result) bool { return r.ExitCode == 0 || r.ExitCode == 1 })
 	if err != nil {
 		return false, err
 	}

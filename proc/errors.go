@@ -188,8 +188,12 @@ func (e *DirError) Unwrap() []error { return []error{ErrStart, e.Err} }
 type ExitError struct {
 	Program string
 	Outcome Outcome
-	// Code is the exit code when Outcome is Exited.
+	// Code is the direct child's exit code when it exited by itself (see
+	// Result.ExitCode), else -1.
 	Code int
+	// Killed is true when tether killed the direct child (see
+	// Result.Killed).
+	Killed bool
 	// Signal names the signal that ended the process, if any.
 	Signal string
 	// StdoutTail and StderrTail are the last bytes of each stream (at most
@@ -218,11 +222,14 @@ func (e *ExitError) Error() string {
 	case Signaled:
 		b.WriteString(" killed by signal " + e.Signal)
 	case TimedOut:
-		b.WriteString(" timed out; the tree was killed")
+		b.WriteString(" timed out")
+		e.writeEnd(&b)
 	case Cancelled:
-		b.WriteString(" cancelled; the tree was killed")
+		b.WriteString(" cancelled")
+		e.writeEnd(&b)
 	case IdleTimedOut:
-		b.WriteString(" produced no output for its idle timeout; the tree was killed")
+		b.WriteString(" produced no output for its idle timeout")
+		e.writeEnd(&b)
 	}
 	if errors.Is(e.cause, ErrOutputTooLarge) {
 		b.WriteString(" (output too large)")
@@ -239,6 +246,20 @@ func (e *ExitError) Error() string {
 		b.WriteString(p)
 	}
 	return b.String()
+}
+
+// writeEnd says how a run that tether ended (timeout, cancellation)
+// ended for its direct child: killed with the tree, or by itself during
+// its grace period.
+func (e *ExitError) writeEnd(b *strings.Builder) {
+	switch {
+	case e.Killed || (e.Signal == "" && e.Code < 0):
+		b.WriteString("; the tree was killed")
+	case e.Signal != "":
+		b.WriteString("; it died of " + e.Signal + " during its grace period, and the rest of the tree was killed")
+	default:
+		b.WriteString("; it exited with code " + strconv.Itoa(e.Code) + " during its grace period, and the rest of the tree was killed")
+	}
 }
 
 // Is matches ErrExit always, ErrTimeout for a timeout (and ErrIdle too for

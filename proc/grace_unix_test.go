@@ -42,7 +42,37 @@ func TestGraceLetsTheChildStopCleanly(t *testing.T) {
 			if r.Duration > timeout+4*time.Second {
 				t.Fatalf("the grace was waited out (%v after a %v timeout) although the child exited at once", r.Duration, timeout)
 			}
+			// The run timed out, and the child's own exit is kept: it
+			// exited 0 on SIGTERM, tether did not have to kill it. Before,
+			// the Result said -1 with no signal, and the error that the
+			// tree was killed.
+			if r.ExitCode != 0 || r.Signal != "" || r.Killed {
+				t.Fatalf("exit code %d, signal %q, killed %v; want the child's own exit 0, not killed", r.ExitCode, r.Signal, r.Killed)
+			}
+			if msg := r.Err().Error(); !strings.Contains(msg, "timed out; it exited with code 0 during its grace period") {
+				t.Fatalf("error %q does not say the child exited by itself", msg)
+			}
 			return
+		}
+	})
+}
+
+// A child that dies of the grace signal is reported so; one that ignores
+// it is killed, and says so.
+func TestGraceReportsHowTheChildEnded(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b contain.Backend) {
+		r, err := script("out", "ready\n", "block").Timeout(200*time.Millisecond).Grace(graceSignal(), 5*time.Second).
+			Backend(b).Output(ctxFor(t, patience))
+		if err != nil || r.Outcome != proc.TimedOut {
+			t.Fatalf("%+v %v", r, err)
+		}
+		if r.Signal != "SIGTERM" || r.ExitCode != -1 || r.Killed || !strings.Contains(r.Err().Error(), "died of SIGTERM during its grace period") {
+			t.Fatalf("signal %q, code %d, killed %v, error %q; want death by its SIGTERM, not killed", r.Signal, r.ExitCode, r.Killed, r.Err())
+		}
+		r, err = script("block").Timeout(100 * time.Millisecond).Backend(b).Output(ctxFor(t, patience))
+		if err != nil || r.Outcome != proc.TimedOut || r.Signal != "SIGKILL" || !r.Killed || r.ExitCode != -1 ||
+			!strings.Contains(r.Err().Error(), "timed out; the tree was killed") {
+			t.Fatalf("without grace: %+v, %v", r, r.Err())
 		}
 	})
 }

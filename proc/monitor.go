@@ -28,7 +28,7 @@ var testHookReleased func()
 // polling cgroup.events while a Close removed the directory).
 func (p *RunningProcess) monitor(ctx context.Context) {
 	why := p.awaitEnd(ctx)
-	escaped := false
+	escaped, killed := false, false
 	if p.hasExited() {
 		// The child had already exited. A request made before that exit
 		// was seen ended the run (a stage that read EOF because the
@@ -39,13 +39,13 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 			why = endRequest{}
 		}
 	} else {
-		escaped = p.stop(why)
+		escaped, killed = p.stop(why)
 	}
 	<-p.child.exited
 
 	began := time.Now()
 	td := p.teardownTree(escaped)
-	r := p.finish(p.ending(ctx, why, td))
+	r := p.finish(p.ending(ctx, why, killed, td))
 	for _, err := range r.CallbackErrors {
 		p.log.Warn("tether: line callback panicked and was disabled", "program", r.Program, "pid", r.Pid, "err", err)
 	}
@@ -110,8 +110,10 @@ func (p *RunningProcess) awaitEnd(ctx context.Context) endRequest {
 // stop ends a run that has not ended by itself: a graceful signal to the
 // tree and a wait of the grace period if the command asks for one (see
 // teardown.Graceful), then the kill. It reports whether the direct child
-// had left its container.
-func (p *RunningProcess) stop(why endRequest) (escaped bool) {
+// had left its container, and whether tether had to kill the direct
+// child (false when it exited by itself during the grace period: the
+// rest of the tree is killed all the same).
+func (p *RunningProcess) stop(why endRequest) (escaped, killed bool) {
 	c, pid := p.cmd, p.child.pid
 	switch why.by {
 	case endByTimeout, endByChainTimeout:
@@ -137,8 +139,11 @@ func (p *RunningProcess) stop(why endRequest) (escaped bool) {
 		case <-t.C:
 		case <-p.ends.arrived: // Kill cuts the grace short
 		}
-	}, func() { escaped = p.kill() })
-	return escaped
+	}, func() {
+		killed = !p.hasExited()
+		escaped = p.kill()
+	})
+	return escaped, killed
 }
 
 // kill kills the tree and, by its own handle, the direct child, so a
@@ -225,13 +230,14 @@ func (p *RunningProcess) teardownTree(escaped bool) torn {
 
 // ending says how the run ended, from why the monitor ended it, the
 // child's exit status and what the teardown found.
-func (p *RunningProcess) ending(ctx context.Context, why endRequest, td torn) ending {
+func (p *RunningProcess) ending(ctx context.Context, why endRequest, stopKilled bool, td torn) ending {
 	code, sig := p.child.status()
-	groupKilled := killLeavesNoSignal && closed(p.ends.groupKill)
-	if (why.killed() || groupKilled) && sig == "" {
-		// Killed through RunningProcess.Kill, by its group or its
-		// pipeline, where the OS reports no signal (Windows:
-		// TerminateJobObject sets exit code 1).
+	groupKilled := closed(p.ends.groupKill)
+	killed := stopKilled || why.killed() || groupKilled
+	if killed && sig == "" && (stopKilled || why.killed() || killLeavesNoSignal) {
+		// Killed by tether (its timeout or context, RunningProcess.Kill,
+		// its group or its pipeline) where the OS reports no signal
+		// (Windows: TerminateJobObject sets exit code 1).
 		sig = signalName(os.Kill)
 	}
 	outcome := why.outcome()
@@ -241,7 +247,7 @@ func (p *RunningProcess) ending(ctx context.Context, why endRequest, td torn) en
 			outcome = Signaled
 		}
 	}
-	e := ending{outcome: outcome, code: code, signal: sig, usage: td.usage, stdinErr: td.stdinErr}
+	e := ending{outcome: outcome, code: code, signal: sig, killed: killed && sig != "", usage: td.usage, stdinErr: td.stdinErr}
 	if outcome == Cancelled {
 		e.cause = cancelCause(ctx)
 	}

@@ -53,12 +53,22 @@ type Result struct {
 	Args    []string
 	// Outcome says how the run ended.
 	Outcome Outcome
-	// ExitCode is the code when Outcome is Exited, else -1 (use ExitCode
-	// on Cmd to get an error instead of -1).
+	// ExitCode is the direct child's exit code when it exited by itself:
+	// Outcome Exited, or a timeout, idle timeout or cancellation during
+	// whose grace period (Cmd.Grace) it exited; else -1 (use ExitCode on
+	// Cmd to get an error instead of -1).
 	ExitCode int
-	// Signal names the signal that ended the direct child, if one did
-	// (also after a timeout or cancellation: the one tether sent).
+	// Signal names the signal that ended the direct child, if one did:
+	// after a timeout or cancellation, the grace signal if the child died
+	// of it, else the SIGKILL tether sent.
 	Signal string
+	// Killed is true when tether killed the direct child: it had not
+	// exited by itself when its timeout, idle timeout, context, Kill, its
+	// group or its pipeline ended the run (or its grace period ran out).
+	// With Outcome TimedOut, IdleTimedOut or Cancelled and Killed false,
+	// the child exited during its grace period (ExitCode or Signal says
+	// how); the rest of the tree was killed all the same.
+	Killed bool
 	// Stdout and Stderr are the captured bytes, exactly as written (up to
 	// the cap). Use StdoutText and StderrText for text.
 	Stdout, Stderr []byte
@@ -135,6 +145,7 @@ func (r *Result) Err() error {
 // exitError describes the run as a failure, whatever its outcome.
 func (r *Result) exitError() *ExitError {
 	e := &ExitError{
+		Killed:     r.Killed,
 		Program:    r.Program,
 		Outcome:    r.Outcome,
 		Code:       r.ExitCode,
@@ -197,8 +208,9 @@ func newResult(c *Cmd, outcome Outcome, code int, signal string) *Result {
 // what its double said.
 type ending struct {
 	outcome Outcome
-	code    int    // for Exited
+	code    int    // the direct child's exit code, if it exited by itself
 	signal  string // the signal that ended the direct child, if any
+	killed  bool   // tether killed the direct child
 	cause   error  // the context's error, for Cancelled
 	// usage is the tree's final resource use; stdinErr the Stdin
 	// reader's failure, if any.
@@ -213,6 +225,11 @@ type ending struct {
 // a scripted run reports what a real one would.
 func (p *RunningProcess) finish(e ending) *Result {
 	r := newResult(p.cmd, e.outcome, e.code, e.signal)
+	if e.signal == "" && e.code >= 0 {
+		// Exited by itself, also during a grace period.
+		r.ExitCode = e.code
+	}
+	r.Killed = e.killed
 	r.Duration = p.child.exitAt.Sub(p.child.started)
 	r.Mechanism = p.container.Mechanism()
 	r.Pid = p.child.pid

@@ -36,7 +36,7 @@ func TestOutputCapturesStreamsAndExitCode(t *testing.T) {
 
 func TestVerbs(t *testing.T) {
 	ctx := ctxFor(t, patience)
-	if out, err := script("out", "  trimmed \n\n").Run(ctx); err != nil || out != "trimmed" {
+	if out, err := script("out", "  trimmed \n\n").Run(ctx); err != nil || out != "  trimmed" {
 		t.Fatalf("Run = %q, %v", out, err)
 	}
 	if _, err := script("out", "x", "exit", "2").Run(ctx); !errors.Is(err, proc.ErrExit) {

@@ -603,7 +603,9 @@ type runReport struct {
 func (rep *runReport) fill(r *proc.Result) {
 	rep.Pid, rep.Mechanism = ptr(r.Pid), ptr(string(r.Mechanism))
 	rep.Outcome = ptr(r.Outcome.String())
-	if r.Outcome == proc.Exited {
+	if r.ExitCode >= 0 {
+		// Also after a timeout or a stop, when PROGRAM exited by itself
+		// during its grace period.
 		rep.ExitCode = ptr(r.ExitCode)
 	}
 	if r.Signal != "" {

@@ -71,7 +71,9 @@ type credSpec struct {
 }
 
 // Command returns a spec that runs the program name with args. name is
-// looked up in PATH at run time unless it contains a path separator; no
+// looked up at run time unless it contains a path separator, in the PATH
+// the child gets: the one the Cmd sets for it (SetEnv, or kept by
+// InheritEnv), else the owner's (os/exec looks only in the owner's). No
 // shell is involved, so args reach the program exactly as given.
 //
 // Defaults: the environment is inherited, stdin is empty, stdout and

@@ -59,15 +59,16 @@ func prepare(ctx context.Context, c *Cmd) (*prepared, error) {
 	if err := checkDir(c.dir); err != nil {
 		return nil, err
 	}
-	path, err := lookPath(c.name, c.dir)
+	env, err := c.env.environ()
 	if err != nil {
 		return nil, err
 	}
-	ecmd.Path = path
-	if err := batchCommandLine(c.name, ecmd); err != nil {
+	path, err := lookPath(c.name, c.dir, env)
+	if err != nil {
 		return nil, err
 	}
-	if ecmd.Env, err = c.env.environ(); err != nil {
+	ecmd.Path, ecmd.Env = path, env
+	if err := batchCommandLine(c.name, ecmd); err != nil {
 		return nil, err
 	}
 	if err := c.stdin.checkReader(c.name, readerClaimed); err != nil {

@@ -61,7 +61,9 @@ root=$work/root
 mkdir -p "$root/tether/bin" "$root/etc/systemd/system/multi-user.target.wants" || fail "staging failed"
 
 # Static test binaries (the image has no Go), and each package's
-# directory at the same absolute path, where the binary runs.
+# directory (its files and testdata) under /tether/src, where the binary
+# runs. Not at the host's own path: a clone under /tmp would be hidden in
+# the guest by the tmpfs systemd mounts there.
 t0=$SECONDS
 declare -A pkgs=([SYSTEMD]=contain/systemd [PROC]=proc [TETHER]=cmd/tether)
 : >"$root/tether/packages.sh"
@@ -70,10 +72,10 @@ for k in "${!pkgs[@]}"; do
 	bin=$(basename "$p").test
 	[[ $p == cmd/tether ]] && bin=tether.test
 	CGO_ENABLED=0 $GO test -c -o "$root/tether/bin/$bin" "./$p" || fail "building the $p test binary failed"
-	mkdir -p "$root$repo/$p"
-	find "$repo/$p" -maxdepth 1 -type f ! -name '.*' -exec cp -p {} "$root$repo/$p/" \;
-	[[ -d $repo/$p/testdata ]] && cp -a "$repo/$p/testdata" "$root$repo/$p/"
-	printf 'PKG_%s=%q\n' "$k" "$repo/$p" >>"$root/tether/packages.sh"
+	mkdir -p "$root/tether/src/$p"
+	find "$repo/$p" -maxdepth 1 -type f ! -name '.*' -exec cp -p {} "$root/tether/src/$p/" \;
+	[[ -d $repo/$p/testdata ]] && cp -a "$repo/$p/testdata" "$root/tether/src/$p/"
+	printf 'PKG_%s=%q\n' "$k" "/tether/src/$p" >>"$root/tether/packages.sh"
 done
 CGO_ENABLED=0 $GO build -o "$root/tether/bin/tether" ./cmd/tether || fail "building tether failed"
 log "test binaries built in $((SECONDS - t0)) s"

@@ -423,6 +423,9 @@ func unitWord(s string) string {
 // typed errors a caller inspects (a limit systemd did not delegate, a
 // scope that cannot be used).
 func relabel(err error) error {
+	if err == nil {
+		return nil
+	}
 	var le *contain.LimitError
 	if errors.As(err, &le) && le.Mechanism == contain.CgroupV2 {
 		le.Mechanism = contain.Systemd
@@ -430,6 +433,14 @@ func relabel(err error) error {
 	var ne *contain.NotUsableError
 	if errors.As(err, &ne) && ne.Mechanism == contain.CgroupV2 {
 		ne.Mechanism = contain.Systemd
+	}
+	var te *contain.TeardownError
+	if errors.As(err, &te) && te.Mechanism == contain.CgroupV2 {
+		te.Mechanism = contain.Systemd
+	}
+	var ue *contain.UnsupportedError
+	if errors.As(err, &ue) && ue.Mechanism == contain.CgroupV2 {
+		ue.Mechanism = contain.Systemd
 	}
 	return err
 }

@@ -16,9 +16,9 @@
 // contain/host picks the default for the running OS and reports, without
 // spawning anything, which mechanisms are usable here and why.
 //
-// A Container is honest about what it cannot do: an operation the
-// mechanism does not have returns an error matching [ErrUnsupported], and a
-// limit it cannot enforce fails [Backend.New] with a [*LimitError]. Nothing
+// A Container is honest about what it cannot do: an operation the mechanism
+// does not have returns an error matching [ErrUnsupported], and a limit it
+// cannot enforce fails [Backend.NewContainer] with a [*LimitError]. Nothing
 // is silently ignored.
 //
 // Container.Start is the one placement call: it starts an *exec.Cmd with
@@ -32,7 +32,7 @@
 // contain/pgid have it as runnable examples):
 //
 //	a := host.Default() // the host's default backend and why it was chosen
-//	c, err := a.Backend.New(ctx, contain.Options{KillOnOwnerDeath: true})
+//	c, err := a.Backend.NewContainer(ctx, contain.Options{KillOnOwnerDeath: true})
 //	defer c.Close(ctx) // kills the whole tree and confirms it is gone
 //	cmd := exec.Command("make", "-j8")
 //	err = c.Start(cmd) // born inside; on failure nothing runs

@@ -93,7 +93,7 @@ func (l Limit) Validate() error {
 }
 
 // ValidateLimits checks every limit and that no kind appears twice. Backends
-// call it first in New, so invalid input never creates anything.
+// call it first in NewContainer, so invalid input never creates anything.
 func ValidateLimits(ls []Limit) error {
 	seen := make(map[LimitKind]bool, len(ls))
 	for _, l := range ls {

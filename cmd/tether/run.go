@@ -303,7 +303,7 @@ func backendFor(mechanism string) (contain.Backend, error) {
 	case string(contain.JobObject):
 		b = jobobject.New()
 	}
-	if a := b.Probe(); !a.Usable {
+	if a := b.Availability(); !a.Usable {
 		return nil, fmt.Errorf("mechanism %s is not usable on this host: %s", a.Mechanism, a.Reason)
 	}
 	return b, nil

@@ -27,8 +27,8 @@ func (*Backend) Mechanism() contain.Mechanism { return contain.CgroupV2 }
 
 func reason() string { return "cgroup v2 is a Linux facility; this host is " + runtime.GOOS }
 
-// Probe reports the backend unusable.
-func (*Backend) Probe() contain.Availability {
+// Availability reports the backend unusable.
+func (*Backend) Availability() contain.Availability {
 	a := contain.Availability{Mechanism: contain.CgroupV2, Reason: reason(), ContainsSetsid: true,
 		OwnerDeath: "not applicable: the backend cannot be used on this host"}
 	for _, k := range contain.AllLimitKinds {
@@ -37,7 +37,7 @@ func (*Backend) Probe() contain.Availability {
 	return a
 }
 
-// New fails with a *contain.NotUsableError.
-func (*Backend) New(context.Context, contain.Options) (contain.Container, error) {
+// NewContainer fails with a *contain.NotUsableError.
+func (*Backend) NewContainer(context.Context, contain.Options) (contain.Container, error) {
 	return nil, &contain.NotUsableError{Mechanism: contain.CgroupV2, Reason: reason()}
 }

@@ -25,8 +25,8 @@ import (
 	"github.com/gotether/tether/internal/watchdog"
 )
 
-// container is one cgroup: a leaf made by Backend.New, or a sub made by
-// Sub inside another container's cgroup.
+// container is one cgroup: a leaf made by Backend.NewContainer, or a sub
+// made by Sub inside another container's cgroup.
 //
 // Locking. closeMu serialises Close and the release of a sub by an
 // enclosing Close; gate is the spawn gate (see contain.Container): Start
@@ -53,7 +53,7 @@ type container struct {
 	h      hierarchy
 	cgpath string
 
-	// parent is the enclosing container of a sub, nil for New's.
+	// parent is the enclosing container of a sub, nil for NewContainer's.
 	parent *container
 	// covered is set when a watchdog registration of this cgroup or of an
 	// enclosing one kills it on the owner's death: cgroup.kill is
@@ -68,9 +68,9 @@ type container struct {
 	// KillOnOwnerDeath; withdrawn by Close once dir is removed. Guarded
 	// by closeMu.
 	reg watchdog.Registration
-	// lock is New's container's ownership lock (see makeLockedLeaf), held
-	// until Close has removed dir; -1 for a sub (its top container's lock
-	// covers it). Guarded by closeMu.
+	// lock is the ownership lock of a container NewContainer made (see
+	// makeLockedLeaf), held until Close has removed dir; -1 for a sub (its
+	// top container's lock covers it). Guarded by closeMu.
 	lock int
 
 	mu sync.Mutex
@@ -773,11 +773,11 @@ func (c *container) release() {
 
 // Sub creates a cgroup nested in this one, named sub-<random>, with
 // opts.Limits written to it, and returns it as a container of its own.
-// Limits take New's path: the controllers must be available here and are
-// enabled in this cgroup's subtree_control first, which the kernel allows
-// only while this cgroup holds no process directly. With
-// opts.KillOnOwnerDeath the sub is registered with the watchdog unless
-// this container or an enclosing one is (their kill reaches the sub).
+// Limits take NewContainer's path: the controllers must be available here
+// and are enabled in this cgroup's subtree_control first, which the kernel
+// allows only while this cgroup holds no process directly. With
+// opts.KillOnOwnerDeath the sub is registered with the watchdog unless this
+// container or an enclosing one is (their kill reaches the sub).
 // opts.Logger defaults to this container's logger.
 //
 // The sub is created and listed with c.mu held, so a concurrent Kill or

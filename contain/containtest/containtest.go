@@ -24,7 +24,7 @@ const DefaultPatience = 10 * time.Second
 
 // Options say what the suite cannot find out from the backend itself.
 // Everything else it derives: whether the backend is usable and which
-// limits it enforces (Probe), whether a setsid grandchild stays inside
+// limits it enforces (Availability), whether a setsid grandchild stays inside
 // (Availability.ContainsSetsid), whether it can freeze (a Freeze of an
 // empty container that returns contain.ErrUnsupported means no) and
 // whether it can deliver a graceful stop signal (likewise, with Signal).
@@ -60,8 +60,8 @@ type Options struct {
 // TestBackend runs the whole contract of contain.Backend and
 // contain.Container against b, as subtests of t named after the
 // behaviour they check (see the package documentation for the list).
-// A backend that Probe reports unusable is checked for that contract
-// alone: New must fail with an error matching contain.ErrNotUsable.
+// A backend that Availability reports unusable is checked for that contract
+// alone: NewContainer must fail with an error matching contain.ErrNotUsable.
 //
 // The suite starts real processes: the test binary itself, re-executed.
 // When the binary is re-executed to play a part of the suite (an owner
@@ -78,8 +78,8 @@ func TestBackend(t *testing.T, b contain.Backend, opts Options) {
 		s.playRole(t, role)
 		return
 	}
-	s.a = b.Probe()
-	s.test(t, subtest{"Probe", testProbe})
+	s.a = b.Availability()
+	s.test(t, subtest{"Availability", testAvailability})
 	if !s.a.Usable {
 		s.test(t, subtest{"NotUsable", testNotUsable})
 		t.Logf("%s is not usable here (%s): only the contract of an unusable backend was checked", b.Mechanism(), s.a.Reason)
@@ -132,8 +132,8 @@ type subtest struct {
 // subtests are the behaviours of a usable backend, in the order they run;
 // a name with a slash runs inside the group its first element names.
 var subtests = []subtest{
-	{"New/InvalidLimits", testNewInvalidLimits},
-	{"New/UnenforceableLimits", testNewUnenforceableLimits},
+	{"NewContainer/InvalidLimits", testNewInvalidLimits},
+	{"NewContainer/UnenforceableLimits", testNewUnenforceableLimits},
 	{"Start/PlacesChildAtBirth", testStartPlaces},
 	{"Start/ReportsExitStatus", testStartExitStatus},
 	{"Start/OwnProcessGroup", testStartOwnGroup},
@@ -194,7 +194,7 @@ func (s *suite) test(t *testing.T, st subtest) {
 func (s *suite) checkSkips(t *testing.T) {
 	t.Helper()
 	for name := range s.o.Skip {
-		if name != "Probe" && name != "NotUsable" && !slices.ContainsFunc(subtests, func(st subtest) bool { return st.name == name }) {
+		if name != "Availability" && name != "NotUsable" && !slices.ContainsFunc(subtests, func(st subtest) bool { return st.name == name }) {
 			t.Errorf("Options.Skip names %q, which is no subtest of the suite", name)
 		}
 	}
@@ -206,9 +206,9 @@ func (s *suite) capabilities(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), s.o.Patience)
 	defer cancel()
-	c, err := s.b.New(ctx, contain.Options{})
+	c, err := s.b.NewContainer(ctx, contain.Options{})
 	if err != nil {
-		t.Fatalf("New: %v", err)
+		t.Fatalf("NewContainer: %v", err)
 	}
 	defer func() {
 		if err := c.Close(ctx); err != nil {
@@ -337,12 +337,12 @@ func killPids(pids ...int) {
 // that Close must succeed.
 func (r *run) newContainer(opts contain.Options) contain.Container {
 	r.t.Helper()
-	c, err := r.b.New(r.ctx(), opts)
+	c, err := r.b.NewContainer(r.ctx(), opts)
 	if err != nil {
-		r.t.Fatalf("New: %v", err)
+		r.t.Fatalf("NewContainer: %v", err)
 	}
 	if c == nil {
-		r.t.Fatal("New returned neither a container nor an error")
+		r.t.Fatal("NewContainer returned neither a container nor an error")
 	}
 	r.t.Cleanup(func() {
 		if err := c.Close(r.ctx()); err != nil {

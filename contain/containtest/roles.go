@@ -29,7 +29,7 @@ const linePrefix = "containtest: "
 // test binary, instead of running the suite.
 func (s *suite) playRole(t *testing.T, name string) {
 	t.Helper()
-	s.a = s.b.Probe()
+	s.a = s.b.Availability()
 	if !s.a.Usable {
 		t.Fatalf("asked to play %q, but %s is not usable here: %s", name, s.b.Mechanism(), s.a.Reason)
 	}

@@ -242,9 +242,9 @@ func testSubAdopt(r *run) {
 	}
 }
 
-// testSubLimits: Sub checks limits as New does: invalid ones fail with
-// ErrInvalidLimit, unenforceable ones with ErrUnsupported, and a refused
-// Sub leaves nothing in the parent.
+// testSubLimits: Sub checks limits as NewContainer does: invalid ones fail
+// with ErrInvalidLimit, unenforceable ones with ErrUnsupported, and a
+// refused Sub leaves nothing in the parent.
 func testSubLimits(r *run) {
 	p := r.newContainer(contain.Options{})
 	for _, ls := range invalidLimits {
@@ -274,9 +274,9 @@ func testSubOfClosed(r *run) {
 	}
 	_, err := killed.Sub(r.ctx(), contain.Options{})
 	r.wantErr("Sub of a killed container", err, contain.ErrClosed)
-	closed, err := r.b.New(r.ctx(), contain.Options{})
+	closed, err := r.b.NewContainer(r.ctx(), contain.Options{})
 	if err != nil {
-		r.t.Fatalf("New: %v", err)
+		r.t.Fatalf("NewContainer: %v", err)
 	}
 	if err := closed.Close(r.ctx()); err != nil {
 		r.t.Fatalf("Close: %v", err)

@@ -38,14 +38,14 @@ type facts struct {
 // gather looks at the host, spending a D-Bus round trip only where the
 // choice needs it unless full (the report) asks for every backend.
 func gather(full bool) facts {
-	f := facts{booted: systemd.Booted(), cgroupV2: cgroupV2Backend.Probe(), pgid: pgidBackend.Probe()}
+	f := facts{booted: systemd.Booted(), cgroupV2: cgroupV2Backend.Availability(), pgid: pgidBackend.Availability()}
 	if f.booted && f.cgroupV2.Usable {
 		f.own = systemd.OwnDelegation(context.Background())
 	}
 	// The systemd backend matters unless our own delegated cgroup wins.
 	ownWins := f.cgroupV2.Usable && f.own.Delegated
 	if full || (f.booted && !ownWins) {
-		f.systemd = systemdBackend.Probe()
+		f.systemd = systemdBackend.Availability()
 	} else {
 		f.systemd = contain.Availability{Mechanism: contain.Systemd, Reason: "not probed: the choice did not need it"}
 	}
@@ -109,7 +109,7 @@ func survey(full bool) (Selection, []contain.Availability) {
 	avail := []contain.Availability{f.cgroupV2, f.systemd, f.pgid}
 	if full {
 		for _, b := range others() {
-			avail = append(avail, b.Probe())
+			avail = append(avail, b.Availability())
 		}
 	}
 	return sel, avail

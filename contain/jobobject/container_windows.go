@@ -45,7 +45,7 @@ type container struct {
 	log    *slog.Logger
 
 	// parent is the container this one is nested in, nil for one made by
-	// New. It never changes, so it is read without a lock.
+	// NewContainer. It never changes, so it is read without a lock.
 	parent *container
 	// subs are the subs nested directly in this one whose handle is still
 	// open. A sub's Close removes it; this container's Close releases the
@@ -498,13 +498,13 @@ func (c *container) releaseLocked() (int, error) {
 }
 
 // Sub creates a job that becomes nested in this one (Windows 8 and later;
-// Go itself needs Windows 10) when its first process is placed: the
-// process goes into this container's job first, then into the sub's. The
-// sub's job has KILL_ON_JOB_CLOSE and opts.Limits, applied as New applies
-// them (under Wine every limit is refused, as by New); Windows enforces
-// the stricter of the sub's and the ancestors' limits. The sub needs no
-// owner-death registration: its handle, like its parent's, closes when
-// the owner dies, and either kill-on-close ends its tree.
+// Go itself needs Windows 10) when its first process is placed: the process
+// goes into this container's job first, then into the sub's. The sub's job
+// has KILL_ON_JOB_CLOSE and opts.Limits, applied as NewContainer applies
+// them (under Wine every limit is refused, as by NewContainer); Windows
+// enforces the stricter of the sub's and the ancestors' limits. The sub
+// needs no owner-death registration: its handle, like its parent's, closes
+// when the owner dies, and either kill-on-close ends its tree.
 //
 // Sub fails with ErrClosed once this container was killed or closed.
 func (c *container) Sub(ctx context.Context, opts contain.Options) (contain.Container, error) {

@@ -13,8 +13,8 @@ func reason() string {
 	return "systemd delegates cgroup v2 scopes, a Linux facility; this host is " + runtime.GOOS
 }
 
-// Probe reports the backend unusable.
-func (*Backend) Probe() contain.Availability {
+// Availability reports the backend unusable.
+func (*Backend) Availability() contain.Availability {
 	a := contain.Availability{Mechanism: contain.Systemd, Reason: reason(), ContainsSetsid: true,
 		OwnerDeath: "not applicable: the backend cannot be used on this host"}
 	for _, k := range contain.AllLimitKinds {
@@ -23,8 +23,8 @@ func (*Backend) Probe() contain.Availability {
 	return a
 }
 
-// New fails with a *contain.NotUsableError.
-func (*Backend) New(context.Context, contain.Options) (contain.Container, error) {
+// NewContainer fails with a *contain.NotUsableError.
+func (*Backend) NewContainer(context.Context, contain.Options) (contain.Container, error) {
 	return nil, &contain.NotUsableError{Mechanism: contain.Systemd, Reason: reason()}
 }
 

@@ -15,9 +15,9 @@ import (
 // and that Close must succeed.
 func NewContainer(t testing.TB, b contain.Backend, opts contain.Options) contain.Container {
 	t.Helper()
-	c, err := b.New(context.Background(), opts)
+	c, err := b.NewContainer(context.Background(), opts)
 	if err != nil {
-		t.Fatal("New:", err)
+		t.Fatal("NewContainer:", err)
 	}
 	closeAtCleanup(t, "Close", c)
 	return c
@@ -71,7 +71,7 @@ func StartTree(t testing.TB, c contain.Container) (Tree, func() error) {
 // returns an exit code only on failure.
 func RunOwner(b contain.Backend, pidfile string, n int, describe func(contain.Container) string) int {
 	for i := range n {
-		c, err := b.New(context.Background(), contain.Options{KillOnOwnerDeath: true})
+		c, err := b.NewContainer(context.Background(), contain.Options{KillOnOwnerDeath: true})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 3

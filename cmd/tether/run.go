@@ -312,59 +312,112 @@ func backendFor(mechanism string) (contain.Backend, error) {
 // runCommand is `tether run`. It returns the exit status.
 func runCommand(args []string, stdout, stderr io.Writer) int {
 	o, err := parseRunArgs(args)
-	say := func(format string, a ...any) {
-		if !o.quiet {
-			fmt.Fprintf(stderr, "tether: "+format+"\n", a...)
-		}
-	}
+	rn := &runSession{o: o, stderr: stderr}
 	if o.help {
 		fmt.Fprint(stdout, runUsage)
 		return 0
 	}
 	if err != nil {
-		say("%v", err)
+		rn.say("%v", err)
 		return exitTether
 	}
-	rep := &runReport{Program: o.program}
-	var jsonFile *os.File
-	if o.jsonPath != "" {
-		// Opened before the run, so a path that cannot or must not be
-		// written fails before anything is spawned (see openJSON).
-		f, err := openJSON(o.jsonPath)
-		if err != nil {
-			say("cannot use the --json file: %v", err)
-			return exitTether
-		}
-		jsonFile = f
+	rn.rep = &runReport{Program: o.program}
+	if err := rn.openReport(); err != nil {
+		rn.say("cannot use the --json file: %v", err)
+		return exitTether
 	}
-	finish := func(status int) int {
-		rep.Status = status
-		if jsonFile == nil {
-			return status
-		}
-		enc := json.NewEncoder(jsonFile)
-		enc.SetIndent("", "  ")
-		err := enc.Encode(rep)
-		if cerr := jsonFile.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			say("writing the --json file failed: %s", redact.Cause(err))
-			return exitTether
-		}
-		return status
-	}
-	fail := func(status int, format string, a ...any) int {
-		msg := fmt.Sprintf(format, a...)
-		say("%s", msg)
-		rep.Error = &msg
-		return finish(status)
-	}
-
 	backend, err := backendFor(o.mechanism)
 	if err != nil {
-		return fail(exitTether, "%v", err)
+		return rn.fail(exitTether, "%v", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rn.cancel = cancel
+	p, status := rn.spawn(ctx, o.command(backend))
+	if p == nil {
+		return status
+	}
+	rn.wait(p)
+	return rn.result(p)
+}
+
+// runSession is one `tether run` from its parsed command line on: what
+// it says on stderr, the --json report, the terminal it may hand to the
+// program, and the stop signals it has received.
+type runSession struct {
+	o      *runOptions
+	stderr io.Writer
+	rep    *runReport
+	// jsonFile receives the report; nil without --json.
+	jsonFile *os.File
+
+	term   *terminal      // nil unless tether is in a terminal's foreground
+	sigs   chan os.Signal // the stop signals, caught before the spawn
+	cancel context.CancelFunc
+	// got is the stop signal forwarded to the tree (nil: none yet). late
+	// is a signal that came once the program had exited by itself: proc
+	// is already tearing the rest down, and the program's status stands.
+	// killed is set once a second signal has killed the tree.
+	got    os.Signal
+	late   os.Signal
+	killed bool
+}
+
+// say writes one diagnostic line to stderr, unless --quiet.
+func (rn *runSession) say(format string, a ...any) {
+	if !rn.o.quiet {
+		fmt.Fprintf(rn.stderr, "tether: "+format+"\n", a...)
+	}
+}
+
+// openReport opens the --json file, if one was asked for, before the
+// run, so a path that cannot or must not be written fails before
+// anything is spawned (see openJSON).
+func (rn *runSession) openReport() error {
+	if rn.o.jsonPath == "" {
+		return nil
+	}
+	f, err := openJSON(rn.o.jsonPath)
+	if err != nil {
+		return err
+	}
+	rn.jsonFile = f
+	return nil
+}
+
+// finish records status as tether's exit status, writes the --json
+// report if there is one, and returns status (125 if the report could not
+// be written).
+func (rn *runSession) finish(status int) int {
+	rn.rep.Status = status
+	if rn.jsonFile == nil {
+		return status
+	}
+	enc := json.NewEncoder(rn.jsonFile)
+	enc.SetIndent("", "  ")
+	err := enc.Encode(rn.rep)
+	if cerr := rn.jsonFile.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		rn.say("writing the --json file failed: %s", redact.Cause(err))
+		return exitTether
+	}
+	return status
+}
+
+// fail says why the run failed, records it in the report, and finishes
+// with status.
+func (rn *runSession) fail(status int, format string, a ...any) int {
+	msg := fmt.Sprintf(format, a...)
+	rn.say("%s", msg)
+	rn.rep.Error = &msg
+	return rn.finish(status)
+}
+
+// command is the proc.Cmd the options describe, on backend (nil: the
+// host's default), with the standard streams passed through.
+func (o *runOptions) command(backend contain.Backend) *proc.Cmd {
 	cmd := proc.Command(o.program, o.args...).
 		InheritStdin().
 		Stdout(proc.Inherit()).
@@ -385,105 +438,122 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	if backend != nil {
 		cmd = cmd.Backend(backend)
 	}
+	return cmd
+}
+
+// spawn catches the stop signals and starts cmd, in the foreground of
+// tether's terminal if it has one. A stop signal that arrived before the
+// start cancels it. When nothing was started, p is nil and status is
+// tether's exit status, the report written.
+func (rn *runSession) spawn(ctx context.Context, cmd *proc.Cmd) (p *proc.RunningProcess, status int) {
 	// In the foreground of a terminal, the program's group takes it (see
 	// terminal); elsewhere term is nil and changes nothing.
-	term := foregroundTerminal()
-	cmd = term.prepare(cmd)
+	rn.term = foregroundTerminal()
+	cmd = rn.term.prepare(cmd)
 
 	// Catch the stop signals before the spawn: from then on one arriving
 	// must stop the tree, not kill tether and leave the tree to the
 	// watchdog. They stay caught until the process exits (see
 	// holdUntilExit).
-	sigs := make(chan os.Signal, 4)
-	holdUntilExit(notifySignals(sigs))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var got os.Signal
+	rn.sigs = make(chan os.Signal, 4)
+	holdUntilExit(notifySignals(rn.sigs))
 	select {
-	case got = <-sigs:
-		cancel()
+	case rn.got = <-rn.sigs:
+		rn.cancel()
 	default:
 	}
 
 	p, err := cmd.Start(ctx)
 	if err != nil {
-		term.startFailed()
-		if got != nil && errors.Is(err, proc.ErrCancelled) {
-			say("received %s before the program started; nothing was run", signalName(got))
-			rep.Received = ptr(signalName(got))
-			return finish(statusForSignal(got))
+		rn.term.startFailed()
+		if rn.got != nil && errors.Is(err, proc.ErrCancelled) {
+			rn.say("received %s before the program started; nothing was run", signalName(rn.got))
+			rn.rep.Received = ptr(signalName(rn.got))
+			return nil, rn.finish(statusForSignal(rn.got))
 		}
-		status, msg := startFailure(o.program, err)
-		return fail(status, "%s", msg)
+		status, msg := startFailure(rn.o.program, err)
+		return nil, rn.fail(status, "%s", msg)
 	}
-	term.started(p.Pid())
-	rep.Pid, rep.Mechanism = ptr(p.Pid()), ptr(string(p.Mechanism()))
-	if got != nil {
-		say("received %s: stopping the tree (%s)", signalName(got), p.Mechanism())
+	rn.term.started(p.Pid())
+	rn.rep.Pid, rn.rep.Mechanism = ptr(p.Pid()), ptr(string(p.Mechanism()))
+	if rn.got != nil {
+		rn.say("received %s: stopping the tree (%s)", signalName(rn.got), p.Mechanism())
 	}
+	return p, 0
+}
 
-	// late is a signal that came once the program had exited by itself:
-	// proc is already tearing the rest down, and the program's status
-	// stands. killed is set once a second signal has killed the tree.
-	var late os.Signal
-	killed := false
-wait:
+// wait returns once the run has ended, meanwhile mirroring the program's
+// stops on the terminal and acting on the stop signals tether receives.
+func (rn *runSession) wait(p *proc.RunningProcess) {
 	for {
 		select {
 		case <-p.Done():
-			break wait
-		case s := <-term.changes():
-			term.changed(p, s)
-		case s := <-sigs:
-			switch {
-			case got == nil && programExited(p.Pid()):
-				if late == nil {
-					late = s
-					say("received %s after the program had exited: its status stands", signalName(s))
-				}
-			case got == nil:
-				got = s
-				if o.grace > 0 {
-					say("received %s: sending %s to the tree (%s), killing it in %v", signalName(s), signalName(o.graceSig), p.Mechanism(), o.grace)
-				} else {
-					say("received %s: killing the tree (%s)", signalName(s), p.Mechanism())
-				}
-				cancel()
-			case !killed:
-				killed = true
-				say("received %s again: killing the tree (%s) now", signalName(s), p.Mechanism())
-				// SIGKILL to every member first: RunningProcess.Kill
-				// alone waits for a grace period in progress to end.
-				_ = p.Signal(os.Kill)
-				kctx, kcancel := context.WithTimeout(context.Background(), killPatience)
-				if err := p.Kill(kctx); err != nil {
-					say("killing the tree: %v", err)
-				}
-				kcancel()
-			}
+			return
+		case s := <-rn.term.changes():
+			rn.term.changed(p, s)
+		case s := <-rn.sigs:
+			rn.received(p, s)
 		}
 	}
-	r, err := p.Wait(context.Background())
-	term.end(r != nil && r.Outcome == proc.Exited)
-	if r == nil {
-		return fail(exitTether, "the run failed: %v", err)
+}
+
+// received acts on a stop signal that arrived while the program ran: the
+// first stops the tree (with the graceful signal first if --grace), a
+// second kills it at once; one that comes after the program exited by
+// itself is only reported.
+func (rn *runSession) received(p *proc.RunningProcess, s os.Signal) {
+	switch {
+	case rn.got == nil && programExited(p.Pid()):
+		if rn.late == nil {
+			rn.late = s
+			rn.say("received %s after the program had exited: its status stands", signalName(s))
+		}
+	case rn.got == nil:
+		rn.got = s
+		if rn.o.grace > 0 {
+			rn.say("received %s: sending %s to the tree (%s), killing it in %v", signalName(s), signalName(rn.o.graceSig), p.Mechanism(), rn.o.grace)
+		} else {
+			rn.say("received %s: killing the tree (%s)", signalName(s), p.Mechanism())
+		}
+		rn.cancel()
+	case !rn.killed:
+		rn.killed = true
+		rn.say("received %s again: killing the tree (%s) now", signalName(s), p.Mechanism())
+		// SIGKILL to every member first: RunningProcess.Kill
+		// alone waits for a grace period in progress to end.
+		_ = p.Signal(os.Kill)
+		kctx, kcancel := context.WithTimeout(context.Background(), killPatience)
+		if err := p.Kill(kctx); err != nil {
+			rn.say("killing the tree: %v", err)
+		}
+		kcancel()
 	}
-	rep.fill(r)
-	if got != nil {
-		rep.Received = ptr(signalName(got))
+}
+
+// result takes the ended run's Result, gives the terminal back, and
+// reports: it returns tether's exit status, the report written.
+func (rn *runSession) result(p *proc.RunningProcess) int {
+	r, err := p.Wait(context.Background())
+	rn.term.end(r != nil && r.Outcome == proc.Exited)
+	if r == nil {
+		return rn.fail(exitTether, "the run failed: %v", err)
+	}
+	rn.rep.fill(r)
+	if rn.got != nil {
+		rn.rep.Received = ptr(signalName(rn.got))
 	}
 	if err != nil && errors.Is(err, proc.ErrTeardownNotConfirmed) {
 		// The one failure tether must never hide: something may be alive.
-		return fail(exitTether, "the death of the whole tree (%s) could not be confirmed: %v", r.Mechanism, err)
+		return rn.fail(exitTether, "the death of the whole tree (%s) could not be confirmed: %v", r.Mechanism, err)
 	}
-	status := exitStatus(r, got)
+	status := exitStatus(r, rn.got)
 	if r.Outcome == proc.TimedOut {
-		say("timed out after %v: the whole tree (%s) was killed and is confirmed dead", o.timeout, r.Mechanism)
+		rn.say("timed out after %v: the whole tree (%s) was killed and is confirmed dead", rn.o.timeout, r.Mechanism)
 	}
 	if status < 0 {
-		return fail(exitTether, "the run ended without an exit status (%s)", r.Outcome)
+		return rn.fail(exitTether, "the run ended without an exit status (%s)", r.Outcome)
 	}
-	return finish(status)
+	return rn.finish(status)
 }
 
 // held is what runs have caught and hold until the process exits (see

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/testchild"
 )
 
 // testAvailability: Availability names the backend's mechanism, says why
@@ -461,7 +462,7 @@ func testMethodsAfterClose(r *run) {
 // and a container that got a graceful signal takes new children.
 func testSignalEveryMember(r *run) {
 	if !r.term {
-		r.t.Skipf("the backend cannot deliver %v (%s); Signal/Kill covers os.Kill", termSignal, r.termWhy)
+		r.t.Skipf("the backend cannot deliver %v (%s); Signal/Kill covers os.Kill", testchild.TermSignal, r.termWhy)
 	}
 	c := r.newContainer(contain.Options{})
 	tr, ch := r.startTree(c)
@@ -470,13 +471,13 @@ func testSignalEveryMember(r *run) {
 	if err := c.Adopt(adopted.pid); err != nil {
 		r.t.Fatalf("Adopt: %v", err)
 	}
-	if err := c.Signal(termSignal); err != nil {
-		r.t.Fatalf("Signal(%v): %v", termSignal, err)
+	if err := c.Signal(testchild.TermSignal); err != nil {
+		r.t.Fatalf("Signal(%v): %v", testchild.TermSignal, err)
 	}
 	r.waitDead("every member to die of the signal", append(tr.contained(r.a), second.pid, adopted.pid)...)
 	for name, w := range map[string]func() error{"tree child": ch.wait, "second child": second.wait, "adopted process": adopted.wait} {
-		if err := w(); !killedBy(err, termSignal) {
-			r.t.Errorf("%s: Wait = %v, want ended by %v", name, err, termSignal)
+		if err := w(); !killedBy(err, testchild.TermSignal) {
+			r.t.Errorf("%s: Wait = %v, want ended by %v", name, err, testchild.TermSignal)
 		}
 	}
 	if !r.a.ContainsSetsid {
@@ -528,7 +529,7 @@ func testSignalUndeliverable(r *run) {
 		r.t.Errorf("Signal(%v) = %v, want an error matching contain.ErrUnsupported and errors.ErrUnsupported", fakeSignal{}, err)
 	}
 	if !r.term {
-		r.wantErr("Signal("+termSignal.String()+")", c.Signal(termSignal), contain.ErrUnsupported)
+		r.wantErr("Signal("+testchild.TermSignal.String()+")", c.Signal(testchild.TermSignal), contain.ErrUnsupported)
 	}
 	r.aliveNow("after an undeliverable Signal", ch.pid)
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/sysproc"
+	"github.com/gotether/tether/internal/testchild"
 )
 
 // DefaultPatience is the Options.Patience used when none is given.
@@ -118,7 +120,7 @@ type suite struct {
 
 	freeze    bool   // Freeze is supported
 	freezeWhy string // what Freeze said when it is not
-	term      bool   // Signal delivers termSignal
+	term      bool   // Signal delivers testchild.TermSignal (SIGTERM; os.Interrupt on Windows)
 	termWhy   string // what Signal said when it does not
 }
 
@@ -226,15 +228,15 @@ func (s *suite) capabilities(t *testing.T) {
 	default:
 		t.Fatalf("Freeze of an empty container = %v, want nil or an error matching contain.ErrUnsupported", err)
 	}
-	switch err := c.Signal(termSignal); {
+	switch err := c.Signal(testchild.TermSignal); {
 	case err == nil:
 		s.term = true
 	case errors.Is(err, contain.ErrUnsupported):
 		s.termWhy = err.Error()
 	default:
-		t.Fatalf("Signal(%v) of an empty container = %v, want nil or an error matching contain.ErrUnsupported", termSignal, err)
+		t.Fatalf("Signal(%v) of an empty container = %v, want nil or an error matching contain.ErrUnsupported", testchild.TermSignal, err)
 	}
-	t.Logf("%s: freeze %v, signal %v %v, contains setsid %v", s.b.Mechanism(), s.freeze, termSignal, s.term, s.a.ContainsSetsid)
+	t.Logf("%s: freeze %v, signal %v %v, contains setsid %v", s.b.Mechanism(), s.freeze, testchild.TermSignal, s.term, s.a.ContainsSetsid)
 }
 
 // runPattern is a -test.run pattern that selects exactly the test named
@@ -307,7 +309,7 @@ func (r *run) checkAllDead() {
 	for {
 		var left []int
 		for _, p := range pids {
-			if alive(p) {
+			if sysproc.Alive(p) {
 				left = append(left, p)
 			}
 		}
@@ -490,7 +492,7 @@ func (tr tree) contained(a contain.Availability) []int {
 // escapees lists the grandchildren that tried to leave.
 func (tr tree) escapees() []int {
 	var out []int
-	for _, role := range escapeRoles {
+	for _, role := range testchild.EscapeRoles {
 		out = append(out, tr[role])
 	}
 	return out
@@ -522,7 +524,7 @@ func (r *run) startTree(c contain.Container) (tree, *child) {
 		esc := tr.escapees()
 		r.t.Cleanup(func() { killPids(esc...) })
 	}
-	for _, role := range escapeRoles {
+	for _, role := range testchild.EscapeRoles {
 		if ok, err := escaped(role, tr[role]); !ok {
 			r.t.Fatalf("the %s grandchild %d did not leave its group (%v): the tree shows nothing", role, tr[role], err)
 		}
@@ -634,7 +636,7 @@ func (r *run) poll(what string, cond func() bool) {
 // waitDead waits until every pid is dead (a zombie counts as dead).
 func (r *run) waitDead(what string, pids ...int) {
 	r.t.Helper()
-	r.poll(what, func() bool { return !slices.ContainsFunc(pids, alive) })
+	r.poll(what, func() bool { return !slices.ContainsFunc(pids, sysproc.Alive) })
 }
 
 // deadNow fails for every pid still alive: after a confirmed kill there is
@@ -642,7 +644,7 @@ func (r *run) waitDead(what string, pids ...int) {
 func (r *run) deadNow(what string, pids ...int) {
 	r.t.Helper()
 	for _, p := range pids {
-		if alive(p) {
+		if sysproc.Alive(p) {
 			r.t.Errorf("%s: pid %d is alive", what, p)
 		}
 	}
@@ -652,7 +654,7 @@ func (r *run) deadNow(what string, pids ...int) {
 func (r *run) aliveNow(what string, pids ...int) {
 	r.t.Helper()
 	for _, p := range pids {
-		if !alive(p) {
+		if !sysproc.Alive(p) {
 			r.t.Errorf("%s: pid %d died", what, p)
 		}
 	}
@@ -737,7 +739,7 @@ func (r *run) wantClosed(what string, c contain.Container) {
 	r.wantRefused(what, c, contain.ErrClosed)
 	o := r.outsider()
 	r.wantErr(what+": Adopt", c.Adopt(o.pid), contain.ErrClosed)
-	if !alive(o.pid) {
+	if !sysproc.Alive(o.pid) {
 		r.t.Errorf("%s: the process Adopt refused died", what)
 	}
 	s, err := c.Sub(r.ctx(), contain.Options{})
@@ -753,7 +755,7 @@ func (r *run) wantClosed(what string, c contain.Container) {
 // else os.Kill.
 func (r *run) signal() os.Signal {
 	if r.term {
-		return termSignal
+		return testchild.TermSignal
 	}
 	return os.Kill
 }

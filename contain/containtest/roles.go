@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/testchild"
 )
 
 // The parts a re-executed test binary plays (see roleEnv).
@@ -56,7 +57,7 @@ func (r *run) helperCommand(role string, verbose bool) *exec.Cmd {
 		args = append(args, "-test.v")
 	}
 	cmd := exec.Command(exe, args...)
-	cmd.Env = append(cleanEnv(), roleEnv+"="+role)
+	cmd.Env = append(testchild.CleanEnv(childEnv, roleEnv), roleEnv+"="+role)
 	return cmd
 }
 

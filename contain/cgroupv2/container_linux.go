@@ -507,21 +507,13 @@ const rekillAfter = 100 * time.Millisecond
 // is written 0 again, so the container is left unfrozen and usable, and
 // the error wraps ctx's.
 func (c *container) Freeze(ctx context.Context) error {
-	c.gate.Lock()
-	defer c.gate.Unlock()
 	// Frozen already by an enclosing cgroup: the rollback's thaw could
 	// not be confirmed while that lasts.
-	already := frozenNow(c.dir)
-	if err := c.setFrozen(ctx, true); err != nil {
-		if !errors.Is(err, contain.ErrClosed) {
-			c.thawAfter(!already)
-		}
-		return err
-	}
-	c.mu.Lock()
-	c.frozen = true
-	c.mu.Unlock()
-	return nil
+	var already bool
+	return c.gate.Freeze(func() error {
+		already = frozenNow(c.dir)
+		return c.setFrozen(ctx, true)
+	}, func() { c.thawAfter(!already) }, func() { c.recordFrozen(true) })
 }
 
 // Thaw writes cgroup.freeze 0 and waits until cgroup.events says "frozen
@@ -534,11 +526,24 @@ func (c *container) Thaw(ctx context.Context) error {
 	defer c.gate.Unlock()
 	err := c.setFrozen(ctx, false)
 	if err == nil || !errors.Is(err, errFreezeWrite) {
-		c.mu.Lock()
-		c.frozen = false
-		c.mu.Unlock()
+		c.recordFrozen(false)
 	}
 	return err
+}
+
+// isClosed reports whether Close has succeeded.
+func (c *container) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// recordFrozen records whether the container is frozen by its own
+// Freeze (until Thaw), which Start refuses.
+func (c *container) recordFrozen(on bool) {
+	c.mu.Lock()
+	c.frozen = on
+	c.mu.Unlock()
 }
 
 // errFreezeWrite marks a setFrozen that could not write cgroup.freeze.
@@ -550,10 +555,7 @@ var errFreezeWrite = errors.New("writing cgroup.freeze")
 // outcome of a Freeze with an ended ctx not depend on how fast the
 // members stopped.
 func (c *container) setFrozen(ctx context.Context, on bool) error {
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.isClosed() {
 		return fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrClosed)
 	}
 	v, want := "0", uint64(0)
@@ -578,10 +580,7 @@ func (c *container) setFrozen(ctx context.Context, on bool) error {
 // processes leave cgroup.procs at exit, before they are reaped, so zombies
 // are never listed.
 func (c *container) Pids() ([]int, error) {
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.isClosed() {
 		return nil, fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrClosed)
 	}
 	out, err := treeProcs(c.dir, nil)
@@ -678,10 +677,7 @@ func (c *container) Stats() (contain.Stats, error) {
 func (c *container) Close(ctx context.Context) error {
 	c.closeMu.Lock()
 	defer c.closeMu.Unlock()
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.isClosed() {
 		return nil
 	}
 	if err := c.Kill(ctx); err != nil {

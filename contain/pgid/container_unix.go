@@ -389,10 +389,7 @@ func (c *container) Signal(sig os.Signal) error {
 		c.gate.Lock()
 		defer c.gate.Unlock()
 	}
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.isClosed() {
 		return closedError("Signal")
 	}
 	return signalFamily(c.family(), s, nil)
@@ -686,24 +683,19 @@ func collect(nodes []*container, views []groupView) (live []int, settled bool, e
 // error wrapping ctx's error; the container is then not frozen. It fails
 // with an error matching contain.ErrClosed after Kill or Close.
 func (c *container) Freeze(ctx context.Context) error {
-	c.gate.Lock()
-	defer c.gate.Unlock()
-	err := c.stopOrContinue(ctx, "Freeze", unix.SIGSTOP, true)
-	if err != nil {
-		if !errors.Is(err, contain.ErrClosed) {
-			rctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			rerr := c.stopOrContinue(rctx, "Freeze rollback", unix.SIGCONT, false)
-			cancel()
-			if rerr != nil {
-				c.log.Debug("pgid: rollback of an unconfirmed freeze not confirmed", "err", rerr)
-			}
-		}
-		return err
+	return c.gate.Freeze(func() error {
+		return c.stopOrContinue(ctx, "Freeze", unix.SIGSTOP, true)
+	}, c.rollbackFreeze, func() { c.recordFrozen(true) })
+}
+
+// rollbackFreeze sends SIGCONT to everything an unconfirmed Freeze
+// stopped and waits up to a second for them to run.
+func (c *container) rollbackFreeze() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := c.stopOrContinue(ctx, "Freeze rollback", unix.SIGCONT, false); err != nil {
+		c.log.Debug("pgid: rollback of an unconfirmed freeze not confirmed", "err", err)
 	}
-	c.mu.Lock()
-	c.frozen = true
-	c.mu.Unlock()
-	return nil
 }
 
 // Thaw sends SIGCONT to the group, every adopted process and every sub's
@@ -720,11 +712,24 @@ func (c *container) Thaw(ctx context.Context) error {
 	defer c.gate.Unlock()
 	err := c.stopOrContinue(ctx, "Thaw", unix.SIGCONT, false)
 	if !errors.Is(err, contain.ErrClosed) {
-		c.mu.Lock()
-		c.frozen = false
-		c.mu.Unlock()
+		c.recordFrozen(false)
 	}
 	return err
+}
+
+// isClosed reports whether Close has succeeded.
+func (c *container) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// recordFrozen records whether the container is frozen by its own
+// Freeze (until Thaw), which Start here and in every sub refuses.
+func (c *container) recordFrozen(on bool) {
+	c.mu.Lock()
+	c.frozen = on
+	c.mu.Unlock()
 }
 
 // stopOrContinue sends sig to the family until every member is stopped
@@ -834,10 +839,7 @@ func (c *container) Stats() (contain.Stats, error) {
 func (c *container) Close(ctx context.Context) error {
 	c.teardown.Lock()
 	defer c.teardown.Unlock()
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.isClosed() {
 		return nil
 	}
 	nodes, err := c.kill(ctx)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"syscall"
 )
 
 // Mechanism names the kernel facility that holds a process tree.
@@ -195,6 +196,19 @@ type Container interface {
 	// returns an error matching ErrTeardownNotConfirmed and may be called
 	// again.
 	Close(ctx context.Context) error
+}
+
+// CopySysProcAttr returns a copy of cmd.SysProcAttr, or a zero one when
+// it is nil, for a backend's Start to change: a SysProcAttr shared
+// between commands must not carry one container's settings into another
+// spawn (see Container.Start). The caller sets it on cmd only for the
+// spawn, and restores cmd's own if nothing was created.
+func CopySysProcAttr(cmd *exec.Cmd) *syscall.SysProcAttr {
+	if cmd.SysProcAttr == nil {
+		return &syscall.SysProcAttr{}
+	}
+	cp := *cmd.SysProcAttr
+	return &cp
 }
 
 // Availability is a backend's spawn-free verdict on this host.

@@ -155,11 +155,7 @@ func (c *container) Start(cmd *exec.Cmd) error {
 	}
 	// Copy before changing: a SysProcAttr shared between commands (or
 	// containers) must not carry this cgroup into another spawn.
-	attr := &syscall.SysProcAttr{}
-	if cmd.SysProcAttr != nil {
-		cp := *cmd.SysProcAttr
-		attr = &cp
-	}
+	attr := contain.CopySysProcAttr(cmd)
 	switch {
 	case attr.UseCgroupFD:
 		return errors.New("contain: cgroupv2: Start: cmd.SysProcAttr.UseCgroupFD is already set; the container places the child itself")

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/windows"
@@ -95,11 +94,7 @@ func (c *container) Start(cmd *exec.Cmd) error {
 	if cmd == nil {
 		return errors.New("jobobject: start: nil command")
 	}
-	attr := &syscall.SysProcAttr{}
-	if cmd.SysProcAttr != nil {
-		cp := *cmd.SysProcAttr
-		attr = &cp
-	}
+	attr := contain.CopySysProcAttr(cmd)
 	if attr.CreationFlags&windows.CREATE_SUSPENDED != 0 {
 		return errors.New("jobobject: start: CreationFlags already has CREATE_SUSPENDED; the container resumes the child itself after placing it")
 	}

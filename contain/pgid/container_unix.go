@@ -234,11 +234,7 @@ func (c *container) attrLocked(cmd *exec.Cmd) (*syscall.SysProcAttr, error) {
 	if c.killed {
 		return nil, closedError("Start")
 	}
-	attr := &syscall.SysProcAttr{}
-	if cmd.SysProcAttr != nil {
-		cp := *cmd.SysProcAttr
-		attr = &cp
-	}
+	attr := contain.CopySysProcAttr(cmd)
 	if c.pgid == 0 {
 		switch {
 		case attr.Setsid && attr.Setpgid:

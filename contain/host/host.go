@@ -25,10 +25,15 @@ package host
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/contain/cgroupv2"
+	"github.com/gotether/tether/contain/jobobject"
+	"github.com/gotether/tether/contain/pgid"
+	"github.com/gotether/tether/contain/systemd"
 	"github.com/gotether/tether/internal/watchdog"
 )
 
@@ -94,6 +99,23 @@ func chooseFrom(cands, others []contain.Backend, full bool) (Selection, []contai
 		}
 	}
 	return *sel, avail
+}
+
+// every returns a fresh instance of every backend tether has, in the
+// order the report lists those this OS does not prefer.
+func every() []contain.Backend {
+	return []contain.Backend{cgroupv2.New(), systemd.New(), pgid.New(), jobobject.New()}
+}
+
+// othersThan returns every backend whose mechanism none of listed has.
+func othersThan(listed ...contain.Backend) []contain.Backend {
+	var out []contain.Backend
+	for _, b := range every() {
+		if !slices.ContainsFunc(listed, func(l contain.Backend) bool { return l.Mechanism() == b.Mechanism() }) {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // Report is the host report `tether doctor` prints.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/contain/cgroupv2"
-	"github.com/gotether/tether/contain/jobobject"
 	"github.com/gotether/tether/contain/pgid"
 	"github.com/gotether/tether/contain/systemd"
 )
@@ -108,14 +107,12 @@ func survey(full bool) (Selection, []contain.Availability) {
 	sel := Selection{Backend: backend, Usable: usable, Reason: reason}
 	avail := []contain.Availability{f.cgroupV2, f.systemd, f.pgid}
 	if full {
-		for _, b := range others() {
+		for _, b := range othersThan(cgroupV2Backend, systemdBackend, pgidBackend) {
 			avail = append(avail, b.Availability())
 		}
 	}
 	return sel, avail
 }
-
-func others() []contain.Backend { return []contain.Backend{jobobject.New()} }
 
 func kernel() string {
 	var u unix.Utsname

@@ -134,3 +134,20 @@ func TestCopySysProcAttrNeverAliases(t *testing.T) {
 		t.Fatalf("copy %p of %p: want an equal value at another address", a, shared)
 	}
 }
+
+// UnsupportedLimits answers once for every kind, none supported, each
+// with the reason, as the conformance suite wants of Availability.
+func TestUnsupportedLimitsAnswersEveryKind(t *testing.T) {
+	ls := contain.UnsupportedLimits("why")
+	if len(ls) != len(contain.AllLimitKinds) {
+		t.Fatalf("%d answers for %d kinds", len(ls), len(contain.AllLimitKinds))
+	}
+	for i, l := range ls {
+		if l.Kind != contain.AllLimitKinds[i] || l.Supported || l.Reason != "why" {
+			t.Errorf("answer %d = %+v", i, l)
+		}
+	}
+	if (contain.Availability{Limits: ls}).LimitsSupported() {
+		t.Error("LimitsSupported with every kind unsupported")
+	}
+}

@@ -108,6 +108,16 @@ func ValidateLimits(ls []Limit) error {
 	return nil
 }
 
+// UnsupportedLimits is the Limits of an Availability whose backend can
+// enforce no limit kind here: every kind, unsupported, for reason.
+func UnsupportedLimits(reason string) []LimitSupport {
+	out := make([]LimitSupport, 0, len(AllLimitKinds))
+	for _, k := range AllLimitKinds {
+		out = append(out, LimitSupport{Kind: k, Reason: reason})
+	}
+	return out
+}
+
 // RejectLimits validates ls and then, since the mechanism m enforces no
 // limit here, fails on the first one with a *LimitError matching
 // ErrUnsupported and naming reason. It returns nil for no limits.

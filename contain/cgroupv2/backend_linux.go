@@ -140,9 +140,7 @@ func (b *Backend) Availability() contain.Availability {
 	s, err := b.resolve()
 	if err != nil {
 		a.Reason = err.Error()
-		for _, k := range contain.AllLimitKinds {
-			a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: "backend not usable"})
-		}
+		a.Limits = contain.UnsupportedLimits("backend not usable")
 		return a
 	}
 	a.Usable = true
@@ -188,7 +186,7 @@ func (s site) limitProblem(k contain.LimitKind) string {
 		case s.h.layout() == "hybrid":
 			why += "; on this hybrid host cgroup v1 holds it"
 		case s.nested:
-			why += "; a sub's limit needs it in the enclosing container's cgroup, which New enables when that container has a limit of the same kind"
+			why += "; a sub's limit needs it in the enclosing container's cgroup, which NewContainer enables when that container has a limit of the same kind"
 		}
 		return why
 	}

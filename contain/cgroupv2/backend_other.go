@@ -29,12 +29,8 @@ func reason() string { return "cgroup v2 is a Linux facility; this host is " + r
 
 // Availability reports the backend unusable.
 func (*Backend) Availability() contain.Availability {
-	a := contain.Availability{Mechanism: contain.CgroupV2, Reason: reason(), ContainsSetsid: true,
-		OwnerDeath: "not applicable: the backend cannot be used on this host"}
-	for _, k := range contain.AllLimitKinds {
-		a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: reason()})
-	}
-	return a
+	return contain.Availability{Mechanism: contain.CgroupV2, Reason: reason(), ContainsSetsid: true,
+		Limits: contain.UnsupportedLimits(reason()), OwnerDeath: "not applicable: the backend cannot be used on this host"}
 }
 
 // NewContainer fails with a *contain.NotUsableError.

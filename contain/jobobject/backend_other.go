@@ -15,14 +15,10 @@ const notWindows = "Job Objects are a Windows facility; this host is " + runtime
 // Availability reports the backend unusable: Job Objects exist only on
 // Windows.
 func (*Backend) Availability() contain.Availability {
-	ls := make([]contain.LimitSupport, 0, len(contain.AllLimitKinds))
-	for _, k := range contain.AllLimitKinds {
-		ls = append(ls, contain.LimitSupport{Kind: k, Reason: notWindows})
-	}
 	return contain.Availability{
 		Mechanism:  contain.JobObject,
 		Reason:     notWindows,
-		Limits:     ls,
+		Limits:     contain.UnsupportedLimits(notWindows),
 		OwnerDeath: "not applicable: " + notWindows,
 	}
 }

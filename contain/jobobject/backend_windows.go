@@ -42,9 +42,7 @@ func (*Backend) Availability() contain.Availability {
 	job, err := createJob()
 	if err != nil {
 		a.Reason = "cannot create a Job Object with KILL_ON_JOB_CLOSE: " + err.Error()
-		for _, k := range contain.AllLimitKinds {
-			a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: a.Reason})
-		}
+		a.Limits = contain.UnsupportedLimits(a.Reason)
 		return a
 	}
 	defer func() { _ = windows.CloseHandle(job) }()
@@ -52,11 +50,9 @@ func (*Backend) Availability() contain.Availability {
 	if underWine() {
 		a.Reason = "CreateJobObject with KILL_ON_JOB_CLOSE works (under Wine)"
 		a.Notes = append(a.Notes,
-			"running under Wine: limits are accepted but not enforced, so New rejects every limit",
+			"running under Wine: limits are accepted but not enforced, so NewContainer rejects every limit",
 			"running under Wine: CPU times and peak memory read as zero, so Stats reports them unavailable")
-		for _, k := range contain.AllLimitKinds {
-			a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: wineLimits})
-		}
+		a.Limits = contain.UnsupportedLimits(wineLimits)
 		return a
 	}
 	a.Reason = "CreateJobObject with KILL_ON_JOB_CLOSE works"

@@ -19,12 +19,3 @@ var _ contain.Backend = (*Backend)(nil)
 // noLimits is why every limit kind is refused: a process group is only a
 // signal address, with no resource accounting behind it.
 const noLimits = "process groups cannot enforce resource limits"
-
-// unsupportedLimits lists every limit kind as unsupported, for Availability.
-func unsupportedLimits() []contain.LimitSupport {
-	out := make([]contain.LimitSupport, 0, len(contain.AllLimitKinds))
-	for _, k := range contain.AllLimitKinds {
-		out = append(out, contain.LimitSupport{Kind: k, Supported: false, Reason: noLimits})
-	}
-	return out
-}

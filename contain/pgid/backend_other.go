@@ -20,7 +20,7 @@ func (*Backend) Availability() contain.Availability {
 		Mechanism:  contain.PGID,
 		Usable:     false,
 		Reason:     notUnix,
-		Limits:     unsupportedLimits(),
+		Limits:     contain.UnsupportedLimits(noLimits),
 		OwnerDeath: "not applicable: the backend cannot be used on this host",
 	}
 }

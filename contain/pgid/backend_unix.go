@@ -23,7 +23,7 @@ func (*Backend) Availability() contain.Availability {
 		Mechanism:      contain.PGID,
 		Usable:         true,
 		Reason:         probeReason(),
-		Limits:         unsupportedLimits(),
+		Limits:         contain.UnsupportedLimits(noLimits),
 		ContainsSetsid: false,
 		// Checked on Linux 6.18: a running group got no signal at all when
 		// its owner was SIGKILLed; a stopped (frozen) one got SIGHUP then

@@ -94,9 +94,7 @@ func (*Backend) Availability() contain.Availability {
 	a := contain.Availability{Mechanism: contain.Systemd, ContainsSetsid: true, OwnerDeath: ownerDeath}
 	unusable := func(why string) contain.Availability {
 		a.Reason = why
-		for _, k := range contain.AllLimitKinds {
-			a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: "backend not usable"})
-		}
+		a.Limits = contain.UnsupportedLimits("backend not usable")
 		return a
 	}
 	if err := hostProblem(); err != nil {

@@ -15,12 +15,8 @@ func reason() string {
 
 // Availability reports the backend unusable.
 func (*Backend) Availability() contain.Availability {
-	a := contain.Availability{Mechanism: contain.Systemd, Reason: reason(), ContainsSetsid: true,
-		OwnerDeath: "not applicable: the backend cannot be used on this host"}
-	for _, k := range contain.AllLimitKinds {
-		a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: reason()})
-	}
-	return a
+	return contain.Availability{Mechanism: contain.Systemd, Reason: reason(), ContainsSetsid: true,
+		Limits: contain.UnsupportedLimits(reason()), OwnerDeath: "not applicable: the backend cannot be used on this host"}
 }
 
 // NewContainer fails with a *contain.NotUsableError.

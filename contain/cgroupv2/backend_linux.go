@@ -165,17 +165,10 @@ const ownerDeath = "with KillOnOwnerDeath: if the owner dies abruptly (even by S
 	"setsid and setpgid descendants included, and then removes the cgroup once it is empty; " +
 	"without it: the tree keeps running in its cgroup, and the next tether process on this host removes the cgroup once it is empty"
 
-// controllerFor maps a limit kind to the cgroup v2 controller enforcing it.
-var controllerFor = map[contain.LimitKind]string{
-	contain.MemoryLimit:  "memory",
-	contain.ProcessLimit: "pids",
-	contain.CPULimit:     "cpu",
-}
-
 // limitProblem says why limit kind k cannot be enforced under the parent,
 // or "" when it can.
 func (s site) limitProblem(k contain.LimitKind) string {
-	ctrl := controllerFor[k]
+	ctrl := Controller(k)
 	avail, err := readWords(filepath.Join(s.parentDir, "cgroup.controllers"))
 	if err != nil {
 		return "cannot read cgroup.controllers: " + err.Error()
@@ -341,7 +334,7 @@ func (s site) resources(ls []contain.Limit) (*cgroup2.Resources, error) {
 		if why := s.limitProblem(l.Kind); why != "" {
 			return nil, &contain.LimitError{Limit: l, Mechanism: contain.CgroupV2, Reason: why, Err: contain.ErrUnsupported}
 		}
-		ctrl := controllerFor[l.Kind]
+		ctrl := Controller(l.Kind)
 		enabled, _ := readWords(filepath.Join(s.parentDir, "cgroup.subtree_control"))
 		if !contains(enabled, ctrl) {
 			if err := writeFile(s.parentDir, "cgroup.subtree_control", "+"+ctrl); err != nil {

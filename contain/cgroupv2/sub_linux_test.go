@@ -338,10 +338,10 @@ func TestSubLimits(t *testing.T) {
 				t.Errorf("Sub with %v = %v, want a LimitError naming it and matching ErrUnsupported", l, err)
 				continue
 			}
-			ctrl := controllerFor[l.Kind]
+			ctrl := Controller(l.Kind)
 			if !strings.Contains(le.Reason, "the "+ctrl+" controller is not available in "+dirOf(p)) ||
 				!strings.Contains(newLE.Reason, "the "+ctrl+" controller is not available in ") {
-				t.Errorf("Sub's reason %q and New's %q differ in kind", le.Reason, newLE.Reason)
+				t.Errorf("Sub's reason %q and NewContainer's %q differ in kind", le.Reason, newLE.Reason)
 			}
 			t.Logf("Sub with %v: %v", l, err)
 		}

@@ -147,7 +147,7 @@ func managerLimits(m manager, mcg string) []contain.LimitSupport {
 	avail, err := readWords(filepath.Join(dir, "cgroup.controllers"))
 	var out []contain.LimitSupport
 	for _, k := range contain.AllLimitKinds {
-		ctrl := controllerFor(k)
+		ctrl := cgroupv2.Controller(k)
 		ls := contain.LimitSupport{Kind: k, Supported: err == nil && slices.Contains(avail, ctrl)}
 		switch {
 		case err != nil:
@@ -160,18 +160,6 @@ func managerLimits(m manager, mcg string) []contain.LimitSupport {
 		out = append(out, ls)
 	}
 	return out
-}
-
-func controllerFor(k contain.LimitKind) string {
-	switch k {
-	case contain.MemoryLimit:
-		return "memory"
-	case contain.ProcessLimit:
-		return "pids"
-	case contain.CPULimit:
-		return "cpu"
-	}
-	return string(k)
 }
 
 // mustMove reports whether the owner must move into the scope: it is not

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/poll"
 )
 
 // container is one job and the tree inside it. A container made by Sub
@@ -334,42 +335,31 @@ func (c *container) markKilledLocked() {
 // waitEmpty polls until the job has no active process or ctx ends.
 func (c *container) waitEmpty(ctx context.Context) error {
 	start := time.Now()
-	var t *time.Timer
-	for wait := 100 * time.Microsecond; ; wait = min(wait*2, 10*time.Millisecond) {
+	err := poll.Until(ctx, 100*time.Microsecond, 10*time.Millisecond, func() (bool, error) {
 		var active uint32
 		err := c.withJob("kill", func(job windows.Handle) error {
 			a, err := queryAccounting(job)
 			active = a.ActiveProcesses
 			return err
 		})
-		if errors.Is(err, contain.ErrClosed) {
-			return nil // a concurrent Close confirmed the job empty
+		return err == nil && active == 0, err
+	})
+	switch {
+	case errors.Is(err, contain.ErrClosed):
+		return nil // a concurrent Close confirmed the job empty
+	case err == nil:
+		if c.log != nil {
+			c.log.DebugContext(ctx, "jobobject: tree confirmed dead", "after", time.Since(start))
 		}
-		if err != nil {
-			return fmt.Errorf("jobobject: kill: query accounting: %w", err)
-		}
-		if active == 0 {
-			if c.log != nil {
-				c.log.DebugContext(ctx, "jobobject: tree confirmed dead", "after", time.Since(start))
-			}
-			return nil
-		}
-		if t == nil {
-			t = time.NewTimer(wait)
-			defer t.Stop()
-		} else {
-			t.Reset(wait)
-		}
-		select {
-		case <-ctx.Done():
-			left, _ := c.Pids()
-			if c.log != nil {
-				c.log.DebugContext(ctx, "jobobject: teardown not confirmed", "remaining", len(left))
-			}
-			return &contain.TeardownError{Mechanism: contain.JobObject, Remaining: left, Err: ctx.Err()}
-		case <-t.C:
-		}
+		return nil
+	case !errors.Is(err, ctx.Err()):
+		return fmt.Errorf("jobobject: kill: query accounting: %w", err)
 	}
+	left, _ := c.Pids()
+	if c.log != nil {
+		c.log.DebugContext(ctx, "jobobject: teardown not confirmed", "remaining", len(left))
+	}
+	return &contain.TeardownError{Mechanism: contain.JobObject, Remaining: left, Err: err}
 }
 
 // Freeze is unsupported. Windows has no documented job-wide suspend

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/internal/forker"
+	"github.com/gotether/tether/internal/poll"
 	"github.com/gotether/tether/internal/spawngate"
 	"github.com/gotether/tether/internal/watchdog"
 )
@@ -772,22 +773,16 @@ func (c *container) stopOrContinue(ctx context.Context, op string, sig syscall.S
 // await calls check until it reports done or ctx ends, backing off from
 // pollMin to pollMax. It returns check's last list and ctx's error.
 func (c *container) await(ctx context.Context, check func() ([]int, bool)) ([]int, error) {
-	wait := pollMin
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	for {
-		left, done := check()
-		if done {
-			return nil, nil
-		}
-		t.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return left, ctx.Err()
-		case <-t.C:
-		}
-		wait = min(wait*2, pollMax)
+	var left []int
+	err := poll.Until(ctx, pollMin, pollMax, func() (bool, error) {
+		var done bool
+		left, done = check()
+		return done, nil
+	})
+	if err != nil {
+		return left, err
 	}
+	return nil, nil
 }
 
 // Pids lists the live members, sorted: those of the group, the adopted

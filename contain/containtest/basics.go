@@ -99,15 +99,23 @@ var invalidLimits = [][]contain.Limit{
 // testNewInvalidLimits: NewContainer with an invalid limit fails with a
 // *LimitError matching ErrInvalidLimit and makes nothing.
 func testNewInvalidLimits(r *run) {
+	checkInvalid(r, "NewContainer", func(o contain.Options) (contain.Container, error) { return r.b.NewContainer(r.ctx(), o) })
+}
+
+// checkInvalid checks that NewContainer or Sub (make) fails with a
+// *LimitError matching ErrInvalidLimit, making nothing, for each of
+// invalidLimits.
+func checkInvalid(r *run, what string, make func(contain.Options) (contain.Container, error)) {
+	r.t.Helper()
 	for _, ls := range invalidLimits {
-		c, err := r.b.NewContainer(r.ctx(), contain.Options{Limits: ls})
+		c, err := make(contain.Options{Limits: ls})
 		if c != nil {
 			_ = c.Close(r.ctx())
-			r.t.Errorf("NewContainer with %v returned a container", ls)
+			r.t.Errorf("%s with %v returned a container", what, ls)
 		}
 		var le *contain.LimitError
 		if !errors.Is(err, contain.ErrInvalidLimit) || !errors.As(err, &le) {
-			r.t.Errorf("NewContainer with %v = %v, want a *contain.LimitError matching ErrInvalidLimit", ls, err)
+			r.t.Errorf("%s with %v = %v, want a *contain.LimitError matching ErrInvalidLimit", what, ls, err)
 		}
 	}
 }
@@ -546,12 +554,19 @@ func testAdoptRunning(r *run) {
 	if st, err := c.Stats(); err != nil || st.Processes != 1 {
 		r.t.Errorf("Stats after Adopt = %+v, %v; want 1 process", st, err)
 	}
+	r.killAdopted("Kill", c, o)
+}
+
+// killAdopted kills c, which holds the adopted process o, and checks
+// that o is dead and was killed.
+func (r *run) killAdopted(what string, c contain.Container, o *child) {
+	r.t.Helper()
 	if err := c.Kill(r.ctx()); err != nil {
-		r.t.Fatalf("Kill: %v", err)
+		r.t.Fatalf("%s: %v", what, err)
 	}
-	r.deadNow("the adopted process after Kill", o.pid)
+	r.deadNow("the adopted process after "+what, o.pid)
 	if err := o.wait(); !killedBy(err, os.Kill) {
-		r.t.Errorf("the adopted process's Wait = %v, want killed", err)
+		r.t.Errorf("the adopted process's Wait after %s = %v, want killed", what, err)
 	}
 }
 

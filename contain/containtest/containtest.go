@@ -340,18 +340,7 @@ func killPids(pids ...int) {
 func (r *run) newContainer(opts contain.Options) contain.Container {
 	r.t.Helper()
 	c, err := r.b.NewContainer(r.ctx(), opts)
-	if err != nil {
-		r.t.Fatalf("NewContainer: %v", err)
-	}
-	if c == nil {
-		r.t.Fatal("NewContainer returned neither a container nor an error")
-	}
-	r.t.Cleanup(func() {
-		if err := c.Close(r.ctx()); err != nil {
-			r.t.Errorf("Close at the end of the subtest: %v", err)
-		}
-	})
-	return c
+	return r.closedAtEnd("NewContainer", c, err)
 }
 
 // newSub makes a sub of p that is closed when the subtest ends; that
@@ -359,18 +348,26 @@ func (r *run) newContainer(opts contain.Options) contain.Container {
 func (r *run) newSub(p contain.Container, opts contain.Options) contain.Container {
 	r.t.Helper()
 	s, err := p.Sub(r.ctx(), opts)
+	return r.closedAtEnd("Sub", s, err)
+}
+
+// closedAtEnd fails the subtest unless made (NewContainer or Sub)
+// returned a container c and no error, and closes c when the subtest
+// ends; that Close must succeed.
+func (r *run) closedAtEnd(made string, c contain.Container, err error) contain.Container {
+	r.t.Helper()
 	if err != nil {
-		r.t.Fatalf("Sub: %v", err)
+		r.t.Fatalf("%s: %v", made, err)
 	}
-	if s == nil {
-		r.t.Fatal("Sub returned neither a container nor an error")
+	if c == nil {
+		r.t.Fatalf("%s returned neither a container nor an error", made)
 	}
 	r.t.Cleanup(func() {
-		if err := s.Close(r.ctx()); err != nil {
-			r.t.Errorf("sub Close at the end of the subtest: %v", err)
+		if err := c.Close(r.ctx()); err != nil {
+			r.t.Errorf("Close at the end of the subtest of a container from %s: %v", made, err)
 		}
 	})
-	return s
+	return c
 }
 
 // child is a process the suite started.

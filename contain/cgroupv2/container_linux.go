@@ -527,13 +527,6 @@ func (c *container) Thaw(ctx context.Context) error {
 	return err
 }
 
-// isClosed reports whether Close has succeeded.
-func (c *container) isClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
-}
-
 // recordFrozen records whether the container is frozen by its own
 // Freeze (until Thaw), which Start refuses.
 func (c *container) recordFrozen(on bool) {
@@ -666,6 +659,13 @@ func (c *container) Stats() (contain.Stats, error) {
 		st.OOMKills = contain.Some(kv["oom_kill"])
 	}
 	return st, nil
+}
+
+// isClosed reports whether Close has succeeded.
+func (c *container) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // Close kills the tree, confirms it is gone, removes the cgroup and closes

@@ -714,13 +714,6 @@ func (c *container) Thaw(ctx context.Context) error {
 	return err
 }
 
-// isClosed reports whether Close has succeeded.
-func (c *container) isClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
-}
-
 // recordFrozen records whether the container is frozen by its own
 // Freeze (until Thaw), which Start here and in every sub refuses.
 func (c *container) recordFrozen(on bool) {
@@ -813,6 +806,13 @@ func (c *container) Stats() (contain.Stats, error) {
 		return contain.Stats{}, err
 	}
 	return statsOf(pids), nil
+}
+
+// isClosed reports whether Close has succeeded.
+func (c *container) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // Close kills the group, every adopted process and every sub's members

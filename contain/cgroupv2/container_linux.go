@@ -394,9 +394,9 @@ func (c *container) writeKill() error {
 	}
 	if c.killed {
 		// cgroup.kill already fired. Linux 6.18 kills a child cloned into
-		// a killed cgroup at birth, but older kernels (Debian 12's 6.1,
-		// measured in the VM) let a child whose clone3 raced the kill
-		// live: kill again whatever is there now.
+		// a killed cgroup at birth, but older kernels let it live
+		// (measured on Debian 12's 6.1, in make test-vm's VM): a child
+		// whose clone3 raced the kill is killed again here.
 		if !populated(c.dir) {
 			return nil
 		}

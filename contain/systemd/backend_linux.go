@@ -292,7 +292,7 @@ func makeScope(ctx context.Context) (*scope, error) {
 		// Stopping the scope (systemctl stop, logout, shutdown) sends
 		// SIGTERM to everything in it, then SIGKILL after this: the
 		// watchdog ignores SIGTERM, so with systemd's default of 90 s
-		// every stop would wait that long for it (measured in the VM).
+		// every stop would wait that long for it.
 		{Name: "TimeoutStopUSec", Value: dbus.MakeVariant(uint64(stopTimeout / time.Microsecond))},
 	}
 	done := make(chan string, 1) // buffered: go-systemd sends while holding a lock

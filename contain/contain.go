@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"syscall"
 )
 
 // Mechanism names the kernel facility that holds a process tree.
@@ -33,16 +34,17 @@ type Backend interface {
 	// Mechanism names the mechanism of the containers this backend makes.
 	Mechanism() Mechanism
 
-	// Probe reports, without spawning a process and without changing the
-	// host, whether this backend can be used here and exactly why not.
-	Probe() Availability
+	// Availability reports, without spawning a process and without
+	// changing the host, whether this backend can be used here and
+	// exactly why not.
+	Availability() Availability
 
-	// New creates a fresh container for one process tree, with the given
-	// limits applied before any process is placed in it. It fails with an
-	// error matching ErrNotUsable when Probe would report the backend
-	// unusable, and with a *LimitError when a limit is invalid or cannot be
-	// enforced; in both cases nothing is left behind.
-	New(ctx context.Context, opts Options) (Container, error)
+	// NewContainer creates a fresh container for one process tree, with
+	// the given limits applied before any process is placed in it. It
+	// fails with an error matching ErrNotUsable when Availability would
+	// report the backend unusable, and with a *LimitError when a limit is
+	// invalid or cannot be enforced; in both cases nothing is left behind.
+	NewContainer(ctx context.Context, opts Options) (Container, error)
 }
 
 // Options configure one container.
@@ -196,16 +198,29 @@ type Container interface {
 	Close(ctx context.Context) error
 }
 
+// CopySysProcAttr returns a copy of cmd.SysProcAttr, or a zero one when
+// it is nil, for a backend's Start to change: a SysProcAttr shared
+// between commands must not carry one container's settings into another
+// spawn (see Container.Start). The caller sets it on cmd only for the
+// spawn, and restores cmd's own if nothing was created.
+func CopySysProcAttr(cmd *exec.Cmd) *syscall.SysProcAttr {
+	if cmd.SysProcAttr == nil {
+		return &syscall.SysProcAttr{}
+	}
+	cp := *cmd.SysProcAttr
+	return &cp
+}
+
 // Availability is a backend's spawn-free verdict on this host.
 type Availability struct {
 	// Mechanism is the backend's mechanism.
 	Mechanism Mechanism `json:"mechanism"`
-	// Usable is true when New can create containers here.
+	// Usable is true when NewContainer can create containers here.
 	Usable bool `json:"usable"`
 	// Reason says why the backend is not usable, or, when it is, where it
 	// found what it needs (for cgroup v2: the mount and the parent cgroup).
 	Reason string `json:"reason"`
-	// Limits says which limit kinds New can enforce here.
+	// Limits says which limit kinds NewContainer can enforce here.
 	Limits []LimitSupport `json:"limits"`
 	// ContainsSetsid is true when a descendant that calls setsid or
 	// setpgid (or detaches on Windows) stays in the container.

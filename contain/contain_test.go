@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os/exec"
+	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,5 +117,37 @@ func TestAvailabilityLimitsSupported(t *testing.T) {
 	a.Limits = []contain.LimitSupport{{Kind: contain.MemoryLimit, Supported: true}, {Kind: contain.CPULimit}}
 	if a.LimitsSupported() {
 		t.Fatal("one unsupported kind must make the whole unsupported")
+	}
+}
+
+// A backend's Start changes a copy of the caller's SysProcAttr, never
+// the caller's own, which other commands may share.
+func TestCopySysProcAttrNeverAliases(t *testing.T) {
+	cmd := exec.Command("x")
+	if a := contain.CopySysProcAttr(cmd); a == nil || cmd.SysProcAttr != nil {
+		t.Fatalf("nil SysProcAttr: copy %v, cmd's now %v; want a fresh one and cmd's left nil", a, cmd.SysProcAttr)
+	}
+	shared := &syscall.SysProcAttr{}
+	cmd.SysProcAttr = shared
+	a := contain.CopySysProcAttr(cmd)
+	if a == shared || !reflect.DeepEqual(a, shared) {
+		t.Fatalf("copy %p of %p: want an equal value at another address", a, shared)
+	}
+}
+
+// UnsupportedLimits answers once for every kind, none supported, each
+// with the reason, as the conformance suite wants of Availability.
+func TestUnsupportedLimitsAnswersEveryKind(t *testing.T) {
+	ls := contain.UnsupportedLimits("why")
+	if len(ls) != len(contain.AllLimitKinds) {
+		t.Fatalf("%d answers for %d kinds", len(ls), len(contain.AllLimitKinds))
+	}
+	for i, l := range ls {
+		if l.Kind != contain.AllLimitKinds[i] || l.Supported || l.Reason != "why" {
+			t.Errorf("answer %d = %+v", i, l)
+		}
+	}
+	if (contain.Availability{Limits: ls}).LimitsSupported() {
+		t.Error("LimitsSupported with every kind unsupported")
 	}
 }

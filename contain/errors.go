@@ -12,7 +12,7 @@ var (
 	// also matches errors.ErrUnsupported.
 	ErrUnsupported = &sentinel{msg: "operation not supported by this containment mechanism", also: errors.ErrUnsupported}
 	// ErrNotUsable: the backend cannot be used on this host (see
-	// Backend.Probe for why).
+	// Backend.Availability for why).
 	ErrNotUsable = errors.New("contain: backend not usable on this host")
 	// ErrInvalidLimit: a limit's value or kind is invalid.
 	ErrInvalidLimit = errors.New("contain: invalid limit")

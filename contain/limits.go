@@ -93,7 +93,7 @@ func (l Limit) Validate() error {
 }
 
 // ValidateLimits checks every limit and that no kind appears twice. Backends
-// call it first in New, so invalid input never creates anything.
+// call it first in NewContainer, so invalid input never creates anything.
 func ValidateLimits(ls []Limit) error {
 	seen := make(map[LimitKind]bool, len(ls))
 	for _, l := range ls {
@@ -106,6 +106,16 @@ func ValidateLimits(ls []Limit) error {
 		seen[l.Kind] = true
 	}
 	return nil
+}
+
+// UnsupportedLimits is the Limits of an Availability whose backend can
+// enforce no limit kind here: every kind, unsupported, for reason.
+func UnsupportedLimits(reason string) []LimitSupport {
+	out := make([]LimitSupport, 0, len(AllLimitKinds))
+	for _, k := range AllLimitKinds {
+		out = append(out, LimitSupport{Kind: k, Reason: reason})
+	}
+	return out
 }
 
 // RejectLimits validates ls and then, since the mechanism m enforces no

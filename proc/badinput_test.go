@@ -948,8 +948,8 @@ type countingBackend struct {
 	mu                    sync.Mutex // guards every countingContainer's subs and released
 }
 
-func (b *countingBackend) New(ctx context.Context, opts contain.Options) (contain.Container, error) {
-	ct, err := b.Backend.New(ctx, opts)
+func (b *countingBackend) NewContainer(ctx context.Context, opts contain.Options) (contain.Container, error) {
+	ct, err := b.Backend.NewContainer(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

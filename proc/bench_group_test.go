@@ -95,7 +95,7 @@ func BenchmarkGroupLifecycle(b *testing.B) {
 
 func skipUnusable(b *testing.B, be contain.Backend) {
 	b.Helper()
-	if a := be.Probe(); !a.Usable {
+	if a := be.Availability(); !a.Usable {
 		b.Skipf("%s not usable here: %s", be.Mechanism(), a.Reason)
 	}
 }

@@ -56,7 +56,7 @@ func sideBySide(b *testing.B, raw func(b *testing.B), f func(b *testing.B, be co
 	b.Run("raw-os-exec", raw)
 	for _, be := range backends() {
 		b.Run(string(be.Mechanism()), func(b *testing.B) {
-			if a := be.Probe(); !a.Usable {
+			if a := be.Availability(); !a.Usable {
 				b.Skipf("%s not usable here: %s", be.Mechanism(), a.Reason)
 			}
 			f(b, be)

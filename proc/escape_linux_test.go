@@ -84,7 +84,7 @@ func moveOut(t *testing.T, pid int) {
 func cgroupv2Usable(t *testing.T) contain.Backend {
 	t.Helper()
 	b := cgroupv2.New()
-	if a := b.Probe(); !a.Usable {
+	if a := b.Availability(); !a.Usable {
 		t.Skip("cgroup v2 is not usable here: " + a.Reason)
 	}
 	return b

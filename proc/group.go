@@ -87,7 +87,7 @@ func NewGroup(ctx context.Context, opts GroupOptions) (*Group, error) {
 	if b == nil {
 		b = host.Default().Backend
 	}
-	ct, err := b.New(ctx, contain.Options{Limits: opts.Limits, KillOnOwnerDeath: !opts.SurviveOwnerDeath, Logger: opts.Logger})
+	ct, err := b.NewContainer(ctx, contain.Options{Limits: opts.Limits, KillOnOwnerDeath: !opts.SurviveOwnerDeath, Logger: opts.Logger})
 	if err != nil {
 		return nil, containmentFailed("group", err)
 	}

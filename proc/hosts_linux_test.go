@@ -40,9 +40,9 @@ func init() { helpers[helperHostOwner] = runHostOwner }
 //	        "group MECHANISM" (a group with a run holding a grandchild and,
 //	        under cgroupv2, a setsid grandchild), "ready", then blocks: the
 //	        test kills it
-//	report  "report JSON" (host.Probe), "output MECHANISM", "done"
+//	report  "report JSON" (host.Inspect), "output MECHANISM", "done"
 //	noproc  "error JSON" (a run's Output error: its text and what it
-//	        matches), "watchdog TEXT" (host.Probe's Watchdog), "done"
+//	        matches), "watchdog TEXT" (host.Inspect's Watchdog), "done"
 //
 // A failure prints "fail TEXT" and exits 3.
 const helperHostOwner = "hostowner"
@@ -90,7 +90,7 @@ func runHostOwner(args []string) int {
 			time.Sleep(time.Hour)
 		}
 	case "report":
-		b, _ := json.Marshal(host.Probe())
+		b, _ := json.Marshal(host.Inspect())
 		fmt.Printf("report %s\n", b)
 		if !output() {
 			return 3
@@ -103,7 +103,7 @@ func runHostOwner(args []string) int {
 		e := map[string]any{"text": fmt.Sprint(err), "containment": errors.Is(err, proc.ErrContainment),
 			"start_error": errors.As(err, &se), "watchdog": errors.As(err, &we)}
 		b, _ := json.Marshal(e)
-		fmt.Printf("error %s\nwatchdog %s\ndone\n", b, host.Probe().Watchdog)
+		fmt.Printf("error %s\nwatchdog %s\ndone\n", b, host.Inspect().Watchdog)
 	default:
 		return 2
 	}

@@ -35,7 +35,7 @@ func limitBackend(t *testing.T, kinds ...contain.LimitKind) contain.Backend {
 	if sel := host.Default(); sel.Usable && sel.Backend.Mechanism() == contain.Systemd {
 		b = sel.Backend
 	}
-	a := b.Probe()
+	a := b.Availability()
 	if !a.Usable {
 		t.Skipf("%s is not usable here: %s", b.Mechanism(), a.Reason)
 	}

@@ -246,7 +246,7 @@ func (pl *Pipeline) Start(ctx context.Context) (*RunningPipeline, error) {
 	// The chain has no limits of its own: each stage's sub has its Cmd's.
 	opts := head.containOptions()
 	opts.Limits = nil
-	chain, err := b.New(ctx, opts)
+	chain, err := b.NewContainer(ctx, opts)
 	if err != nil {
 		return nil, containmentFailed(head.name, err)
 	}

@@ -21,7 +21,7 @@ import (
 // one chain cgroup.
 func TestPipeStagesShareOneChainCgroup(t *testing.T) {
 	b := cgroupv2.New()
-	if a := b.Probe(); !a.Usable {
+	if a := b.Availability(); !a.Usable {
 		t.Skip("cgroupv2 not usable here: " + a.Reason)
 	}
 	dir := testchild.TempDir(t)

@@ -129,7 +129,7 @@ func TestSetsidGrandchild(t *testing.T) {
 		}
 		tree := testchild.ReadPidFile(t, pids, patience)
 		escapee := tree["holdsid"]
-		if b.Probe().ContainsSetsid {
+		if b.Availability().ContainsSetsid {
 			if testchild.Alive(escapee) {
 				t.Fatalf("setsid grandchild %d alive after Output returned under %s", escapee, b.Mechanism())
 			}

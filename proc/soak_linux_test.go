@@ -173,12 +173,12 @@ func TestSoak(t *testing.T) {
 		}
 		s.bin[name] = p
 	}
-	probe := host.Probe()
+	probe := host.Inspect()
 	for _, b := range backends() {
 		for _, a := range probe.Backends {
 			if a.Mechanism == b.Mechanism() && a.Usable {
 				s.backends = append(s.backends, b)
-				s.contains = append(s.contains, b.Probe().ContainsSetsid)
+				s.contains = append(s.contains, b.Availability().ContainsSetsid)
 			}
 		}
 	}

@@ -12,8 +12,8 @@ import (
 )
 
 // start validates c, creates the container, spawns the child in it and
-// starts the monitor; viaStart says the run is for Start (see spawn). Nothing is spawned when it fails, and nothing is
-// left behind.
+// starts the monitor; viaStart says the run is for Start (see spawn).
+// Nothing is spawned when it fails, and nothing is left behind.
 func start(ctx context.Context, c *Cmd, backend contain.Backend, viaStart bool) (*RunningProcess, error) {
 	return startIn(ctx, c, func(ctx context.Context, pr *prepared) (contain.Container, error) {
 		return pr.newContainer(ctx, backend)
@@ -84,7 +84,7 @@ func prepare(ctx context.Context, c *Cmd) (*prepared, error) {
 // newContainer makes the run's fresh container.
 func (pr *prepared) newContainer(ctx context.Context, backend contain.Backend) (contain.Container, error) {
 	c := pr.c
-	ct, err := backend.New(ctx, c.containOptions())
+	ct, err := backend.NewContainer(ctx, c.containOptions())
 	if err != nil {
 		return nil, containmentFailed(c.name, err)
 	}

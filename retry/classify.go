@@ -195,31 +195,24 @@ var OOMKilled Classifier = Func(func(err error) bool {
 // (found through [OutputStatus]). Only the bounded tail is searched, so
 // anchor on what a tool prints last. It panics if re is nil.
 func StderrMatches(re *regexp.Regexp) Classifier {
-	if re == nil {
-		panic("retry: StderrMatches with a nil regexp")
-	}
-	return Func(func(err error) bool {
-		var s OutputStatus
-		if !errors.As(err, &s) {
-			return false
-		}
-		_, stderr := s.OutputTails()
-		return re.Match(stderr)
-	})
+	return tailMatches("StderrMatches", re, func(_, stderr []byte) []byte { return stderr })
 }
 
 // StdoutMatches is StderrMatches for stdout. It panics if re is nil.
 func StdoutMatches(re *regexp.Regexp) Classifier {
+	return tailMatches("StdoutMatches", re, func(stdout, _ []byte) []byte { return stdout })
+}
+
+// tailMatches is retryable when re matches the output tail that pick
+// chooses from [OutputStatus.OutputTails]; name is the caller's, for the
+// panic on a nil re.
+func tailMatches(name string, re *regexp.Regexp, pick func(stdout, stderr []byte) []byte) Classifier {
 	if re == nil {
-		panic("retry: StdoutMatches with a nil regexp")
+		panic("retry: " + name + " with a nil regexp")
 	}
 	return Func(func(err error) bool {
 		var s OutputStatus
-		if !errors.As(err, &s) {
-			return false
-		}
-		stdout, _ := s.OutputTails()
-		return re.Match(stdout)
+		return errors.As(err, &s) && re.Match(pick(s.OutputTails()))
 	})
 }
 

@@ -79,7 +79,7 @@ func doctor(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tether doctor: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	r := host.Probe()
+	r := host.Inspect()
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -16,7 +16,7 @@ func TestDoctorJSONMatchesTheHostReport(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		t.Fatalf("doctor --json printed invalid JSON: %v\n%s", err, out.String())
 	}
-	if want := host.Probe(); r.Default != want.Default || len(r.Backends) != 4 {
+	if want := host.Inspect(); r.Default != want.Default || len(r.Backends) != 4 {
 		t.Fatalf("doctor says default %s with %d backends; host says %s", r.Default, len(r.Backends), want.Default)
 	}
 	if (code == 0) != r.DefaultUsable {

@@ -60,7 +60,7 @@ func waitNothingLeft(t *testing.T) {
 // every Linux mechanism: proc runs every container with
 // contain.Options.KillOnOwnerDeath, whose watchdog sees the owner go.
 func TestRunOwnerSIGKILLKillsTheTree(t *testing.T) {
-	for _, a := range host.Probe().Backends {
+	for _, a := range host.Inspect().Backends {
 		if !a.Usable {
 			continue
 		}

@@ -283,7 +283,7 @@ func TestRunSizes(t *testing.T) {
 // falling back.
 func TestRunUnusableMechanismExits125(t *testing.T) {
 	ran := 0
-	for _, a := range host.Probe().Backends {
+	for _, a := range host.Inspect().Backends {
 		if a.Usable {
 			continue
 		}
@@ -314,7 +314,7 @@ func TestRunUnusableMechanismExits125(t *testing.T) {
 func TestRunUnenforceableLimitExits125(t *testing.T) {
 	b := host.Default().Backend
 	support := map[contain.LimitKind]contain.LimitSupport{}
-	for _, l := range b.Probe().Limits {
+	for _, l := range b.Availability().Limits {
 		support[l.Kind] = l
 	}
 	for _, c := range []struct {
@@ -393,7 +393,7 @@ func TestRunJSON(t *testing.T) {
 	// object; where the default backend cannot limit memory it cannot
 	// measure its peak either, and the report must say null, not 0.
 	memory := false
-	for _, l := range def.Probe().Limits {
+	for _, l := range def.Availability().Limits {
 		memory = memory || l.Kind == contain.MemoryLimit && l.Supported
 	}
 	if !memory && r["peak_memory_bytes"] != nil {

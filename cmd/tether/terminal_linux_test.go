@@ -148,7 +148,7 @@ func buildTether(t *testing.T) string {
 func terminalMechanisms(t *testing.T, f func(t *testing.T, tether string, m contain.Mechanism)) {
 	tether := buildTether(t)
 	ran := 0
-	for _, a := range host.Probe().Backends {
+	for _, a := range host.Inspect().Backends {
 		if !a.Usable || (a.Mechanism != contain.CgroupV2 && a.Mechanism != contain.PGID) {
 			continue
 		}

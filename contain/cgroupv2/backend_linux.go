@@ -30,10 +30,10 @@ type Backend struct {
 	parent string // configured parent cgroup path in the hierarchy; "" = the owner's own cgroup
 
 	sweepOnce sync.Once
-	// site caches the last successful resolve for New: resolving reads
-	// mountinfo and costs about 120 us, half of a container's overhead.
-	// New re-resolves when creating the leaf fails, so a changed mount is
-	// noticed on the next use.
+	// site caches the last successful resolve for NewContainer: resolving
+	// reads mountinfo and costs about 120 us, half of a container's
+	// overhead. NewContainer re-resolves when creating the leaf fails, so a
+	// changed mount is noticed on the next use.
 	site atomic.Pointer[site]
 }
 
@@ -43,14 +43,15 @@ type Option func(*Backend)
 // WithParent makes the backend create its cgroups under the cgroup at path
 // (a path in the v2 hierarchy such as "/tether.slice", not a filesystem
 // path) instead of under the owner's own cgroup. The cgroup must exist;
-// otherwise Probe reports the backend unusable and New fails. A delegated
-// parent with no processes of its own is what limits need when the owner
-// does not run in the root cgroup.
+// otherwise Availability reports the backend unusable and NewContainer
+// fails. A delegated parent with no processes of its own is what limits
+// need when the owner does not run in the root cgroup.
 func WithParent(path string) Option { return func(b *Backend) { b.parent = path } }
 
-// New returns a cgroup v2 backend. It does no I/O; Probe discovers the
-// hierarchy each time, New on first use and again whenever creating a
-// cgroup where it was fails, so a backend stays right if mounts change.
+// New returns a cgroup v2 backend. It does no I/O; Availability discovers
+// the hierarchy each time, NewContainer on first use and again whenever
+// creating a cgroup where it was fails, so a backend stays right if mounts
+// change.
 func New(opts ...Option) *Backend {
 	b := &Backend{}
 	for _, o := range opts {
@@ -63,7 +64,7 @@ func New(opts ...Option) *Backend {
 func (*Backend) Mechanism() contain.Mechanism { return contain.CgroupV2 }
 
 // site is a resolved place to create containers: the backend's parent
-// cgroup for New, a container's own cgroup for its subs (nested).
+// cgroup for NewContainer, a container's own cgroup for its subs (nested).
 type site struct {
 	h         hierarchy
 	parentDir string
@@ -127,10 +128,10 @@ func (b *Backend) resolve() (site, error) {
 	return site{h: h, parentDir: dir}, nil
 }
 
-// Probe reports whether cgroup v2 containers can be made here, where, and
-// which limits the parent cgroup can enforce. It creates nothing and
-// removes nothing.
-func (b *Backend) Probe() contain.Availability {
+// Availability reports whether cgroup v2 containers can be made here,
+// where, and which limits the parent cgroup can enforce. It creates nothing
+// and removes nothing.
+func (b *Backend) Availability() contain.Availability {
 	a := contain.Availability{
 		Mechanism:      contain.CgroupV2,
 		ContainsSetsid: true,
@@ -139,9 +140,7 @@ func (b *Backend) Probe() contain.Availability {
 	s, err := b.resolve()
 	if err != nil {
 		a.Reason = err.Error()
-		for _, k := range contain.AllLimitKinds {
-			a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: "backend not usable"})
-		}
+		a.Limits = contain.UnsupportedLimits("backend not usable")
 		return a
 	}
 	a.Usable = true
@@ -159,24 +158,17 @@ func (b *Backend) Probe() contain.Availability {
 	return a
 }
 
-// ownerDeath is Probe's OwnerDeath: what happens with and without
+// ownerDeath is Availability's OwnerDeath: what happens with and without
 // contain.Options.KillOnOwnerDeath.
 const ownerDeath = "with KillOnOwnerDeath: if the owner dies abruptly (even by SIGKILL), its watchdog process " +
 	"(one per owner, outside every container, in a session of its own) writes cgroup.kill, so the whole tree dies, " +
 	"setsid and setpgid descendants included, and then removes the cgroup once it is empty; " +
 	"without it: the tree keeps running in its cgroup, and the next tether process on this host removes the cgroup once it is empty"
 
-// controllerFor maps a limit kind to the cgroup v2 controller enforcing it.
-var controllerFor = map[contain.LimitKind]string{
-	contain.MemoryLimit:  "memory",
-	contain.ProcessLimit: "pids",
-	contain.CPULimit:     "cpu",
-}
-
 // limitProblem says why limit kind k cannot be enforced under the parent,
 // or "" when it can.
 func (s site) limitProblem(k contain.LimitKind) string {
-	ctrl := controllerFor[k]
+	ctrl := Controller(k)
 	avail, err := readWords(filepath.Join(s.parentDir, "cgroup.controllers"))
 	if err != nil {
 		return "cannot read cgroup.controllers: " + err.Error()
@@ -187,7 +179,7 @@ func (s site) limitProblem(k contain.LimitKind) string {
 		case s.h.layout() == "hybrid":
 			why += "; on this hybrid host cgroup v1 holds it"
 		case s.nested:
-			why += "; a sub's limit needs it in the enclosing container's cgroup, which New enables when that container has a limit of the same kind"
+			why += "; a sub's limit needs it in the enclosing container's cgroup, which NewContainer enables when that container has a limit of the same kind"
 		}
 		return why
 	}
@@ -221,11 +213,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// New creates a fresh leaf cgroup with the limits applied. It fails with a
-// *contain.NotUsableError when the backend cannot be used here, and with a
-// *contain.LimitError when a limit is invalid or the parent cannot enforce
-// it; nothing is left behind on failure.
-func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Container, error) {
+// NewContainer creates a fresh leaf cgroup with the limits applied. It
+// fails with a *contain.NotUsableError when the backend cannot be used
+// here, and with a *contain.LimitError when a limit is invalid or the
+// parent cannot enforce it; nothing is left behind on failure.
+func (b *Backend) NewContainer(ctx context.Context, opts contain.Options) (contain.Container, error) {
 	if err := contain.ValidateLimits(opts.Limits); err != nil {
 		return nil, err
 	}
@@ -271,8 +263,8 @@ func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Contai
 // open makes the fresh cgroup dir, just created under s.parentDir, a
 // container: it writes res (the limits, from s.resources), opens the
 // descriptor clone3 needs and, if register is set, registers dir with the
-// owner-death watchdog. New and Sub both finish this way. On failure it
-// removes dir and leaves nothing behind.
+// owner-death watchdog. NewContainer and Sub both finish this way. On
+// failure it removes dir and leaves nothing behind.
 func (s site) open(dir string, res *cgroup2.Resources, limits []contain.Limit, register bool, log *slog.Logger) (*container, error) {
 	c := &container{dir: dir, fd: -1, lock: -1, log: log, h: s.h}
 	c.cgpath = path.Join(s.h.mountRoot, strings.TrimPrefix(dir, s.h.mountpoint))
@@ -342,7 +334,7 @@ func (s site) resources(ls []contain.Limit) (*cgroup2.Resources, error) {
 		if why := s.limitProblem(l.Kind); why != "" {
 			return nil, &contain.LimitError{Limit: l, Mechanism: contain.CgroupV2, Reason: why, Err: contain.ErrUnsupported}
 		}
-		ctrl := controllerFor[l.Kind]
+		ctrl := Controller(l.Kind)
 		enabled, _ := readWords(filepath.Join(s.parentDir, "cgroup.subtree_control"))
 		if !contains(enabled, ctrl) {
 			if err := writeFile(s.parentDir, "cgroup.subtree_control", "+"+ctrl); err != nil {
@@ -384,10 +376,10 @@ func cpuMax(cores float64) (quota int64, period uint64) {
 	return quota, period
 }
 
-// leafPrefix starts the name of every cgroup New makes: tether-<owner
-// pid>-, which tells a human whose it is. Ownership itself is the lock
-// (see makeLockedLeaf): a pid names no process across pid namespaces, and
-// names another one once it is reused.
+// leafPrefix starts the name of every cgroup NewContainer makes:
+// tether-<owner pid>-, which tells a human whose it is. Ownership itself is
+// the lock (see makeLockedLeaf): a pid names no process across pid
+// namespaces, and names another one once it is reused.
 func leafPrefix() string { return "tether-" + strconv.Itoa(os.Getpid()) + "-" }
 
 // makeLeaf creates a fresh cgroup under parent named prefix and random hex.
@@ -411,12 +403,12 @@ func makeLeaf(parent, prefix string) (string, error) {
 	return "", errors.New("could not find a free cgroup name")
 }
 
-// makeLockedLeaf is makeLeaf for New's containers, which the sweep of
-// every tether owner on the host examines: it returns the directory with
-// an exclusive flock held on it through lock, a read-only descriptor of
-// the directory (close-on-exec, so no child holds it). The lock says
-// "owned" for as long as the owner holds it, in any pid namespace, and
-// the kernel drops it when the owner dies, however it dies.
+// makeLockedLeaf is makeLeaf for NewContainer's containers, which the sweep
+// of every tether owner on the host examines: it returns the directory with
+// an exclusive flock held on it through lock, a read-only descriptor of the
+// directory (close-on-exec, so no child holds it). The lock says "owned"
+// for as long as the owner holds it, in any pid namespace, and the kernel
+// drops it when the owner dies, however it dies.
 //
 // A sweeper may see the directory between mkdir and flock, take it for
 // stale (its lock is free) and remove it. So once locked, the directory
@@ -490,7 +482,7 @@ func scanStale(parent string) (empty int, orphans []string) {
 	return empty, orphans
 }
 
-// candidates lists the directories under parent named like New's
+// candidates lists the directories under parent named like NewContainer's
 // containers, whoever made them.
 func candidates(parent string) []string {
 	ents, err := os.ReadDir(parent)
@@ -522,8 +514,8 @@ func populated(dir string) bool {
 // directory at the same moment cannot take it and makes another.
 //
 // It never kills: a tree with a live process anywhere in it ("populated"
-// counts descendants) is left whole, and Probe reports it. It runs once
-// per backend.
+// counts descendants) is left whole, and Availability reports it. It runs
+// once per backend.
 func sweep(parent string, log *slog.Logger) {
 	for _, dir := range candidates(parent) {
 		lock, err := lockDir(dir)

@@ -37,12 +37,12 @@ func BenchmarkSpawn(b *testing.B) {
 // benchSpawn is one short run in a fresh cgroup created with opts.
 func benchSpawn(b *testing.B, truePath string, opts contain.Options) {
 	be := New()
-	if a := be.Probe(); !a.Usable {
+	if a := be.Availability(); !a.Usable {
 		b.Skipf("cgroup v2 not usable here: %s", a.Reason)
 	}
 	ctx := context.Background()
 	for b.Loop() {
-		c, err := be.New(ctx, opts)
+		c, err := be.NewContainer(ctx, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -62,13 +62,13 @@ func benchSpawn(b *testing.B, truePath string, opts contain.Options) {
 // BenchmarkKillTree measures kill-and-confirm of a running tree.
 func BenchmarkKillTree(b *testing.B) {
 	be := New()
-	if a := be.Probe(); !a.Usable {
+	if a := be.Availability(); !a.Usable {
 		b.Skipf("cgroup v2 not usable here: %s", a.Reason)
 	}
 	ctx := context.Background()
 	for b.Loop() {
 		b.StopTimer()
-		c, err := be.New(ctx, contain.Options{})
+		c, err := be.NewContainer(ctx, contain.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func BenchmarkKillTree(b *testing.B) {
 // long-lived group would.
 func BenchmarkSubCycle(b *testing.B) {
 	be := New()
-	if a := be.Probe(); !a.Usable {
+	if a := be.Availability(); !a.Usable {
 		b.Skipf("cgroup v2 not usable here: %s", a.Reason)
 	}
 	for _, siblings := range []int{0, 100} {
@@ -108,7 +108,7 @@ func BenchmarkSubCycle(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			p, err := be.New(ctx, contain.Options{})
+			p, err := be.NewContainer(ctx, contain.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -136,7 +136,7 @@ func BenchmarkSubCycle(b *testing.B) {
 // over three such subs, 12 processes ("parent-of-3-subs").
 func BenchmarkSubKillTree(b *testing.B) {
 	be := New()
-	if a := be.Probe(); !a.Usable {
+	if a := be.Availability(); !a.Usable {
 		b.Skipf("cgroup v2 not usable here: %s", a.Reason)
 	}
 	ctx := context.Background()
@@ -155,7 +155,7 @@ func BenchmarkSubKillTree(b *testing.B) {
 		}
 	}
 	b.Run("sub", func(b *testing.B) {
-		p, err := be.New(ctx, contain.Options{})
+		p, err := be.NewContainer(ctx, contain.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -188,7 +188,7 @@ func BenchmarkSubKillTree(b *testing.B) {
 	b.Run("parent-of-3-subs", func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
-			p, err := be.New(ctx, contain.Options{})
+			p, err := be.NewContainer(ctx, contain.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -25,8 +25,8 @@ import (
 	"github.com/gotether/tether/internal/watchdog"
 )
 
-// container is one cgroup: a leaf made by Backend.New, or a sub made by
-// Sub inside another container's cgroup.
+// container is one cgroup: a leaf made by Backend.NewContainer, or a sub
+// made by Sub inside another container's cgroup.
 //
 // Locking. closeMu serialises Close and the release of a sub by an
 // enclosing Close; gate is the spawn gate (see contain.Container): Start
@@ -53,7 +53,7 @@ type container struct {
 	h      hierarchy
 	cgpath string
 
-	// parent is the enclosing container of a sub, nil for New's.
+	// parent is the enclosing container of a sub, nil for NewContainer's.
 	parent *container
 	// covered is set when a watchdog registration of this cgroup or of an
 	// enclosing one kills it on the owner's death: cgroup.kill is
@@ -68,9 +68,9 @@ type container struct {
 	// KillOnOwnerDeath; withdrawn by Close once dir is removed. Guarded
 	// by closeMu.
 	reg watchdog.Registration
-	// lock is New's container's ownership lock (see makeLockedLeaf), held
-	// until Close has removed dir; -1 for a sub (its top container's lock
-	// covers it). Guarded by closeMu.
+	// lock is the ownership lock of a container NewContainer made (see
+	// makeLockedLeaf), held until Close has removed dir; -1 for a sub (its
+	// top container's lock covers it). Guarded by closeMu.
 	lock int
 
 	mu sync.Mutex
@@ -155,11 +155,7 @@ func (c *container) Start(cmd *exec.Cmd) error {
 	}
 	// Copy before changing: a SysProcAttr shared between commands (or
 	// containers) must not carry this cgroup into another spawn.
-	attr := &syscall.SysProcAttr{}
-	if cmd.SysProcAttr != nil {
-		cp := *cmd.SysProcAttr
-		attr = &cp
-	}
+	attr := contain.CopySysProcAttr(cmd)
 	switch {
 	case attr.UseCgroupFD:
 		return errors.New("contain: cgroupv2: Start: cmd.SysProcAttr.UseCgroupFD is already set; the container places the child itself")
@@ -398,9 +394,9 @@ func (c *container) writeKill() error {
 	}
 	if c.killed {
 		// cgroup.kill already fired. Linux 6.18 kills a child cloned into
-		// a killed cgroup at birth, but older kernels (Debian 12's 6.1,
-		// measured in the VM) let a child whose clone3 raced the kill
-		// live: kill again whatever is there now.
+		// a killed cgroup at birth, but older kernels let it live
+		// (measured on Debian 12's 6.1, in make test-vm's VM): a child
+		// whose clone3 raced the kill is killed again here.
 		if !populated(c.dir) {
 			return nil
 		}
@@ -507,21 +503,13 @@ const rekillAfter = 100 * time.Millisecond
 // is written 0 again, so the container is left unfrozen and usable, and
 // the error wraps ctx's.
 func (c *container) Freeze(ctx context.Context) error {
-	c.gate.Lock()
-	defer c.gate.Unlock()
 	// Frozen already by an enclosing cgroup: the rollback's thaw could
 	// not be confirmed while that lasts.
-	already := frozenNow(c.dir)
-	if err := c.setFrozen(ctx, true); err != nil {
-		if !errors.Is(err, contain.ErrClosed) {
-			c.thawAfter(!already)
-		}
-		return err
-	}
-	c.mu.Lock()
-	c.frozen = true
-	c.mu.Unlock()
-	return nil
+	var already bool
+	return c.gate.Freeze(func() error {
+		already = frozenNow(c.dir)
+		return c.setFrozen(ctx, true)
+	}, func() { c.thawAfter(!already) }, func() { c.recordFrozen(true) })
 }
 
 // Thaw writes cgroup.freeze 0 and waits until cgroup.events says "frozen
@@ -534,11 +522,17 @@ func (c *container) Thaw(ctx context.Context) error {
 	defer c.gate.Unlock()
 	err := c.setFrozen(ctx, false)
 	if err == nil || !errors.Is(err, errFreezeWrite) {
-		c.mu.Lock()
-		c.frozen = false
-		c.mu.Unlock()
+		c.recordFrozen(false)
 	}
 	return err
+}
+
+// recordFrozen records whether the container is frozen by its own
+// Freeze (until Thaw), which Start refuses.
+func (c *container) recordFrozen(on bool) {
+	c.mu.Lock()
+	c.frozen = on
+	c.mu.Unlock()
 }
 
 // errFreezeWrite marks a setFrozen that could not write cgroup.freeze.
@@ -550,10 +544,7 @@ var errFreezeWrite = errors.New("writing cgroup.freeze")
 // outcome of a Freeze with an ended ctx not depend on how fast the
 // members stopped.
 func (c *container) setFrozen(ctx context.Context, on bool) error {
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.isClosed() {
 		return fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrClosed)
 	}
 	v, want := "0", uint64(0)
@@ -578,10 +569,7 @@ func (c *container) setFrozen(ctx context.Context, on bool) error {
 // processes leave cgroup.procs at exit, before they are reaped, so zombies
 // are never listed.
 func (c *container) Pids() ([]int, error) {
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.isClosed() {
 		return nil, fmt.Errorf("contain: cgroupv2 %s: %w", c.dir, contain.ErrClosed)
 	}
 	out, err := treeProcs(c.dir, nil)
@@ -673,15 +661,19 @@ func (c *container) Stats() (contain.Stats, error) {
 	return st, nil
 }
 
+// isClosed reports whether Close has succeeded.
+func (c *container) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
 // Close kills the tree, confirms it is gone, removes the cgroup and closes
 // the descriptor.
 func (c *container) Close(ctx context.Context) error {
 	c.closeMu.Lock()
 	defer c.closeMu.Unlock()
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.isClosed() {
 		return nil
 	}
 	if err := c.Kill(ctx); err != nil {
@@ -773,11 +765,11 @@ func (c *container) release() {
 
 // Sub creates a cgroup nested in this one, named sub-<random>, with
 // opts.Limits written to it, and returns it as a container of its own.
-// Limits take New's path: the controllers must be available here and are
-// enabled in this cgroup's subtree_control first, which the kernel allows
-// only while this cgroup holds no process directly. With
-// opts.KillOnOwnerDeath the sub is registered with the watchdog unless
-// this container or an enclosing one is (their kill reaches the sub).
+// Limits take NewContainer's path: the controllers must be available here
+// and are enabled in this cgroup's subtree_control first, which the kernel
+// allows only while this cgroup holds no process directly. With
+// opts.KillOnOwnerDeath the sub is registered with the watchdog unless this
+// container or an enclosing one is (their kill reaches the sub).
 // opts.Logger defaults to this container's logger.
 //
 // The sub is created and listed with c.mu held, so a concurrent Kill or

@@ -26,7 +26,7 @@ const patience = testchild.Patience
 func usable(t *testing.T) *Backend {
 	t.Helper()
 	b := New()
-	if a := b.Probe(); !a.Usable {
+	if a := b.Availability(); !a.Usable {
 		t.Skipf("cgroup v2 not usable on this host: %s", a.Reason)
 	}
 	return b
@@ -41,7 +41,7 @@ func newContainer(t *testing.T, b *Backend, limits ...contain.Limit) contain.Con
 func dirOf(c contain.Container) string { return c.(*container).dir }
 
 func TestBackendUsableOnProjectHost(t *testing.T) {
-	a := New().Probe()
+	a := New().Availability()
 	if os.Getenv("CI") == "" && !strings.Contains(mustRead(t, "/proc/self/mountinfo"), " - cgroup2 ") {
 		t.Skip("no cgroup2 mount on this host; the project's machines have one")
 	}
@@ -69,7 +69,7 @@ func mustRead(t *testing.T, p string) string {
 // an empty list for Pids instead; this one does not).
 func TestCloseRemovesTheCgroup(t *testing.T) {
 	b := usable(t)
-	c, err := b.New(context.Background(), contain.Options{})
+	c, err := b.NewContainer(context.Background(), contain.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestCloseRemovesTheCgroup(t *testing.T) {
 // went: Kill and Close succeed, and the container is closed.
 func TestCloseAfterTheCgroupWasRemovedUnderIt(t *testing.T) {
 	b := usable(t)
-	c, err := b.New(context.Background(), contain.Options{})
+	c, err := b.NewContainer(context.Background(), contain.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestStatsMemoryUnavailableWithoutTheController(t *testing.T) {
 // limitsHere reports whether this host's parent cgroup can enforce every
 // limit kind, and if not why.
 func limitsHere(b *Backend) (bool, string) {
-	a := b.Probe()
+	a := b.Availability()
 	for _, l := range a.Limits {
 		if !l.Supported {
 			return false, string(l.Kind) + ": " + l.Reason
@@ -214,16 +214,16 @@ func TestLimitsEnforced(t *testing.T) {
 func TestConfiguredParentThatDoesNotExist(t *testing.T) {
 	usable(t)
 	b := New(WithParent("/tether-test-no-such-parent"))
-	if a := b.Probe(); a.Usable || !strings.Contains(a.Reason, "does not exist") {
-		t.Fatalf("Probe = %+v, want unusable: does not exist", a)
+	if a := b.Availability(); a.Usable || !strings.Contains(a.Reason, "does not exist") {
+		t.Fatalf("Availability = %+v, want unusable: does not exist", a)
 	}
-	_, err := b.New(context.Background(), contain.Options{})
+	_, err := b.NewContainer(context.Background(), contain.Options{})
 	var nu *contain.NotUsableError
 	if !errors.Is(err, contain.ErrNotUsable) || !errors.As(err, &nu) {
-		t.Fatalf("New = %v, want NotUsableError", err)
+		t.Fatalf("NewContainer = %v, want NotUsableError", err)
 	}
 	for _, bad := range []string{"relative", "/a/../b", "/a/"} {
-		if a := New(WithParent(bad)).Probe(); a.Usable {
+		if a := New(WithParent(bad)).Availability(); a.Usable {
 			t.Errorf("parent %q accepted", bad)
 		}
 	}
@@ -262,9 +262,9 @@ func TestConfiguredParentIsUsed(t *testing.T) {
 
 func TestSweepRemovesEmptyCgroupsOfDeadOwners(t *testing.T) {
 	// Under a parent of its own: the stale cgroups made here look like a
-	// dead owner's to every tether process, and the first New of another
-	// test binary running at the same time would sweep them (it did, once
-	// in 14 CI runs: between the two mkdirs below).
+	// dead owner's to every tether process, and the first NewContainer of
+	// another test binary running at the same time would sweep them (it
+	// did, once in 14 CI runs: between the two mkdirs below).
 	b, parentDir := privateParent(t, "sweeptest")
 	// A pid that certainly belonged to a process that is now dead.
 	gone := testchild.Command(testchild.ModeExit, "0")
@@ -290,8 +290,8 @@ func TestSweepRemovesEmptyCgroupsOfDeadOwners(t *testing.T) {
 	}
 	defer unlock(&lock)
 	// privateParent's cleanup removes them.
-	if a := b.Probe(); !strings.Contains(strings.Join(a.Notes, "\n"), "2 empty cgroup(s) of dead tether owners") {
-		t.Fatalf("Probe notes do not report the two stale cgroups: %q", a.Notes)
+	if a := b.Availability(); !strings.Contains(strings.Join(a.Notes, "\n"), "2 empty cgroup(s) of dead tether owners") {
+		t.Fatalf("Availability notes do not report the two stale cgroups: %q", a.Notes)
 	}
 	newContainer(t, b) // the first New sweeps
 	for _, d := range []string{dead, reused} {

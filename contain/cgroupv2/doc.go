@@ -31,7 +31,7 @@
 //
 // Limits (memory.max with memory.swap.max 0, pids.max, cpu.max) need the
 // memory, pids and cpu controllers in the parent's cgroup.controllers. On a
-// hybrid host cgroup v1 usually holds them; New then fails with a
+// hybrid host cgroup v1 usually holds them; NewContainer then fails with a
 // *contain.LimitError that says so rather than run unlimited.
 //
 // Containers nest. Sub makes a cgroup named sub-<random> inside the
@@ -55,18 +55,18 @@
 // container's Freeze stays frozen until that one thaws: the sub's own Thaw
 // waits for it.
 //
-// The first New of a backend also sweeps the cgroups that dead owners left
-// under the parent: a tether-<pid>-* tree whose owner is gone and in which
-// no process lives, subs included, is removed by rmdir alone, deepest
-// first. A tree with a live process anywhere in it is never touched, only
-// reported by Probe.
+// The first NewContainer of a backend also sweeps the cgroups that dead
+// owners left under the parent: a tether-<pid>-* tree whose owner is gone
+// and in which no process lives, subs included, is removed by rmdir alone,
+// deepest first. A tree with a live process anywhere in it is never
+// touched, only reported by Availability.
 //
 // The package compiles on every OS; off Linux its Backend reports itself
 // unusable.
 //
 //	b := cgroupv2.New()
-//	if a := b.Probe(); !a.Usable {
+//	if a := b.Availability(); !a.Usable {
 //		log.Fatal(a.Reason)
 //	}
-//	c, err := b.New(ctx, contain.Options{})
+//	c, err := b.NewContainer(ctx, contain.Options{})
 package cgroupv2

@@ -13,14 +13,14 @@ import (
 
 // A cgroup v2 container holds a whole tree, setsid escapees included, and
 // Close kills it and removes the cgroup.
-func ExampleBackend_New() {
+func ExampleBackend_NewContainer() {
 	b := cgroupv2.New()
-	if a := b.Probe(); !a.Usable {
+	if a := b.Availability(); !a.Usable {
 		fmt.Println("cgroup v2 not usable here:", a.Reason != "")
 		return
 	}
 	ctx := context.Background()
-	c, err := b.New(ctx, contain.Options{})
+	c, err := b.NewContainer(ctx, contain.Options{})
 	if err != nil {
 		panic(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gotether/tether/internal/poll"
 )
 
 // Raw cgroupfs access. Of containerd/cgroups this backend uses Load,
@@ -110,27 +112,14 @@ func readWords(path string) ([]string, error) {
 // here, while polling saw it within 0.3-1.3 ms of writing cgroup.kill.
 func waitEvent(ctx context.Context, dir, key string, want uint64) error {
 	path := filepath.Join(dir, "cgroup.events")
-	var timer *time.Timer
-	for wait := 50 * time.Microsecond; ; wait = min(2*wait, 5*time.Millisecond) {
+	return poll.Until(ctx, 50*time.Microsecond, 5*time.Millisecond, func() (bool, error) {
 		kv, err := readKV(path)
 		if err != nil {
-			return err
+			return false, err
 		}
-		if v, ok := kv[key]; ok && v == want {
-			return nil
-		}
-		if timer == nil {
-			timer = time.NewTimer(wait)
-			defer timer.Stop()
-		} else {
-			timer.Reset(wait)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timer.C:
-		}
-	}
+		v, ok := kv[key]
+		return ok && v == want, nil
+	})
 }
 
 // removeTree removes dir and any cgroups nested in it, deepest first.

@@ -53,7 +53,7 @@ func startIntoFrozen(which string) (err error) {
 		return fmt.Errorf("unknown case %q", which)
 	}
 	ctx := context.Background()
-	p, err := New().New(ctx, contain.Options{})
+	p, err := New().NewContainer(ctx, contain.Options{})
 	if err != nil {
 		return err
 	}

@@ -24,12 +24,12 @@ import (
 // saying so, and `make test-vm` runs them in a VM with a pure cgroup v2
 // kernel (docs/testing.md, "Limits in a VM").
 
-// enforcing returns a usable backend whose Probe says it can enforce
+// enforcing returns a usable backend whose Availability says it can enforce
 // limit kind k here, or skips the test with the probe's reason.
 func enforcing(t *testing.T, k contain.LimitKind) *Backend {
 	t.Helper()
 	b := usable(t)
-	for _, l := range b.Probe().Limits {
+	for _, l := range b.Availability().Limits {
 		if l.Kind == k && !l.Supported {
 			t.Skipf("the %s limit cannot be enforced here: %s (make test-vm runs this test in a pure cgroup v2 VM)", k, l.Reason)
 		}
@@ -37,7 +37,7 @@ func enforcing(t *testing.T, k contain.LimitKind) *Backend {
 			return b
 		}
 	}
-	t.Fatalf("Probe does not report the %s limit at all", k)
+	t.Fatalf("Availability does not report the %s limit at all", k)
 	return nil
 }
 

@@ -84,7 +84,7 @@ func runNestedOwner(args []string) int {
 		fmt.Printf("cgroup %q\n", dirOf(c))
 		return nil
 	}
-	p1, err := b.New(ctx, kood)
+	p1, err := b.NewContainer(ctx, kood)
 	if err != nil {
 		return fail(err)
 	}
@@ -100,7 +100,7 @@ func runNestedOwner(args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	p2, err := b.New(ctx, contain.Options{})
+	p2, err := b.NewContainer(ctx, contain.Options{})
 	if err != nil {
 		return fail(err)
 	}
@@ -400,7 +400,7 @@ func TestOwnerDeathKillsSubTrees(t *testing.T) {
 func TestCloseWithdrawsRegistration(t *testing.T) {
 	b := usable(t)
 	before := watchdog.Registered()
-	c, err := b.New(context.Background(), contain.Options{KillOnOwnerDeath: true})
+	c, err := b.NewContainer(context.Background(), contain.Options{KillOnOwnerDeath: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +457,7 @@ func TestManyContainersRegisterAndWithdraw(t *testing.T) {
 	const n = 50
 	var cs []contain.Container
 	for range n {
-		c, err := b.New(context.Background(), contain.Options{KillOnOwnerDeath: true})
+		c, err := b.NewContainer(context.Background(), contain.Options{KillOnOwnerDeath: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -478,8 +478,8 @@ func TestManyContainersRegisterAndWithdraw(t *testing.T) {
 	}
 }
 
-func TestProbeStatesOwnerDeathWithAndWithoutTheOption(t *testing.T) {
-	a := New().Probe()
+func TestAvailabilityStatesOwnerDeathWithAndWithoutTheOption(t *testing.T) {
+	a := New().Availability()
 	for _, want := range []string{"with KillOnOwnerDeath:", "cgroup.kill", "removes the cgroup", "without it: the tree keeps running"} {
 		if !strings.Contains(a.OwnerDeath, want) {
 			t.Errorf("OwnerDeath %q does not say %q", a.OwnerDeath, want)

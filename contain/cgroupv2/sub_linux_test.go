@@ -100,7 +100,7 @@ func TestSubCgroupsAreRemoved(t *testing.T) {
 	before := testchild.OpenFDs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	p, err := b.New(ctx, contain.Options{})
+	p, err := b.NewContainer(ctx, contain.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,23 +325,23 @@ func TestSubLimits(t *testing.T) {
 	ctx := context.Background()
 	lims := []contain.Limit{contain.MemoryMax(64 << 20), contain.MaxProcesses(24), contain.CPUQuota(0.5)}
 	if ok, _ := limitsHere(b); !ok {
-		// Here Sub must fail as New does, through the same code.
+		// Here Sub must fail as NewContainer does, through the same code.
 		p := newContainer(t, b)
 		for _, l := range lims {
-			_, newErr := b.New(ctx, contain.Options{Limits: []contain.Limit{l}})
+			_, newErr := b.NewContainer(ctx, contain.Options{Limits: []contain.Limit{l}})
 			_, err := p.Sub(ctx, contain.Options{Limits: []contain.Limit{l}})
 			var le, newLE *contain.LimitError
 			if !errors.As(newErr, &newLE) {
-				t.Fatalf("New with %v = %v, want a LimitError", l, newErr)
+				t.Fatalf("NewContainer with %v = %v, want a LimitError", l, newErr)
 			}
 			if !errors.Is(err, contain.ErrUnsupported) || !errors.As(err, &le) || le.Limit != l || le.Reason == "" {
 				t.Errorf("Sub with %v = %v, want a LimitError naming it and matching ErrUnsupported", l, err)
 				continue
 			}
-			ctrl := controllerFor[l.Kind]
+			ctrl := Controller(l.Kind)
 			if !strings.Contains(le.Reason, "the "+ctrl+" controller is not available in "+dirOf(p)) ||
 				!strings.Contains(newLE.Reason, "the "+ctrl+" controller is not available in ") {
-				t.Errorf("Sub's reason %q and New's %q differ in kind", le.Reason, newLE.Reason)
+				t.Errorf("Sub's reason %q and NewContainer's %q differ in kind", le.Reason, newLE.Reason)
 			}
 			t.Logf("Sub with %v: %v", l, err)
 		}
@@ -390,7 +390,7 @@ func TestSubOwnerDeathRegistration(t *testing.T) {
 	base := watchdog.Registered()
 
 	// A registered parent's kill covers its subs: nothing more.
-	covered, err := b.New(ctx, contain.Options{KillOnOwnerDeath: true})
+	covered, err := b.NewContainer(ctx, contain.Options{KillOnOwnerDeath: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,9 +484,9 @@ func TestSweepRemovesStaleNestedTree(t *testing.T) {
 	}
 	testchild.Reap(t, cmd, func(context.Context) error { return cmd.Process.Kill() })
 
-	a := b.Probe()
+	a := b.Availability()
 	if !strings.Contains(strings.Join(a.Notes, "\n"), busy) {
-		t.Fatalf("Probe notes do not report the populated stale tree %s: %q", busy, a.Notes)
+		t.Fatalf("Availability notes do not report the populated stale tree %s: %q", busy, a.Notes)
 	}
 	newContainer(t, b) // the first New sweeps
 	gone(t, stale)

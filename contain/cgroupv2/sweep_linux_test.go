@@ -31,7 +31,7 @@ const helperIdleOwner = "idleowner"
 func runIdleOwner(args []string) int {
 	ctx := context.Background()
 	fail := func(err error) int { fmt.Printf("fail %s\n", err); return 3 }
-	c, err := New(WithParent(args[0])).New(ctx, contain.Options{KillOnOwnerDeath: true})
+	c, err := New(WithParent(args[0])).NewContainer(ctx, contain.Options{KillOnOwnerDeath: true})
 	if err != nil {
 		return fail(err)
 	}
@@ -135,7 +135,7 @@ func TestCreationRacesWithASweep(t *testing.T) {
 	ctx := context.Background()
 	const n = 300
 	for i := range n {
-		c, err := b.New(ctx, contain.Options{})
+		c, err := b.NewContainer(ctx, contain.Options{})
 		if err != nil {
 			close(stop)
 			<-done

@@ -14,22 +14,23 @@ import (
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/testchild"
 )
 
-// testProbe: Probe names the backend's mechanism, says why (not) in
-// Reason, answers for every limit kind once (with a reason where it
-// cannot enforce it), says what owner death does, and gives the same
+// testAvailability: Availability names the backend's mechanism, says why
+// (not) in Reason, answers for every limit kind once (with a reason where
+// it cannot enforce it), says what owner death does, and gives the same
 // verdict twice.
-func testProbe(r *run) {
+func testAvailability(r *run) {
 	a := r.a
 	if r.b.Mechanism() == "" || a.Mechanism != r.b.Mechanism() {
-		r.t.Errorf("Probe().Mechanism = %q, Backend.Mechanism() = %q; want the same, not empty", a.Mechanism, r.b.Mechanism())
+		r.t.Errorf("Availability().Mechanism = %q, Backend.Mechanism() = %q; want the same, not empty", a.Mechanism, r.b.Mechanism())
 	}
 	if a.Reason == "" {
-		r.t.Error("Probe().Reason is empty: it must say why the backend is (not) usable")
+		r.t.Error("Availability().Reason is empty: it must say why the backend is (not) usable")
 	}
 	if a.OwnerDeath == "" {
-		r.t.Error("Probe().OwnerDeath is empty")
+		r.t.Error("Availability().OwnerDeath is empty")
 	}
 	var kinds []contain.LimitKind
 	for _, l := range a.Limits {
@@ -40,14 +41,14 @@ func testProbe(r *run) {
 	}
 	for _, k := range contain.AllLimitKinds {
 		if n := countOf(kinds, k); n != 1 {
-			r.t.Errorf("Probe().Limits answers for %s %d times, want once (%v)", k, n, kinds)
+			r.t.Errorf("Availability().Limits answers for %s %d times, want once (%v)", k, n, kinds)
 		}
 	}
 	if len(kinds) != len(contain.AllLimitKinds) {
-		r.t.Errorf("Probe().Limits has kinds %v, want exactly %v", kinds, contain.AllLimitKinds)
+		r.t.Errorf("Availability().Limits has kinds %v, want exactly %v", kinds, contain.AllLimitKinds)
 	}
-	if again := r.b.Probe(); again.Usable != a.Usable || again.Mechanism != a.Mechanism {
-		r.t.Errorf("a second Probe says usable %v (%s), the first %v (%s)", again.Usable, again.Reason, a.Usable, a.Reason)
+	if again := r.b.Availability(); again.Usable != a.Usable || again.Mechanism != a.Mechanism {
+		r.t.Errorf("a second Availability says usable %v (%s), the first %v (%s)", again.Usable, again.Reason, a.Usable, a.Reason)
 	}
 	r.t.Logf("%s: usable %v: %s", a.Mechanism, a.Usable, a.Reason)
 }
@@ -62,18 +63,19 @@ func countOf[T comparable](s []T, v T) int {
 	return n
 }
 
-// testNotUsable: an unusable backend's New fails with a *NotUsableError
-// naming the mechanism, with or without limits, and makes nothing.
+// testNotUsable: an unusable backend's NewContainer fails with a
+// *NotUsableError naming the mechanism, with or without limits, and makes
+// nothing.
 func testNotUsable(r *run) {
 	for _, opts := range []contain.Options{{}, {KillOnOwnerDeath: true, Limits: []contain.Limit{contain.MaxProcesses(10)}}} {
-		c, err := r.b.New(r.ctx(), opts)
+		c, err := r.b.NewContainer(r.ctx(), opts)
 		if c != nil {
 			_ = c.Close(r.ctx())
-			r.t.Errorf("New(%+v) of an unusable backend returned a container", opts)
+			r.t.Errorf("NewContainer(%+v) of an unusable backend returned a container", opts)
 		}
 		var nu *contain.NotUsableError
 		if !errors.Is(err, contain.ErrNotUsable) || !errors.As(err, &nu) || nu.Mechanism != r.b.Mechanism() || nu.Reason == "" {
-			r.t.Errorf("New(%+v) = %v; want a *contain.NotUsableError for %s with a reason", opts, err, r.b.Mechanism())
+			r.t.Errorf("NewContainer(%+v) = %v; want a *contain.NotUsableError for %s with a reason", opts, err, r.b.Mechanism())
 		}
 	}
 }
@@ -94,18 +96,26 @@ var invalidLimits = [][]contain.Limit{
 	{contain.MemoryMax(1 << 30), contain.MemoryMax(2 << 30)},
 }
 
-// testNewInvalidLimits: New with an invalid limit fails with a
+// testNewInvalidLimits: NewContainer with an invalid limit fails with a
 // *LimitError matching ErrInvalidLimit and makes nothing.
 func testNewInvalidLimits(r *run) {
+	checkInvalid(r, "NewContainer", func(o contain.Options) (contain.Container, error) { return r.b.NewContainer(r.ctx(), o) })
+}
+
+// checkInvalid checks that NewContainer or Sub (make) fails with a
+// *LimitError matching ErrInvalidLimit, making nothing, for each of
+// invalidLimits.
+func checkInvalid(r *run, what string, make func(contain.Options) (contain.Container, error)) {
+	r.t.Helper()
 	for _, ls := range invalidLimits {
-		c, err := r.b.New(r.ctx(), contain.Options{Limits: ls})
+		c, err := make(contain.Options{Limits: ls})
 		if c != nil {
 			_ = c.Close(r.ctx())
-			r.t.Errorf("New with %v returned a container", ls)
+			r.t.Errorf("%s with %v returned a container", what, ls)
 		}
 		var le *contain.LimitError
 		if !errors.Is(err, contain.ErrInvalidLimit) || !errors.As(err, &le) {
-			r.t.Errorf("New with %v = %v, want a *contain.LimitError matching ErrInvalidLimit", ls, err)
+			r.t.Errorf("%s with %v = %v, want a *contain.LimitError matching ErrInvalidLimit", what, ls, err)
 		}
 	}
 }
@@ -118,10 +128,10 @@ var validLimits = map[contain.LimitKind]contain.Limit{
 	contain.CPULimit:     contain.CPUQuota(1),
 }
 
-// checkUnenforceable checks what New or Sub (make) does with one valid
-// limit of each kind: a kind that Probe says cannot be enforced fails
-// with a *LimitError naming it and matching ErrUnsupported, making
-// nothing; one that can gives a container.
+// checkUnenforceable checks what NewContainer or Sub (make) does with one
+// valid limit of each kind: a kind that Availability says cannot be
+// enforced fails with a *LimitError naming it and matching ErrUnsupported,
+// making nothing; one that can gives a container.
 func checkUnenforceable(r *run, what string, make func(contain.Options) (contain.Container, error)) {
 	r.t.Helper()
 	for _, ls := range r.a.Limits {
@@ -129,7 +139,7 @@ func checkUnenforceable(r *run, what string, make func(contain.Options) (contain
 		c, err := make(contain.Options{Limits: []contain.Limit{l}})
 		if ls.Supported {
 			if err != nil {
-				r.t.Errorf("%s with %v, which Probe says is enforced = %v", what, l, err)
+				r.t.Errorf("%s with %v, which Availability says is enforced = %v", what, l, err)
 				continue
 			}
 			if err := c.Close(r.ctx()); err != nil {
@@ -139,7 +149,7 @@ func checkUnenforceable(r *run, what string, make func(contain.Options) (contain
 		}
 		if c != nil {
 			_ = c.Close(r.ctx())
-			r.t.Errorf("%s with %v, which Probe says cannot be enforced, returned a container", what, l)
+			r.t.Errorf("%s with %v, which Availability says cannot be enforced, returned a container", what, l)
 		}
 		var le *contain.LimitError
 		if !errors.Is(err, contain.ErrUnsupported) || !errors.As(err, &le) || le.Limit != l || le.Reason == "" || le.Mechanism != r.b.Mechanism() {
@@ -150,7 +160,7 @@ func checkUnenforceable(r *run, what string, make func(contain.Options) (contain
 
 // testNewUnenforceableLimits: see checkUnenforceable.
 func testNewUnenforceableLimits(r *run) {
-	checkUnenforceable(r, "New", func(o contain.Options) (contain.Container, error) { return r.b.New(r.ctx(), o) })
+	checkUnenforceable(r, "NewContainer", func(o contain.Options) (contain.Container, error) { return r.b.NewContainer(r.ctx(), o) })
 }
 
 // testStartPlaces: a started child is a member at once, with its
@@ -385,9 +395,9 @@ func testKillEndedContext(r *run) {
 // Kills, all return nil once the tree is dead (a Kill may say ErrClosed);
 // later Closes return nil too.
 func testCloseConcurrent(r *run) {
-	c, err := r.b.New(r.ctx(), contain.Options{})
+	c, err := r.b.NewContainer(r.ctx(), contain.Options{})
 	if err != nil {
-		r.t.Fatalf("New: %v", err)
+		r.t.Fatalf("NewContainer: %v", err)
 	}
 	tr, _ := r.startTree(c)
 	sub, err := c.Sub(r.ctx(), contain.Options{})
@@ -431,9 +441,9 @@ func testCloseConcurrent(r *run) {
 // would change it with ErrClosed; what only reads may instead answer
 // that it is empty.
 func testMethodsAfterClose(r *run) {
-	c, err := r.b.New(r.ctx(), contain.Options{})
+	c, err := r.b.NewContainer(r.ctx(), contain.Options{})
 	if err != nil {
-		r.t.Fatalf("New: %v", err)
+		r.t.Fatalf("NewContainer: %v", err)
 	}
 	r.sleeper(c)
 	if err := c.Close(r.ctx()); err != nil {
@@ -460,7 +470,7 @@ func testMethodsAfterClose(r *run) {
 // and a container that got a graceful signal takes new children.
 func testSignalEveryMember(r *run) {
 	if !r.term {
-		r.t.Skipf("the backend cannot deliver %v (%s); Signal/Kill covers os.Kill", termSignal, r.termWhy)
+		r.t.Skipf("the backend cannot deliver %v (%s); Signal/Kill covers os.Kill", testchild.TermSignal, r.termWhy)
 	}
 	c := r.newContainer(contain.Options{})
 	tr, ch := r.startTree(c)
@@ -469,13 +479,13 @@ func testSignalEveryMember(r *run) {
 	if err := c.Adopt(adopted.pid); err != nil {
 		r.t.Fatalf("Adopt: %v", err)
 	}
-	if err := c.Signal(termSignal); err != nil {
-		r.t.Fatalf("Signal(%v): %v", termSignal, err)
+	if err := c.Signal(testchild.TermSignal); err != nil {
+		r.t.Fatalf("Signal(%v): %v", testchild.TermSignal, err)
 	}
 	r.waitDead("every member to die of the signal", append(tr.contained(r.a), second.pid, adopted.pid)...)
 	for name, w := range map[string]func() error{"tree child": ch.wait, "second child": second.wait, "adopted process": adopted.wait} {
-		if err := w(); !killedBy(err, termSignal) {
-			r.t.Errorf("%s: Wait = %v, want ended by %v", name, err, termSignal)
+		if err := w(); !killedBy(err, testchild.TermSignal) {
+			r.t.Errorf("%s: Wait = %v, want ended by %v", name, err, testchild.TermSignal)
 		}
 	}
 	if !r.a.ContainsSetsid {
@@ -527,7 +537,7 @@ func testSignalUndeliverable(r *run) {
 		r.t.Errorf("Signal(%v) = %v, want an error matching contain.ErrUnsupported and errors.ErrUnsupported", fakeSignal{}, err)
 	}
 	if !r.term {
-		r.wantErr("Signal("+termSignal.String()+")", c.Signal(termSignal), contain.ErrUnsupported)
+		r.wantErr("Signal("+testchild.TermSignal.String()+")", c.Signal(testchild.TermSignal), contain.ErrUnsupported)
 	}
 	r.aliveNow("after an undeliverable Signal", ch.pid)
 }
@@ -544,12 +554,19 @@ func testAdoptRunning(r *run) {
 	if st, err := c.Stats(); err != nil || st.Processes != 1 {
 		r.t.Errorf("Stats after Adopt = %+v, %v; want 1 process", st, err)
 	}
+	r.killAdopted("Kill", c, o)
+}
+
+// killAdopted kills c, which holds the adopted process o, and checks
+// that o is dead and was killed.
+func (r *run) killAdopted(what string, c contain.Container, o *child) {
+	r.t.Helper()
 	if err := c.Kill(r.ctx()); err != nil {
-		r.t.Fatalf("Kill: %v", err)
+		r.t.Fatalf("%s: %v", what, err)
 	}
-	r.deadNow("the adopted process after Kill", o.pid)
+	r.deadNow("the adopted process after "+what, o.pid)
 	if err := o.wait(); !killedBy(err, os.Kill) {
-		r.t.Errorf("the adopted process's Wait = %v, want killed", err)
+		r.t.Errorf("the adopted process's Wait after %s = %v, want killed", what, err)
 	}
 }
 

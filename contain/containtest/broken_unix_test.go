@@ -113,7 +113,7 @@ func TestSuiteCatchesBrokenBackends(t *testing.T) {
 		}
 		t.Fatalf("no breakage %q", name)
 	}
-	if a := pgid.New().Probe(); !a.Usable {
+	if a := pgid.New().Availability(); !a.Usable {
 		t.Skipf("pgid, which the broken backends wrap, is not usable here: %s", a.Reason)
 	}
 	exe, err := os.Executable()
@@ -144,8 +144,8 @@ type brokenBackend struct {
 	b breakage
 }
 
-func (bb brokenBackend) New(ctx context.Context, o contain.Options) (contain.Container, error) {
-	c, err := bb.Backend.New(ctx, o)
+func (bb brokenBackend) NewContainer(ctx context.Context, o contain.Options) (contain.Container, error) {
+	c, err := bb.Backend.NewContainer(ctx, o)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gotether/tether/internal/testchild"
 )
 
 // The suite's children are the test binary itself, re-executed with
@@ -74,25 +76,8 @@ func command(mode string, args ...string) *exec.Cmd {
 	}
 	cmd := exec.Command(exe)
 	cmd.Args = append([]string{childArgv0, mode}, args...)
-	cmd.Env = append(cleanEnv(), childEnv+"="+childProtocol)
+	cmd.Env = append(testchild.CleanEnv(childEnv, roleEnv), childEnv+"="+childProtocol)
 	return cmd
-}
-
-// cleanEnv is this process's environment for a re-executed test binary:
-// without the suite's own variables, and with a race-enabled binary's
-// second of sleep at exit turned off (children exit on purpose, often).
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, childEnv+"=") || strings.HasPrefix(kv, roleEnv+"=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	if os.Getenv("GORACE") == "" {
-		env = append(env, "GORACE=atexit_sleep_ms=0")
-	}
-	return env
 }
 
 func runChild(mode string, args []string) int {
@@ -105,7 +90,7 @@ func runChild(mode string, args []string) int {
 	}
 	switch mode {
 	case modeSleep:
-		return block()
+		return testchild.Block()
 	case modeExit:
 		n, err := strconv.Atoi(arg())
 		if err != nil {
@@ -130,30 +115,24 @@ func runChild(mode string, args []string) int {
 		if err != nil {
 			return 2
 		}
-		x := 0
-		for end := time.Now().Add(d); time.Now().Before(end); {
-			for i := range 100000 {
-				x += i
-			}
-		}
-		_ = x
+		testchild.Spin(d)
 		return 0
 	case modeEscapee:
-		if err := escape(arg()); err != nil {
+		if err := testchild.Escape(arg()); err != nil {
 			fmt.Fprintln(os.Stderr, "containtest: escape:", err)
 			return 3
 		}
 		fmt.Println("escaped")
-		return block()
+		return testchild.Block()
 	}
 	fmt.Fprintln(os.Stderr, "containtest: unknown child mode", mode)
 	return 2
 }
 
 // runTree starts a plain grandchild and one grandchild per escape role
-// (see escapeRoles), waits until each escapee says it has left, then
-// writes "ROLE PID" lines, the child's own first, and "ready" to stdout
-// and blocks. The grandchildren's standard streams are not the child's,
+// (see testchild.EscapeRoles), waits until each escapee says it has left,
+// then writes "ROLE PID" lines, the child's own first, and "ready" to
+// stdout and blocks. The grandchildren's standard streams are not the child's,
 // so the test's pipe closes with the child.
 func runTree() int {
 	lines := []string{"child " + strconv.Itoa(os.Getpid())}
@@ -163,9 +142,9 @@ func runTree() int {
 		return 3
 	}
 	lines = append(lines, "grandchild "+strconv.Itoa(gc.Process.Pid))
-	for _, r := range escapeRoles {
+	for _, r := range testchild.EscapeRoles {
 		cmd := command(modeEscapee, r)
-		escapeAtStart(cmd, r)
+		testchild.EscapeAtStart(cmd, r)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			return 3
@@ -184,13 +163,5 @@ func runTree() int {
 	if _, err := io.WriteString(os.Stdout, strings.Join(lines, "\n")+"\nready\n"); err != nil {
 		return 3
 	}
-	return block()
-}
-
-// block parks the child until it is killed. Not select {}: with no other
-// goroutine and no timer the runtime calls that a deadlock and exits.
-func block() int {
-	for {
-		time.Sleep(time.Hour)
-	}
+	return testchild.Block()
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/sysproc"
+	"github.com/gotether/tether/internal/testchild"
 )
 
 // DefaultPatience is the Options.Patience used when none is given.
@@ -24,7 +26,7 @@ const DefaultPatience = 10 * time.Second
 
 // Options say what the suite cannot find out from the backend itself.
 // Everything else it derives: whether the backend is usable and which
-// limits it enforces (Probe), whether a setsid grandchild stays inside
+// limits it enforces (Availability), whether a setsid grandchild stays inside
 // (Availability.ContainsSetsid), whether it can freeze (a Freeze of an
 // empty container that returns contain.ErrUnsupported means no) and
 // whether it can deliver a graceful stop signal (likewise, with Signal).
@@ -60,8 +62,8 @@ type Options struct {
 // TestBackend runs the whole contract of contain.Backend and
 // contain.Container against b, as subtests of t named after the
 // behaviour they check (see the package documentation for the list).
-// A backend that Probe reports unusable is checked for that contract
-// alone: New must fail with an error matching contain.ErrNotUsable.
+// A backend that Availability reports unusable is checked for that contract
+// alone: NewContainer must fail with an error matching contain.ErrNotUsable.
 //
 // The suite starts real processes: the test binary itself, re-executed.
 // When the binary is re-executed to play a part of the suite (an owner
@@ -78,8 +80,8 @@ func TestBackend(t *testing.T, b contain.Backend, opts Options) {
 		s.playRole(t, role)
 		return
 	}
-	s.a = b.Probe()
-	s.test(t, subtest{"Probe", testProbe})
+	s.a = b.Availability()
+	s.test(t, subtest{"Availability", testAvailability})
 	if !s.a.Usable {
 		s.test(t, subtest{"NotUsable", testNotUsable})
 		t.Logf("%s is not usable here (%s): only the contract of an unusable backend was checked", b.Mechanism(), s.a.Reason)
@@ -118,7 +120,7 @@ type suite struct {
 
 	freeze    bool   // Freeze is supported
 	freezeWhy string // what Freeze said when it is not
-	term      bool   // Signal delivers termSignal
+	term      bool   // Signal delivers testchild.TermSignal (SIGTERM; os.Interrupt on Windows)
 	termWhy   string // what Signal said when it does not
 }
 
@@ -132,8 +134,8 @@ type subtest struct {
 // subtests are the behaviours of a usable backend, in the order they run;
 // a name with a slash runs inside the group its first element names.
 var subtests = []subtest{
-	{"New/InvalidLimits", testNewInvalidLimits},
-	{"New/UnenforceableLimits", testNewUnenforceableLimits},
+	{"NewContainer/InvalidLimits", testNewInvalidLimits},
+	{"NewContainer/UnenforceableLimits", testNewUnenforceableLimits},
 	{"Start/PlacesChildAtBirth", testStartPlaces},
 	{"Start/ReportsExitStatus", testStartExitStatus},
 	{"Start/OwnProcessGroup", testStartOwnGroup},
@@ -194,7 +196,7 @@ func (s *suite) test(t *testing.T, st subtest) {
 func (s *suite) checkSkips(t *testing.T) {
 	t.Helper()
 	for name := range s.o.Skip {
-		if name != "Probe" && name != "NotUsable" && !slices.ContainsFunc(subtests, func(st subtest) bool { return st.name == name }) {
+		if name != "Availability" && name != "NotUsable" && !slices.ContainsFunc(subtests, func(st subtest) bool { return st.name == name }) {
 			t.Errorf("Options.Skip names %q, which is no subtest of the suite", name)
 		}
 	}
@@ -206,9 +208,9 @@ func (s *suite) capabilities(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), s.o.Patience)
 	defer cancel()
-	c, err := s.b.New(ctx, contain.Options{})
+	c, err := s.b.NewContainer(ctx, contain.Options{})
 	if err != nil {
-		t.Fatalf("New: %v", err)
+		t.Fatalf("NewContainer: %v", err)
 	}
 	defer func() {
 		if err := c.Close(ctx); err != nil {
@@ -226,15 +228,15 @@ func (s *suite) capabilities(t *testing.T) {
 	default:
 		t.Fatalf("Freeze of an empty container = %v, want nil or an error matching contain.ErrUnsupported", err)
 	}
-	switch err := c.Signal(termSignal); {
+	switch err := c.Signal(testchild.TermSignal); {
 	case err == nil:
 		s.term = true
 	case errors.Is(err, contain.ErrUnsupported):
 		s.termWhy = err.Error()
 	default:
-		t.Fatalf("Signal(%v) of an empty container = %v, want nil or an error matching contain.ErrUnsupported", termSignal, err)
+		t.Fatalf("Signal(%v) of an empty container = %v, want nil or an error matching contain.ErrUnsupported", testchild.TermSignal, err)
 	}
-	t.Logf("%s: freeze %v, signal %v %v, contains setsid %v", s.b.Mechanism(), s.freeze, termSignal, s.term, s.a.ContainsSetsid)
+	t.Logf("%s: freeze %v, signal %v %v, contains setsid %v", s.b.Mechanism(), s.freeze, testchild.TermSignal, s.term, s.a.ContainsSetsid)
 }
 
 // runPattern is a -test.run pattern that selects exactly the test named
@@ -307,7 +309,7 @@ func (r *run) checkAllDead() {
 	for {
 		var left []int
 		for _, p := range pids {
-			if alive(p) {
+			if sysproc.Alive(p) {
 				left = append(left, p)
 			}
 		}
@@ -337,19 +339,8 @@ func killPids(pids ...int) {
 // that Close must succeed.
 func (r *run) newContainer(opts contain.Options) contain.Container {
 	r.t.Helper()
-	c, err := r.b.New(r.ctx(), opts)
-	if err != nil {
-		r.t.Fatalf("New: %v", err)
-	}
-	if c == nil {
-		r.t.Fatal("New returned neither a container nor an error")
-	}
-	r.t.Cleanup(func() {
-		if err := c.Close(r.ctx()); err != nil {
-			r.t.Errorf("Close at the end of the subtest: %v", err)
-		}
-	})
-	return c
+	c, err := r.b.NewContainer(r.ctx(), opts)
+	return r.closedAtEnd("NewContainer", c, err)
 }
 
 // newSub makes a sub of p that is closed when the subtest ends; that
@@ -357,18 +348,26 @@ func (r *run) newContainer(opts contain.Options) contain.Container {
 func (r *run) newSub(p contain.Container, opts contain.Options) contain.Container {
 	r.t.Helper()
 	s, err := p.Sub(r.ctx(), opts)
+	return r.closedAtEnd("Sub", s, err)
+}
+
+// closedAtEnd fails the subtest unless made (NewContainer or Sub)
+// returned a container c and no error, and closes c when the subtest
+// ends; that Close must succeed.
+func (r *run) closedAtEnd(made string, c contain.Container, err error) contain.Container {
+	r.t.Helper()
 	if err != nil {
-		r.t.Fatalf("Sub: %v", err)
+		r.t.Fatalf("%s: %v", made, err)
 	}
-	if s == nil {
-		r.t.Fatal("Sub returned neither a container nor an error")
+	if c == nil {
+		r.t.Fatalf("%s returned neither a container nor an error", made)
 	}
 	r.t.Cleanup(func() {
-		if err := s.Close(r.ctx()); err != nil {
-			r.t.Errorf("sub Close at the end of the subtest: %v", err)
+		if err := c.Close(r.ctx()); err != nil {
+			r.t.Errorf("Close at the end of the subtest of a container from %s: %v", made, err)
 		}
 	})
-	return s
+	return c
 }
 
 // child is a process the suite started.
@@ -490,7 +489,7 @@ func (tr tree) contained(a contain.Availability) []int {
 // escapees lists the grandchildren that tried to leave.
 func (tr tree) escapees() []int {
 	var out []int
-	for _, role := range escapeRoles {
+	for _, role := range testchild.EscapeRoles {
 		out = append(out, tr[role])
 	}
 	return out
@@ -522,7 +521,7 @@ func (r *run) startTree(c contain.Container) (tree, *child) {
 		esc := tr.escapees()
 		r.t.Cleanup(func() { killPids(esc...) })
 	}
-	for _, role := range escapeRoles {
+	for _, role := range testchild.EscapeRoles {
 		if ok, err := escaped(role, tr[role]); !ok {
 			r.t.Fatalf("the %s grandchild %d did not leave its group (%v): the tree shows nothing", role, tr[role], err)
 		}
@@ -634,7 +633,7 @@ func (r *run) poll(what string, cond func() bool) {
 // waitDead waits until every pid is dead (a zombie counts as dead).
 func (r *run) waitDead(what string, pids ...int) {
 	r.t.Helper()
-	r.poll(what, func() bool { return !slices.ContainsFunc(pids, alive) })
+	r.poll(what, func() bool { return !slices.ContainsFunc(pids, sysproc.Alive) })
 }
 
 // deadNow fails for every pid still alive: after a confirmed kill there is
@@ -642,7 +641,7 @@ func (r *run) waitDead(what string, pids ...int) {
 func (r *run) deadNow(what string, pids ...int) {
 	r.t.Helper()
 	for _, p := range pids {
-		if alive(p) {
+		if sysproc.Alive(p) {
 			r.t.Errorf("%s: pid %d is alive", what, p)
 		}
 	}
@@ -652,7 +651,7 @@ func (r *run) deadNow(what string, pids ...int) {
 func (r *run) aliveNow(what string, pids ...int) {
 	r.t.Helper()
 	for _, p := range pids {
-		if !alive(p) {
+		if !sysproc.Alive(p) {
 			r.t.Errorf("%s: pid %d died", what, p)
 		}
 	}
@@ -737,7 +736,7 @@ func (r *run) wantClosed(what string, c contain.Container) {
 	r.wantRefused(what, c, contain.ErrClosed)
 	o := r.outsider()
 	r.wantErr(what+": Adopt", c.Adopt(o.pid), contain.ErrClosed)
-	if !alive(o.pid) {
+	if !sysproc.Alive(o.pid) {
 		r.t.Errorf("%s: the process Adopt refused died", what)
 	}
 	s, err := c.Sub(r.ctx(), contain.Options{})
@@ -753,7 +752,7 @@ func (r *run) wantClosed(what string, c contain.Container) {
 // else os.Kill.
 func (r *run) signal() os.Signal {
 	if r.term {
-		return termSignal
+		return testchild.TermSignal
 	}
 	return os.Kill
 }

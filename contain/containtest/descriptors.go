@@ -6,18 +6,18 @@ import (
 	"github.com/gotether/tether/contain"
 )
 
-// testDescriptors: whole container lifecycles (New, Start, Adopt, subs
-// to two levels, Pids, Stats, Freeze and Thaw where supported, Close
-// with a sub never closed) give back every descriptor they opened.
-// Only where this process's descriptors can be counted (/proc/self/fd).
+// testDescriptors: whole container lifecycles (NewContainer, Start, Adopt,
+// subs to two levels, Pids, Stats, Freeze and Thaw where supported, Close
+// with a sub never closed) give back every descriptor they opened. Only
+// where this process's descriptors can be counted (/proc/self/fd).
 func testDescriptors(r *run) {
 	if _, err := openDescriptors(); err != nil {
 		r.t.Skipf("this process's descriptors cannot be counted here: %v", err)
 	}
 	lifecycle := func() {
-		c, err := r.b.New(r.ctx(), contain.Options{KillOnOwnerDeath: true})
+		c, err := r.b.NewContainer(r.ctx(), contain.Options{KillOnOwnerDeath: true})
 		if err != nil {
-			r.t.Fatalf("New: %v", err)
+			r.t.Fatalf("NewContainer: %v", err)
 		}
 		var started []*child
 		startIn := func(c contain.Container) {

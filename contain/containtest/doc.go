@@ -12,13 +12,13 @@
 //
 // Each behaviour is a subtest named after it:
 //
-//   - Probe: the mechanism's name, a reason, one answer per limit kind
+//   - Availability: the mechanism's name, a reason, one answer per limit kind
 //     (with a reason where it cannot be enforced), what owner death does,
-//     the same verdict twice. NotUsable (for a backend Probe reports
-//     unusable, and then nothing else): New fails with a
+//     the same verdict twice. NotUsable (for a backend Availability reports
+//     unusable, and then nothing else): NewContainer fails with a
 //     *contain.NotUsableError.
-//   - New: invalid limits fail with a *contain.LimitError matching
-//     contain.ErrInvalidLimit; a valid limit of a kind Probe says cannot
+//   - NewContainer: invalid limits fail with a *contain.LimitError matching
+//     contain.ErrInvalidLimit; a valid limit of a kind Availability says cannot
 //     be enforced fails with one matching contain.ErrUnsupported that names
 //     it, and one it can be enforced gives a container.
 //   - Start: the child is a member when Start returns, and so is a second
@@ -54,7 +54,7 @@
 //     Signal reach its tree alone; the parent's Kill, Close and Signal
 //     reach every sub at every depth, Kill and Close being terminal for
 //     all of them, and a sub's Close afterwards returns nil; Sub checks
-//     limits as New does; a killed or closed container makes no sub; subs
+//     limits as NewContainer does; a killed or closed container makes no sub; subs
 //     made, started and closed by several goroutines race the parent's
 //     Kill and Close; 200 Sub and Close cycles leave nothing.
 //   - Freeze: where Freeze of an empty container does not fail with
@@ -81,13 +81,13 @@
 //
 // # What it derives, and what it leaves open
 //
-// The suite asks the backend rather than its caller: Probe says whether
-// it is usable, which limits it enforces and whether it contains a
+// The suite asks the backend rather than its caller: Availability says
+// whether it is usable, which limits it enforces and whether it contains a
 // setsid grandchild; a Freeze of an empty container that fails with
 // contain.ErrUnsupported means it has no freeze, and a Signal of the
 // graceful stop signal (SIGTERM; os.Interrupt on Windows) that does means
-// it has no graceful signal (os.Kill is used instead). A subtest that
-// does not apply is skipped with the backend's own reason.
+// it has no graceful signal (os.Kill is used instead). A subtest that does
+// not apply is skipped with the backend's own reason.
 //
 // Where the contract leaves a choice the suite accepts each answer:
 // Signal(os.Kill) may be terminal (a cgroup's kill is) or not; after
@@ -100,7 +100,7 @@
 // cannot be joined once it is gone (contain/pgid refuses that Start).
 //
 // It does not check what only a backend can: that a limit is enforced,
-// that Probe spawns nothing, how fast owner death acts (only that it
+// that Availability spawns nothing, how fast owner death acts (only that it
 // does within Options.Patience), which pid a backend refuses to adopt
 // (the owner's own, say).
 //

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/testchild"
 )
 
 // needFreeze skips a subtest of a backend that cannot freeze.
@@ -138,7 +139,7 @@ func testFreezeSubs(r *run) {
 func testFreezeSignal(r *run) {
 	r.needFreeze()
 	if !r.term {
-		r.t.Skipf("the backend cannot deliver %v (%s); Freeze/Kill covers os.Kill", termSignal, r.termWhy)
+		r.t.Skipf("the backend cannot deliver %v (%s); Freeze/Kill covers os.Kill", testchild.TermSignal, r.termWhy)
 	}
 	p := r.newContainer(contain.Options{})
 	own := r.startTicker(p)
@@ -152,8 +153,8 @@ func testFreezeSignal(r *run) {
 		c    contain.Container
 	}{{"a sub of the frozen container", s}, {"the frozen container", p}} {
 		began := time.Now()
-		if err := x.c.Signal(termSignal); err != nil {
-			r.t.Fatalf("Signal(%v) of %s: %v", termSignal, x.name, err)
+		if err := x.c.Signal(testchild.TermSignal); err != nil {
+			r.t.Fatalf("Signal(%v) of %s: %v", testchild.TermSignal, x.name, err)
 		}
 		r.t.Logf("Signal of %s returned in %v", x.name, time.Since(began))
 	}
@@ -164,8 +165,8 @@ func testFreezeSignal(r *run) {
 	}
 	r.waitDead("the signalled members to die once thawed", own.pid, inSub.pid)
 	for name, w := range map[string]func() error{"container's": own.wait, "sub's": inSub.wait} {
-		if err := w(); !killedBy(err, termSignal) {
-			r.t.Errorf("the %s member: Wait = %v, want ended by %v", name, err, termSignal)
+		if err := w(); !killedBy(err, testchild.TermSignal) {
+			r.t.Errorf("the %s member: Wait = %v, want ended by %v", name, err, testchild.TermSignal)
 		}
 	}
 }

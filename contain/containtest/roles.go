@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/testchild"
 )
 
 // The parts a re-executed test binary plays (see roleEnv).
@@ -29,7 +30,7 @@ const linePrefix = "containtest: "
 // test binary, instead of running the suite.
 func (s *suite) playRole(t *testing.T, name string) {
 	t.Helper()
-	s.a = s.b.Probe()
+	s.a = s.b.Availability()
 	if !s.a.Usable {
 		t.Fatalf("asked to play %q, but %s is not usable here: %s", name, s.b.Mechanism(), s.a.Reason)
 	}
@@ -56,7 +57,7 @@ func (r *run) helperCommand(role string, verbose bool) *exec.Cmd {
 		args = append(args, "-test.v")
 	}
 	cmd := exec.Command(exe, args...)
-	cmd.Env = append(cleanEnv(), roleEnv+"="+role)
+	cmd.Env = append(testchild.CleanEnv(childEnv, roleEnv), roleEnv+"="+role)
 	return cmd
 }
 

@@ -233,32 +233,17 @@ func testSubAdopt(r *run) {
 	}
 	r.wantPids("sub", s, o.pid)
 	r.wantPids("parent", p, o.pid)
-	if err := p.Kill(r.ctx()); err != nil {
-		r.t.Fatalf("parent Kill: %v", err)
-	}
-	r.deadNow("the adopted process after the parent's Kill", o.pid)
-	if err := o.wait(); !killedBy(err, os.Kill) {
-		r.t.Errorf("adopted process: Wait = %v, want killed", err)
-	}
+	r.killAdopted("the parent's Kill", p, o)
 }
 
-// testSubLimits: Sub checks limits as New does: invalid ones fail with
-// ErrInvalidLimit, unenforceable ones with ErrUnsupported, and a refused
-// Sub leaves nothing in the parent.
+// testSubLimits: Sub checks limits as NewContainer does: invalid ones fail
+// with ErrInvalidLimit, unenforceable ones with ErrUnsupported, and a
+// refused Sub leaves nothing in the parent.
 func testSubLimits(r *run) {
 	p := r.newContainer(contain.Options{})
-	for _, ls := range invalidLimits {
-		s, err := p.Sub(r.ctx(), contain.Options{Limits: ls})
-		if s != nil {
-			_ = s.Close(r.ctx())
-			r.t.Errorf("Sub with %v returned a sub", ls)
-		}
-		var le *contain.LimitError
-		if !errors.Is(err, contain.ErrInvalidLimit) || !errors.As(err, &le) {
-			r.t.Errorf("Sub with %v = %v, want a *contain.LimitError matching ErrInvalidLimit", ls, err)
-		}
-	}
-	checkUnenforceable(r, "Sub", func(o contain.Options) (contain.Container, error) { return p.Sub(r.ctx(), o) })
+	sub := func(o contain.Options) (contain.Container, error) { return p.Sub(r.ctx(), o) }
+	checkInvalid(r, "Sub", sub)
+	checkUnenforceable(r, "Sub", sub)
 	r.wantPids("parent after the refused Subs", p)
 	// Through a sub: a parent that delegated controllers to a sub's
 	// limits may hold no process of its own (cgroup v2).
@@ -274,9 +259,9 @@ func testSubOfClosed(r *run) {
 	}
 	_, err := killed.Sub(r.ctx(), contain.Options{})
 	r.wantErr("Sub of a killed container", err, contain.ErrClosed)
-	closed, err := r.b.New(r.ctx(), contain.Options{})
+	closed, err := r.b.NewContainer(r.ctx(), contain.Options{})
 	if err != nil {
-		r.t.Fatalf("New: %v", err)
+		r.t.Fatalf("NewContainer: %v", err)
 	}
 	if err := closed.Close(r.ctx()); err != nil {
 		r.t.Fatalf("Close: %v", err)

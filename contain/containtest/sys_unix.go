@@ -4,32 +4,12 @@ package containtest
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
-
-// escapeRoles are the grandchildren of a tree child that try to leave
-// their parent's group: one calls setsid, one setpgid. A backend with
-// Availability.ContainsSetsid holds them; any other loses them.
-var escapeRoles = []string{"setsid", "setpgid"}
-
-func escape(how string) error {
-	switch how {
-	case "setsid":
-		_, err := unix.Setsid()
-		return err
-	case "setpgid":
-		return unix.Setpgid(0, 0)
-	}
-	return fmt.Errorf("unknown escape %q", how)
-}
-
-// escapeAtStart does nothing on unix: the escapees leave by themselves.
-func escapeAtStart(*exec.Cmd, string) {}
 
 // escaped reports whether the escapee in role really left: its session
 // (setsid) or its process group (setpgid) is its own.
@@ -44,10 +24,6 @@ func escaped(role string, pid int) (bool, error) {
 	}
 	return err == nil && id == pid, err
 }
-
-// termSignal is the graceful stop request; a backend may not deliver it
-// (then its Signal says contain.ErrUnsupported).
-var termSignal os.Signal = syscall.SIGTERM
 
 // killedBy reports whether a child's Wait error says sig ended it.
 func killedBy(err error, sig os.Signal) bool {

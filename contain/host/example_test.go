@@ -13,9 +13,9 @@ func ExampleDefault() {
 	// Output: true true
 }
 
-// Probe is the spawn-free report behind `tether doctor`.
-func ExampleProbe() {
-	r := host.Probe()
+// Inspect is the spawn-free report behind `tether doctor`.
+func ExampleInspect() {
+	r := host.Inspect()
 	for _, b := range r.Backends {
 		_ = b.Usable // and b.Reason, b.Limits, b.OwnerDeath ...
 	}

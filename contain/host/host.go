@@ -25,17 +25,22 @@ package host
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/contain/cgroupv2"
+	"github.com/gotether/tether/contain/jobobject"
+	"github.com/gotether/tether/contain/pgid"
+	"github.com/gotether/tether/contain/systemd"
 	"github.com/gotether/tether/internal/watchdog"
 )
 
 // Selection is the default backend and why it was chosen.
 type Selection struct {
 	// Backend is the chosen backend. It is never nil: when no candidate is
-	// usable it is the first candidate, whose New fails with
+	// usable it is the first candidate, whose NewContainer fails with
 	// contain.ErrNotUsable and the reason.
 	Backend contain.Backend
 	// Usable is false when no candidate is usable on this host.
@@ -52,7 +57,7 @@ var defaultSel = sync.OnceValue(func() Selection {
 
 // Default returns the backend the SDK uses when the user chooses none. The
 // probe runs once per process: the host's cgroup mounts, kernel and
-// service manager do not change under a running program. Use Probe for a
+// service manager do not change under a running program. Use Inspect for a
 // fresh look.
 func Default() Selection { return defaultSel() }
 
@@ -71,7 +76,7 @@ func chooseFrom(cands, others []contain.Backend, full bool) (Selection, []contai
 		if sel != nil && !full {
 			break
 		}
-		a := b.Probe()
+		a := b.Availability()
 		avail = append(avail, a)
 		switch {
 		case sel != nil:
@@ -90,10 +95,27 @@ func chooseFrom(cands, others []contain.Backend, full bool) (Selection, []contai
 	}
 	if full {
 		for _, b := range others {
-			avail = append(avail, b.Probe())
+			avail = append(avail, b.Availability())
 		}
 	}
 	return *sel, avail
+}
+
+// every returns a fresh instance of every backend tether has, in the
+// order the report lists those this OS does not prefer.
+func every() []contain.Backend {
+	return []contain.Backend{cgroupv2.New(), systemd.New(), pgid.New(), jobobject.New()}
+}
+
+// othersThan returns every backend whose mechanism none of listed has.
+func othersThan(listed ...contain.Backend) []contain.Backend {
+	var out []contain.Backend
+	for _, b := range every() {
+		if !slices.ContainsFunc(listed, func(l contain.Backend) bool { return l.Mechanism() == b.Mechanism() }) {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // Report is the host report `tether doctor` prints.
@@ -127,9 +149,9 @@ type Report struct {
 	WatchdogUsable bool   `json:"watchdog_usable"`
 }
 
-// Probe builds a fresh report. It spawns nothing and changes nothing (on
+// Inspect builds a fresh report. It spawns nothing and changes nothing (on
 // a systemd host it may ask systemd over D-Bus, which creates nothing).
-func Probe() Report {
+func Inspect() Report {
 	sel, avail := survey(true)
 	r := Report{OS: runtime.GOOS, Arch: runtime.GOARCH, Kernel: kernel(), Backends: avail}
 	for _, a := range avail {

@@ -21,7 +21,7 @@ func TestDefaultIsCgroupV2OnHybridHost(t *testing.T) {
 	if !strings.Contains(string(mi), " /sys/fs/cgroup/unified ") || os.Geteuid() != 0 {
 		t.Skip("not a hybrid cgroup host with root: the project's machines are")
 	}
-	r := Probe()
+	r := Inspect()
 	if r.Default != contain.CgroupV2 || !r.DefaultUsable {
 		t.Fatalf("default = %s (%s), want cgroupv2", r.Default, r.DefaultReason)
 	}
@@ -35,7 +35,7 @@ func TestDefaultIsCgroupV2OnHybridHost(t *testing.T) {
 
 // The report names the watchdog the program gets without starting one.
 func TestReportNamesTheWatchdog(t *testing.T) {
-	r := Probe()
+	r := Inspect()
 	if !r.WatchdogUsable || !strings.HasPrefix(r.Watchdog, "re-executes /proc/self/exe (") {
 		t.Fatalf("watchdog %q (usable %v), want the re-executed /proc/self/exe", r.Watchdog, r.WatchdogUsable)
 	}

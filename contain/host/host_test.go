@@ -17,10 +17,10 @@ type fake struct {
 }
 
 func (f fake) Mechanism() contain.Mechanism { return f.m }
-func (f fake) Probe() contain.Availability {
+func (f fake) Availability() contain.Availability {
 	return contain.Availability{Mechanism: f.m, Usable: f.usable, Reason: f.reason}
 }
-func (f fake) New(context.Context, contain.Options) (contain.Container, error) {
+func (f fake) NewContainer(context.Context, contain.Options) (contain.Container, error) {
 	return nil, errors.New("fake")
 }
 
@@ -74,7 +74,7 @@ func mechs(ms []contain.Mechanism) []string {
 }
 
 func TestReportListsEveryBackend(t *testing.T) {
-	r := Probe()
+	r := Inspect()
 	seen := map[contain.Mechanism]bool{}
 	for _, a := range r.Backends {
 		seen[a.Mechanism] = true

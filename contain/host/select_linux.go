@@ -10,7 +10,6 @@ import (
 
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/contain/cgroupv2"
-	"github.com/gotether/tether/contain/jobobject"
 	"github.com/gotether/tether/contain/pgid"
 	"github.com/gotether/tether/contain/systemd"
 )
@@ -38,14 +37,14 @@ type facts struct {
 // gather looks at the host, spending a D-Bus round trip only where the
 // choice needs it unless full (the report) asks for every backend.
 func gather(full bool) facts {
-	f := facts{booted: systemd.Booted(), cgroupV2: cgroupV2Backend.Probe(), pgid: pgidBackend.Probe()}
+	f := facts{booted: systemd.Booted(), cgroupV2: cgroupV2Backend.Availability(), pgid: pgidBackend.Availability()}
 	if f.booted && f.cgroupV2.Usable {
 		f.own = systemd.OwnDelegation(context.Background())
 	}
 	// The systemd backend matters unless our own delegated cgroup wins.
 	ownWins := f.cgroupV2.Usable && f.own.Delegated
 	if full || (f.booted && !ownWins) {
-		f.systemd = systemdBackend.Probe()
+		f.systemd = systemdBackend.Availability()
 	} else {
 		f.systemd = contain.Availability{Mechanism: contain.Systemd, Reason: "not probed: the choice did not need it"}
 	}
@@ -108,14 +107,12 @@ func survey(full bool) (Selection, []contain.Availability) {
 	sel := Selection{Backend: backend, Usable: usable, Reason: reason}
 	avail := []contain.Availability{f.cgroupV2, f.systemd, f.pgid}
 	if full {
-		for _, b := range others() {
-			avail = append(avail, b.Probe())
+		for _, b := range othersThan(cgroupV2Backend, systemdBackend, pgidBackend) {
+			avail = append(avail, b.Availability())
 		}
 	}
 	return sel, avail
 }
-
-func others() []contain.Backend { return []contain.Backend{jobobject.New()} }
 
 func kernel() string {
 	var u unix.Utsname

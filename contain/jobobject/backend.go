@@ -8,8 +8,8 @@ import "github.com/gotether/tether/contain"
 type Backend struct{}
 
 // New returns the Job Object backend. It exists on every OS so that
-// contain/host can name it without build tags; off Windows its Probe says
-// why it is unusable.
+// contain/host can name it without build tags; off Windows its Availability
+// says why it is unusable.
 func New() *Backend { return &Backend{} }
 
 // Mechanism returns contain.JobObject.

@@ -12,22 +12,19 @@ import (
 // notWindows is the reason the backend is unusable off Windows.
 const notWindows = "Job Objects are a Windows facility; this host is " + runtime.GOOS
 
-// Probe reports the backend unusable: Job Objects exist only on Windows.
-func (*Backend) Probe() contain.Availability {
-	ls := make([]contain.LimitSupport, 0, len(contain.AllLimitKinds))
-	for _, k := range contain.AllLimitKinds {
-		ls = append(ls, contain.LimitSupport{Kind: k, Reason: notWindows})
-	}
+// Availability reports the backend unusable: Job Objects exist only on
+// Windows.
+func (*Backend) Availability() contain.Availability {
 	return contain.Availability{
 		Mechanism:  contain.JobObject,
 		Reason:     notWindows,
-		Limits:     ls,
+		Limits:     contain.UnsupportedLimits(notWindows),
 		OwnerDeath: "not applicable: " + notWindows,
 	}
 }
 
-// New fails with a *contain.NotUsableError: there is no Job Object to
-// create off Windows, and an explicitly chosen backend never falls back.
-func (*Backend) New(context.Context, contain.Options) (contain.Container, error) {
+// NewContainer fails with a *contain.NotUsableError: there is no Job Object
+// to create off Windows, and an explicitly chosen backend never falls back.
+func (*Backend) NewContainer(context.Context, contain.Options) (contain.Container, error) {
 	return nil, &contain.NotUsableError{Mechanism: contain.JobObject, Reason: notWindows}
 }

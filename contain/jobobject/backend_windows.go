@@ -22,10 +22,11 @@ const wineLimits = "Wine does not enforce Job Object limits"
 // ownerDeath says why a tree cannot outlive its owner.
 const ownerDeath = "the job handle closes with the owner and KILL_ON_JOB_CLOSE kills the whole tree"
 
-// Probe creates and closes a throwaway unnamed job, which spawns nothing
-// and leaves nothing behind, and on real Windows tries each limit on it,
-// so the verdict is measured rather than assumed from the OS version.
-func (*Backend) Probe() contain.Availability {
+// Availability creates and closes a throwaway unnamed job, which spawns
+// nothing and leaves nothing behind, and on real Windows tries each limit
+// on it, so the verdict is measured rather than assumed from the OS
+// version.
+func (*Backend) Availability() contain.Availability {
 	a := contain.Availability{
 		Mechanism: contain.JobObject,
 		// A process cannot leave a job without BREAKAWAY_OK, which tether
@@ -41,9 +42,7 @@ func (*Backend) Probe() contain.Availability {
 	job, err := createJob()
 	if err != nil {
 		a.Reason = "cannot create a Job Object with KILL_ON_JOB_CLOSE: " + err.Error()
-		for _, k := range contain.AllLimitKinds {
-			a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: a.Reason})
-		}
+		a.Limits = contain.UnsupportedLimits(a.Reason)
 		return a
 	}
 	defer func() { _ = windows.CloseHandle(job) }()
@@ -51,11 +50,9 @@ func (*Backend) Probe() contain.Availability {
 	if underWine() {
 		a.Reason = "CreateJobObject with KILL_ON_JOB_CLOSE works (under Wine)"
 		a.Notes = append(a.Notes,
-			"running under Wine: limits are accepted but not enforced, so New rejects every limit",
+			"running under Wine: limits are accepted but not enforced, so NewContainer rejects every limit",
 			"running under Wine: CPU times and peak memory read as zero, so Stats reports them unavailable")
-		for _, k := range contain.AllLimitKinds {
-			a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: wineLimits})
-		}
+		a.Limits = contain.UnsupportedLimits(wineLimits)
 		return a
 	}
 	a.Reason = "CreateJobObject with KILL_ON_JOB_CLOSE works"
@@ -72,10 +69,11 @@ func (*Backend) Probe() contain.Availability {
 	return a
 }
 
-// New creates a fresh job with KILL_ON_JOB_CLOSE and the given limits.
-// Invalid limits fail before anything is created; under Wine every limit
-// fails with a *contain.LimitError matching contain.ErrUnsupported. If a
-// limit cannot be set, the job is closed again before New returns.
+// NewContainer creates a fresh job with KILL_ON_JOB_CLOSE and the given
+// limits. Invalid limits fail before anything is created; under Wine every
+// limit fails with a *contain.LimitError matching contain.ErrUnsupported.
+// If a limit cannot be set, the job is closed again before NewContainer
+// returns.
 //
 // A CPU quota becomes a hard cap of cores/processors of the machine, in
 // the 1/10,000 units Windows uses, rounded to the nearest unit. A quota
@@ -85,7 +83,7 @@ func (*Backend) Probe() contain.Availability {
 // machine's processor count is satisfied by definition and becomes a
 // 100 % cap, which is what cgroup v2 does with a cpu.max above the core
 // count: a no-op, not an error.
-func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Container, error) {
+func (b *Backend) NewContainer(ctx context.Context, opts contain.Options) (contain.Container, error) {
 	c, err := newJob(ctx, opts, nil)
 	if err != nil {
 		return nil, err
@@ -96,12 +94,12 @@ func (b *Backend) New(ctx context.Context, opts contain.Options) (contain.Contai
 	return c, nil
 }
 
-// newJob does the work of New and Sub: it validates opts.Limits, creates a
-// job with KILL_ON_JOB_CLOSE and applies the limits, or leaves nothing
-// behind. The job is not nested in parent's yet: that happens when its
-// first process, already in parent's job, is assigned to it. A job that
-// cannot be created is ErrNotUsable for New; for Sub the backend was
-// usable, so it is a plain error (out of handles or quota).
+// newJob does the work of NewContainer and Sub: it validates opts.Limits,
+// creates a job with KILL_ON_JOB_CLOSE and applies the limits, or leaves
+// nothing behind. The job is not nested in parent's yet: that happens when
+// its first process, already in parent's job, is assigned to it. A job that
+// cannot be created is ErrNotUsable for NewContainer; for Sub the backend
+// was usable, so it is a plain error (out of handles or quota).
 func newJob(ctx context.Context, opts contain.Options, parent *container) (*container, error) {
 	if err := contain.ValidateLimits(opts.Limits); err != nil {
 		return nil, err
@@ -184,7 +182,7 @@ func processors() int {
 }
 
 // cpuRate converts a quota in cores to a hard-cap rate for a machine of
-// ncpu processors (see Backend.New for the rounding rule).
+// ncpu processors (see Backend.NewContainer for the rounding rule).
 func cpuRate(cores float64, ncpu int) uint32 {
 	r := math.Round(cores / float64(max(ncpu, 1)) * cpuRateFull)
 	return uint32(min(max(r, 1), cpuRateFull))

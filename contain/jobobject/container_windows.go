@@ -11,12 +11,12 @@ import (
 	"os/exec"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/windows"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/poll"
 )
 
 // container is one job and the tree inside it. A container made by Sub
@@ -45,7 +45,7 @@ type container struct {
 	log    *slog.Logger
 
 	// parent is the container this one is nested in, nil for one made by
-	// New. It never changes, so it is read without a lock.
+	// NewContainer. It never changes, so it is read without a lock.
 	parent *container
 	// subs are the subs nested directly in this one whose handle is still
 	// open. A sub's Close removes it; this container's Close releases the
@@ -95,11 +95,7 @@ func (c *container) Start(cmd *exec.Cmd) error {
 	if cmd == nil {
 		return errors.New("jobobject: start: nil command")
 	}
-	attr := &syscall.SysProcAttr{}
-	if cmd.SysProcAttr != nil {
-		cp := *cmd.SysProcAttr
-		attr = &cp
-	}
+	attr := contain.CopySysProcAttr(cmd)
 	if attr.CreationFlags&windows.CREATE_SUSPENDED != 0 {
 		return errors.New("jobobject: start: CreationFlags already has CREATE_SUSPENDED; the container resumes the child itself after placing it")
 	}
@@ -339,42 +335,31 @@ func (c *container) markKilledLocked() {
 // waitEmpty polls until the job has no active process or ctx ends.
 func (c *container) waitEmpty(ctx context.Context) error {
 	start := time.Now()
-	var t *time.Timer
-	for wait := 100 * time.Microsecond; ; wait = min(wait*2, 10*time.Millisecond) {
+	err := poll.Until(ctx, 100*time.Microsecond, 10*time.Millisecond, func() (bool, error) {
 		var active uint32
 		err := c.withJob("kill", func(job windows.Handle) error {
 			a, err := queryAccounting(job)
 			active = a.ActiveProcesses
 			return err
 		})
-		if errors.Is(err, contain.ErrClosed) {
-			return nil // a concurrent Close confirmed the job empty
+		return err == nil && active == 0, err
+	})
+	switch {
+	case errors.Is(err, contain.ErrClosed):
+		return nil // a concurrent Close confirmed the job empty
+	case err == nil:
+		if c.log != nil {
+			c.log.DebugContext(ctx, "jobobject: tree confirmed dead", "after", time.Since(start))
 		}
-		if err != nil {
-			return fmt.Errorf("jobobject: kill: query accounting: %w", err)
-		}
-		if active == 0 {
-			if c.log != nil {
-				c.log.DebugContext(ctx, "jobobject: tree confirmed dead", "after", time.Since(start))
-			}
-			return nil
-		}
-		if t == nil {
-			t = time.NewTimer(wait)
-			defer t.Stop()
-		} else {
-			t.Reset(wait)
-		}
-		select {
-		case <-ctx.Done():
-			left, _ := c.Pids()
-			if c.log != nil {
-				c.log.DebugContext(ctx, "jobobject: teardown not confirmed", "remaining", len(left))
-			}
-			return &contain.TeardownError{Mechanism: contain.JobObject, Remaining: left, Err: ctx.Err()}
-		case <-t.C:
-		}
+		return nil
+	case !errors.Is(err, ctx.Err()):
+		return fmt.Errorf("jobobject: kill: query accounting: %w", err)
 	}
+	left, _ := c.Pids()
+	if c.log != nil {
+		c.log.DebugContext(ctx, "jobobject: teardown not confirmed", "remaining", len(left))
+	}
+	return &contain.TeardownError{Mechanism: contain.JobObject, Remaining: left, Err: err}
 }
 
 // Freeze is unsupported. Windows has no documented job-wide suspend
@@ -498,13 +483,13 @@ func (c *container) releaseLocked() (int, error) {
 }
 
 // Sub creates a job that becomes nested in this one (Windows 8 and later;
-// Go itself needs Windows 10) when its first process is placed: the
-// process goes into this container's job first, then into the sub's. The
-// sub's job has KILL_ON_JOB_CLOSE and opts.Limits, applied as New applies
-// them (under Wine every limit is refused, as by New); Windows enforces
-// the stricter of the sub's and the ancestors' limits. The sub needs no
-// owner-death registration: its handle, like its parent's, closes when
-// the owner dies, and either kill-on-close ends its tree.
+// Go itself needs Windows 10) when its first process is placed: the process
+// goes into this container's job first, then into the sub's. The sub's job
+// has KILL_ON_JOB_CLOSE and opts.Limits, applied as NewContainer applies
+// them (under Wine every limit is refused, as by NewContainer); Windows
+// enforces the stricter of the sub's and the ancestors' limits. The sub
+// needs no owner-death registration: its handle, like its parent's, closes
+// when the owner dies, and either kill-on-close ends its tree.
 //
 // Sub fails with ErrClosed once this container was killed or closed.
 func (c *container) Sub(ctx context.Context, opts contain.Options) (contain.Container, error) {

@@ -35,19 +35,19 @@
 // unsupported (see Container.Freeze in the Windows source for why).
 //
 // The package compiles on every OS so that callers need no build tags; off
-// Windows, Probe reports the backend unusable and New fails with an error
-// matching contain.ErrNotUsable.
+// Windows, Availability reports the backend unusable and NewContainer fails
+// with an error matching contain.ErrNotUsable.
 //
 // Under Wine (detected through ntdll!wine_get_version) the job itself,
 // assignment, nesting, termination, kill-on-close, the process list and
-// process counts work, but limits are accepted without being enforced and CPU times
-// and peak memory read as zero. The backend therefore rejects every limit
-// with a *contain.LimitError matching contain.ErrUnsupported, and reports
-// those statistics as unavailable instead of as zeros.
+// process counts work, but limits are accepted without being enforced and
+// CPU times and peak memory read as zero. The backend therefore rejects
+// every limit with a *contain.LimitError matching contain.ErrUnsupported,
+// and reports those statistics as unavailable instead of as zeros.
 //
 // A typical use, with the error handling shortened:
 //
-//	c, err := jobobject.New().New(ctx, contain.Options{
+//	c, err := jobobject.New().NewContainer(ctx, contain.Options{
 //		Limits: []contain.Limit{contain.MaxProcesses(64)},
 //	})
 //	defer c.Close(ctx) // kills the whole tree and confirms it is gone

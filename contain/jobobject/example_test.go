@@ -15,11 +15,11 @@ import (
 func Example() {
 	ctx := context.Background()
 	b := jobobject.New()
-	if a := b.Probe(); !a.Usable {
+	if a := b.Availability(); !a.Usable {
 		fmt.Println("no Job Objects here:", a.Reason)
 		return
 	}
-	c, err := b.New(ctx, contain.Options{Limits: []contain.Limit{contain.MaxProcesses(64)}})
+	c, err := b.NewContainer(ctx, contain.Options{Limits: []contain.Limit{contain.MaxProcesses(64)}})
 	if err != nil {
 		fmt.Println(err) // under Wine: limits are not enforced, so they are refused
 		return

@@ -71,7 +71,7 @@ func TestDetachedNewGroupChildAndItsTreeStayContained(t *testing.T) {
 // After Close, Pids and Stats answer ErrClosed and Kill nil (Close
 // confirmed the tree dead); the suite lets a backend choose either.
 func TestMethodsAfterCloseAnswer(t *testing.T) {
-	c, err := jobobject.New().New(context.Background(), contain.Options{})
+	c, err := jobobject.New().NewContainer(context.Background(), contain.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,10 +197,10 @@ func TestSignalKillTerminatesTreeButKeepsContainerOpen(t *testing.T) {
 	}
 }
 
-func TestProbeReportsJobObjectsUsable(t *testing.T) {
-	a := jobobject.New().Probe()
+func TestAvailabilityReportsJobObjectsUsable(t *testing.T) {
+	a := jobobject.New().Availability()
 	if !a.Usable || a.Mechanism != contain.JobObject || !a.ContainsSetsid {
-		t.Fatalf("Probe = %+v, want usable job objects that contain detached descendants", a)
+		t.Fatalf("Availability = %+v, want usable job objects that contain detached descendants", a)
 	}
 	if !strings.Contains(a.OwnerDeath, "KILL_ON_JOB_CLOSE") {
 		t.Errorf("OwnerDeath = %q, want it to name KILL_ON_JOB_CLOSE", a.OwnerDeath)
@@ -213,7 +213,7 @@ func TestProbeReportsJobObjectsUsable(t *testing.T) {
 		}
 	}
 	if !slices.Equal(kinds, contain.AllLimitKinds) {
-		t.Errorf("Probe limit kinds = %v, want %v", kinds, contain.AllLimitKinds)
+		t.Errorf("Availability limit kinds = %v, want %v", kinds, contain.AllLimitKinds)
 	}
 }
 
@@ -222,15 +222,15 @@ func TestLimitsUnderWineAreRefusedNotFaked(t *testing.T) {
 		t.Skip("not under Wine: real Windows enforces limits (see the enforcement tests)")
 	}
 	for _, l := range []contain.Limit{contain.MemoryMax(64 << 20), contain.MaxProcesses(1), contain.CPUQuota(0.5)} {
-		c, err := jobobject.New().New(context.Background(), contain.Options{Limits: []contain.Limit{l}})
+		c, err := jobobject.New().NewContainer(context.Background(), contain.Options{Limits: []contain.Limit{l}})
 		if c != nil {
 			_ = c.Close(context.Background())
-			t.Errorf("New(%v) under Wine created a container that would not enforce it", l)
+			t.Errorf("NewContainer(%v) under Wine created a container that would not enforce it", l)
 		}
 		var le *contain.LimitError
 		if !errors.As(err, &le) || !errors.Is(err, contain.ErrUnsupported) ||
 			le.Mechanism != contain.JobObject || le.Reason != jobobject.WineLimitsReason || le.Limit != l {
-			t.Errorf("New(%v) under Wine = %#v, want a *contain.LimitError matching ErrUnsupported", l, err)
+			t.Errorf("NewContainer(%v) under Wine = %#v, want a *contain.LimitError matching ErrUnsupported", l, err)
 		}
 	}
 }

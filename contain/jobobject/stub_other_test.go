@@ -21,8 +21,8 @@ func runHelper(h string, _ []string) int {
 	return 2
 }
 
-func TestProbeOffWindowsSaysUnusableAndWhy(t *testing.T) {
-	a := jobobject.New().Probe()
+func TestAvailabilityOffWindowsSaysUnusableAndWhy(t *testing.T) {
+	a := jobobject.New().Availability()
 	if a.Usable {
 		t.Fatal("Usable = true off Windows")
 	}
@@ -46,16 +46,16 @@ func TestNewOffWindowsFailsNotUsable(t *testing.T) {
 	if b.Mechanism() != contain.JobObject {
 		t.Errorf("Mechanism = %q", b.Mechanism())
 	}
-	c, err := b.New(context.Background(), contain.Options{})
+	c, err := b.NewContainer(context.Background(), contain.Options{})
 	if c != nil {
-		t.Fatal("New returned a container off Windows")
+		t.Fatal("NewContainer returned a container off Windows")
 	}
 	if !errors.Is(err, contain.ErrNotUsable) {
-		t.Fatalf("New error = %v, want one matching ErrNotUsable", err)
+		t.Fatalf("NewContainer error = %v, want one matching ErrNotUsable", err)
 	}
 	var nu *contain.NotUsableError
 	if !errors.As(err, &nu) || !strings.Contains(nu.Reason, runtime.GOOS) {
-		t.Fatalf("New error = %#v, want a *contain.NotUsableError naming %s", err, runtime.GOOS)
+		t.Fatalf("NewContainer error = %#v, want a *contain.NotUsableError naming %s", err, runtime.GOOS)
 	}
 }
 

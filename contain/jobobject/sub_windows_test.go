@@ -323,7 +323,7 @@ func TestSubSpawnCloseCyclesReleaseEveryHandle(t *testing.T) {
 func TestParentCloseReleasesHandlesOfSubsNeverClosed(t *testing.T) {
 	count, how := handleCounter(t)
 	before := count()
-	c, err := jobobject.New().New(context.Background(), contain.Options{})
+	c, err := jobobject.New().NewContainer(context.Background(), contain.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,9 @@ import "github.com/gotether/tether/contain"
 // use, and a Backend is safe for concurrent use: it holds no state.
 type Backend struct{}
 
-// New returns the process-group backend. It compiles on every OS; off
-// unix (Windows) its Probe reports it unusable and its New fails with a
-// *contain.NotUsableError.
+// New returns the process-group backend. It compiles on every OS; off unix
+// (Windows) its Availability reports it unusable and its NewContainer fails
+// with a *contain.NotUsableError.
 func New() *Backend { return &Backend{} }
 
 // Mechanism returns contain.PGID.
@@ -19,12 +19,3 @@ var _ contain.Backend = (*Backend)(nil)
 // noLimits is why every limit kind is refused: a process group is only a
 // signal address, with no resource accounting behind it.
 const noLimits = "process groups cannot enforce resource limits"
-
-// unsupportedLimits lists every limit kind as unsupported, for Probe.
-func unsupportedLimits() []contain.LimitSupport {
-	out := make([]contain.LimitSupport, 0, len(contain.AllLimitKinds))
-	for _, k := range contain.AllLimitKinds {
-		out = append(out, contain.LimitSupport{Kind: k, Supported: false, Reason: noLimits})
-	}
-	return out
-}

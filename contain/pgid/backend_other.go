@@ -13,19 +13,20 @@ import (
 // nothing here could hold a tree.
 const notUnix = "process groups are a POSIX facility; this host is windows"
 
-// Probe reports the backend unusable: process groups are a POSIX facility.
-func (*Backend) Probe() contain.Availability {
+// Availability reports the backend unusable: process groups are a POSIX
+// facility.
+func (*Backend) Availability() contain.Availability {
 	return contain.Availability{
 		Mechanism:  contain.PGID,
 		Usable:     false,
 		Reason:     notUnix,
-		Limits:     unsupportedLimits(),
+		Limits:     contain.UnsupportedLimits(noLimits),
 		OwnerDeath: "not applicable: the backend cannot be used on this host",
 	}
 }
 
-// New always fails with a *contain.NotUsableError (matching
+// NewContainer always fails with a *contain.NotUsableError (matching
 // contain.ErrNotUsable): process groups are a POSIX facility.
-func (*Backend) New(context.Context, contain.Options) (contain.Container, error) {
+func (*Backend) NewContainer(context.Context, contain.Options) (contain.Container, error) {
 	return nil, &contain.NotUsableError{Mechanism: contain.PGID, Reason: notUnix}
 }

@@ -8,9 +8,9 @@ import (
 	"github.com/gotether/tether/contain"
 )
 
-func TestProbeSaysNotUsableOffUnix(t *testing.T) {
-	a := New().Probe()
+func TestAvailabilitySaysNotUsableOffUnix(t *testing.T) {
+	a := New().Availability()
 	if a.Usable || a.Reason != notUnix || a.Mechanism != contain.PGID {
-		t.Fatalf("Probe = %+v", a)
+		t.Fatalf("Availability = %+v", a)
 	}
 }

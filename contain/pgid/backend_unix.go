@@ -12,18 +12,18 @@ import (
 	"github.com/gotether/tether/internal/watchdog"
 )
 
-// Probe reports the backend usable on every unix host, without spawning
-// anything: process groups need no privilege and no set-up. Reason names
-// how the group is signalled here: through the leader's pidfd with
+// Availability reports the backend usable on every unix host, without
+// spawning anything: process groups need no privilege and no set-up. Reason
+// names how the group is signalled here: through the leader's pidfd with
 // PIDFD_SIGNAL_PROCESS_GROUP on Linux 6.9 and later (read from uname), or
-// with killpg while the group still has a member everywhere else.
-// Every limit kind is reported unsupported, and ContainsSetsid is false.
-func (*Backend) Probe() contain.Availability {
+// with killpg while the group still has a member everywhere else. Every
+// limit kind is reported unsupported, and ContainsSetsid is false.
+func (*Backend) Availability() contain.Availability {
 	return contain.Availability{
 		Mechanism:      contain.PGID,
 		Usable:         true,
 		Reason:         probeReason(),
-		Limits:         unsupportedLimits(),
+		Limits:         contain.UnsupportedLimits(noLimits),
 		ContainsSetsid: false,
 		// Checked on Linux 6.18: a running group got no signal at all when
 		// its owner was SIGKILLed; a stopped (frozen) one got SIGHUP then
@@ -37,7 +37,7 @@ func (*Backend) Probe() contain.Availability {
 	}
 }
 
-// ownerDeath is Probe's OwnerDeath: what happens with and without
+// ownerDeath is Availability's OwnerDeath: what happens with and without
 // contain.Options.KillOnOwnerDeath.
 const ownerDeath = "with KillOnOwnerDeath: if the owner dies abruptly (even by SIGKILL), its watchdog process " +
 	"(one per owner, in a session of its own) sends SIGKILL to the process group; " +
@@ -63,17 +63,16 @@ func ownerDeathWindow() string {
 		"this system has no parent-death signal to close that window"
 }
 
-// New creates an empty container: the group itself is born with the first
-// command (Start makes that child the leader), so New touches nothing
-// in the OS. Any limit fails New with a *contain.LimitError: invalid ones
-// match contain.ErrInvalidLimit, valid ones contain.ErrUnsupported, since
-// a process group cannot enforce any.
+// NewContainer creates an empty container: the group itself is born with
+// the first command (Start makes that child the leader), so NewContainer
+// touches nothing in the OS. Any limit fails NewContainer with a
+// *contain.LimitError: invalid ones match contain.ErrInvalidLimit, valid
+// ones contain.ErrUnsupported, since a process group cannot enforce any.
 //
-// With KillOnOwnerDeath, New makes sure the owner's watchdog runs (see
-// internal/watchdog) and fails if it cannot be started; the group is
-// registered with it by the Start of the leader, before that Start
-// returns.
-func (*Backend) New(_ context.Context, opts contain.Options) (contain.Container, error) {
+// With KillOnOwnerDeath, NewContainer makes sure the owner's watchdog runs
+// (see internal/watchdog) and fails if it cannot be started; the group is
+// registered with it by the Start of the leader, before that Start returns.
+func (*Backend) NewContainer(_ context.Context, opts contain.Options) (contain.Container, error) {
 	c, err := makeContainer(opts, opts.KillOnOwnerDeath)
 	if err != nil {
 		return nil, err
@@ -82,10 +81,10 @@ func (*Backend) New(_ context.Context, opts contain.Options) (contain.Container,
 	return c, nil
 }
 
-// makeContainer checks opts and makes an empty container, for New and for
-// Sub: every limit is rejected, and with watch the owner's watchdog must
-// run (the group is registered with it by the leader's Start).
-func makeContainer(opts contain.Options, watch bool) (*Container, error) {
+// makeContainer checks opts and makes an empty container, for NewContainer
+// and for Sub: every limit is rejected, and with watch the owner's watchdog
+// must run (the group is registered with it by the leader's Start).
+func makeContainer(opts contain.Options, watch bool) (*container, error) {
 	if err := contain.RejectLimits(contain.PGID, noLimits, opts.Limits); err != nil {
 		return nil, err
 	}
@@ -98,5 +97,5 @@ func makeContainer(opts contain.Options, watch bool) (*Container, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Container{log: log, watch: watch}, nil
+	return &container{log: log, watch: watch}, nil
 }

@@ -9,14 +9,14 @@ import (
 	"github.com/gotether/tether/contain"
 )
 
-func TestProbeIsUsableAndHonest(t *testing.T) {
+func TestAvailabilityIsUsableAndHonest(t *testing.T) {
 	b := New()
-	a := b.Probe()
+	a := b.Availability()
 	if b.Mechanism() != contain.PGID {
 		t.Errorf("Mechanism = %q", b.Mechanism())
 	}
 	if !a.Usable || a.Mechanism != contain.PGID || a.Reason == "" {
-		t.Fatalf("Probe = %+v", a)
+		t.Fatalf("Availability = %+v", a)
 	}
 	if a.ContainsSetsid {
 		t.Error("ContainsSetsid must be false: setsid escapes a process group")

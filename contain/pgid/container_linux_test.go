@@ -20,9 +20,9 @@ import (
 const patience = testchild.Patience
 
 // newContainer makes a container, closed at cleanup.
-func newContainer(t *testing.T) *Container {
+func newContainer(t *testing.T) *container {
 	t.Helper()
-	return testchild.NewContainer(t, New(), contain.Options{}).(*Container)
+	return testchild.NewContainer(t, New(), contain.Options{}).(*container)
 }
 
 func killCtx(t *testing.T) context.Context {
@@ -35,7 +35,7 @@ func killCtx(t *testing.T) context.Context {
 // have really left the group, so that what the test observes next is the
 // documented weakness and not a race with the escape. Cleanup kills the
 // escapees by pid: they are out of the container's reach.
-func startTree(t *testing.T, c *Container) (testchild.Tree, func() error) {
+func startTree(t *testing.T, c *container) (testchild.Tree, func() error) {
 	t.Helper()
 	tr, wait := testchild.StartTree(t, c)
 	escapees := []int{tr["setsid"], tr["setpgid"]}

@@ -18,13 +18,14 @@ import (
 
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/internal/forker"
+	"github.com/gotether/tether/internal/poll"
 	"github.com/gotether/tether/internal/spawngate"
 	"github.com/gotether/tether/internal/watchdog"
 )
 
-// Container is one POSIX process group, led by the first command started
+// container is one POSIX process group, led by the first command started
 // in it, plus any adopted processes tracked one by one, plus the subs made
-// in it by Sub, each a Container with a group of its own. Its methods are
+// in it by Sub, each a container with a group of its own. Its methods are
 // safe for concurrent use.
 //
 // The group holds every descendant that stays in it; a descendant that
@@ -57,7 +58,7 @@ import (
 // So no code holds two containers' mu at once, and no teardown lock is
 // ever waited for while a mu is held. Code that comes to need two mu locks
 // must take the parent's (the ancestor's) first.
-type Container struct {
+type container struct {
 	log *slog.Logger
 
 	// teardown serialises Kill and Close, which wait; mu guards the state
@@ -69,12 +70,12 @@ type Container struct {
 	mu       sync.Mutex
 
 	// parent is the container Sub made this one in, nil for one made by
-	// Backend.New. It never changes.
-	parent *Container
+	// Backend.NewContainer. It never changes.
+	parent *container
 	// subs are the subs made in this container and not closed yet. A
 	// sub's Close removes itself; this container's Close releases them
 	// all and forgets them.
-	subs map[*Container]struct{}
+	subs map[*container]struct{}
 
 	// pgid is the group's id, the leader's pid; 0 until Start has
 	// recorded the leader.
@@ -116,7 +117,7 @@ type Container struct {
 	reg   watchdog.Registration
 }
 
-var _ contain.Container = (*Container)(nil)
+var _ contain.Container = (*container)(nil)
 
 // pollMin and pollMax bound the backoff of the waits in Kill, Freeze and
 // Thaw. SIGKILL and SIGSTOP take effect within a scheduler tick, so the
@@ -129,7 +130,7 @@ const (
 )
 
 // Mechanism returns contain.PGID.
-func (c *Container) Mechanism() contain.Mechanism { return contain.PGID }
+func (c *container) Mechanism() contain.Mechanism { return contain.PGID }
 
 // Start starts cmd in the group. The first command gets
 // SysProcAttr.Setpgid with Pgid 0, so it leads a new group whose id is its
@@ -179,7 +180,7 @@ func (c *Container) Mechanism() contain.Mechanism { return contain.PGID }
 // returns the error. The first command's leader gets the container's own
 // handle (on Linux a duplicate of the pidfd, which stays valid after the
 // caller's cmd.Wait).
-func (c *Container) Start(cmd *exec.Cmd) error {
+func (c *container) Start(cmd *exec.Cmd) error {
 	if cmd == nil {
 		return errors.New("pgid: Start: nil command")
 	}
@@ -230,15 +231,11 @@ func (c *Container) Start(cmd *exec.Cmd) error {
 
 // attrLocked returns a copy of cmd.SysProcAttr that makes the child lead
 // the group (no group yet) or join it, or the reason it cannot.
-func (c *Container) attrLocked(cmd *exec.Cmd) (*syscall.SysProcAttr, error) {
+func (c *container) attrLocked(cmd *exec.Cmd) (*syscall.SysProcAttr, error) {
 	if c.killed {
 		return nil, closedError("Start")
 	}
-	attr := &syscall.SysProcAttr{}
-	if cmd.SysProcAttr != nil {
-		cp := *cmd.SysProcAttr
-		attr = &cp
-	}
+	attr := contain.CopySysProcAttr(cmd)
 	if c.pgid == 0 {
 		switch {
 		case attr.Setsid && attr.Setpgid:
@@ -271,7 +268,7 @@ func (c *Container) attrLocked(cmd *exec.Cmd) (*syscall.SysProcAttr, error) {
 // the container was killed meanwhile or the registration failed, it kills
 // the child (and, for a leader, its group) and returns why; the caller
 // reaps it.
-func (c *Container) record(cmd *exec.Cmd) error {
+func (c *container) record(cmd *exec.Cmd) error {
 	pid := cmd.Process.Pid
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -334,7 +331,7 @@ func (c *Container) record(cmd *exec.Cmd) error {
 // contain.ErrClosed after Kill or Close (of this container or of any
 // container it is a sub of), and with a plain error for the
 // calling process itself, which Kill would otherwise kill.
-func (c *Container) Adopt(pid int) error {
+func (c *container) Adopt(pid int) error {
 	if pid <= 0 {
 		return &contain.NoSuchProcessError{Pid: pid}
 	}
@@ -376,7 +373,7 @@ func (c *Container) Adopt(pid int) error {
 // a Freeze or Thaw in progress instead of undoing it half-way. A stop
 // signal sent to the group from outside tether cannot be excluded this
 // way.
-func (c *Container) Signal(sig os.Signal) error {
+func (c *container) Signal(sig os.Signal) error {
 	s, ok := sig.(syscall.Signal)
 	if !ok {
 		return contain.Unsupported(contain.PGID, "Signal", fmt.Sprintf("signal %v is not a POSIX signal", sig))
@@ -389,10 +386,7 @@ func (c *Container) Signal(sig os.Signal) error {
 		c.gate.Lock()
 		defer c.gate.Unlock()
 	}
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.isClosed() {
 		return closedError("Signal")
 	}
 	return signalFamily(c.family(), s, nil)
@@ -414,7 +408,7 @@ func jobControl(sig syscall.Signal) bool {
 // groups, which the killpg path needs; when it is nil and some group must
 // be signalled with killpg, one scan of all of them is taken first. A
 // container closed meanwhile is skipped. The first error is returned.
-func signalFamily(nodes []*Container, sig syscall.Signal, views []groupView) error {
+func signalFamily(nodes []*container, sig syscall.Signal, views []groupView) error {
 	if views == nil && needKillpg(nodes) {
 		views = scanFamily(nodes)
 	}
@@ -436,7 +430,7 @@ func signalFamily(nodes []*Container, sig syscall.Signal, views []groupView) err
 
 // needKillpg reports whether some container in nodes has a group that can
 // only be signalled with killpg.
-func needKillpg(nodes []*Container) bool {
+func needKillpg(nodes []*container) bool {
 	for _, n := range nodes {
 		n.mu.Lock()
 		need := n.pgid != 0 && !n.gone && !n.leader.groupSignal
@@ -450,7 +444,7 @@ func needKillpg(nodes []*Container) bool {
 
 // signalAllLocked signals the group and the adopted processes; v is a
 // recent look at the group (see signalGroupLocked).
-func (c *Container) signalAllLocked(sig syscall.Signal, v groupView) error {
+func (c *container) signalAllLocked(sig syscall.Signal, v groupView) error {
 	err := c.signalGroupLocked(sig, v)
 	for _, h := range c.adopted {
 		if e := h.signal(sig); e != nil && err == nil {
@@ -480,7 +474,7 @@ func (c *Container) signalAllLocked(sig syscall.Signal, v groupView) error {
 // takes), so the race needs the pid space to wrap around within a few
 // milliseconds, and the stranger to be one we may signal; it is not
 // excluded, only improbable.
-func (c *Container) signalGroupLocked(sig syscall.Signal, v groupView) error {
+func (c *container) signalGroupLocked(sig syscall.Signal, v groupView) error {
 	if c.pgid == 0 || c.gone {
 		return nil
 	}
@@ -531,7 +525,7 @@ func (c *Container) signalGroupLocked(sig syscall.Signal, v groupView) error {
 // A command whose Start is in flight when Kill begins (past its checks,
 // not yet recorded) may outlive Kill's return by that window: its Start
 // then kills it and fails, as it does for a container killed meanwhile.
-func (c *Container) Kill(ctx context.Context) error {
+func (c *container) Kill(ctx context.Context) error {
 	c.teardown.Lock()
 	defer c.teardown.Unlock()
 	_, err := c.kill(ctx)
@@ -540,7 +534,7 @@ func (c *Container) Kill(ctx context.Context) error {
 
 // kill marks c and its subs killed, kills them and confirms their death.
 // It returns the family it killed, c first.
-func (c *Container) kill(ctx context.Context) ([]*Container, error) {
+func (c *container) kill(ctx context.Context) ([]*container, error) {
 	nodes := c.markKilled()
 	start := time.Now()
 	var lastErr error
@@ -578,18 +572,18 @@ func (c *Container) kill(ctx context.Context) ([]*Container, error) {
 // under the parent's mu after checking killed, and killed is set here
 // under that mu before the list is read: a racing Sub either fails with
 // ErrClosed or its sub is in the list returned.
-func (c *Container) markKilled() []*Container {
+func (c *container) markKilled() []*container {
 	return c.walk(true)
 }
 
 // family returns c and every sub not yet closed (recursively), parents
 // before their subs: a snapshot, taken one mu at a time.
-func (c *Container) family() []*Container {
+func (c *container) family() []*container {
 	return c.walk(false)
 }
 
-func (c *Container) walk(markKilled bool) []*Container {
-	nodes := []*Container{c}
+func (c *container) walk(markKilled bool) []*container {
+	nodes := []*container{c}
 	for i := 0; i < len(nodes); i++ {
 		n := nodes[i]
 		n.mu.Lock()
@@ -609,7 +603,7 @@ func (c *Container) walk(markKilled bool) []*Container {
 // has ended, and returns the views aligned with nodes. A container without
 // a group to look at (nothing started yet, ended, or closed) gets the zero
 // view.
-func scanFamily(nodes []*Container) []groupView {
+func scanFamily(nodes []*container) []groupView {
 	targets := make([]groupTarget, 0, len(nodes))
 	at := make([]int, 0, len(nodes))
 	for i, n := range nodes {
@@ -641,7 +635,7 @@ func scanFamily(nodes []*Container) []groupView {
 // of them (the groups' and the adopted processes still alive), sorted and
 // without duplicates; settled reports whether every group can count as
 // dead (see settledLocked); err is the first error of the scan.
-func collect(nodes []*Container, views []groupView) (live []int, settled bool, err error) {
+func collect(nodes []*container, views []groupView) (live []int, settled bool, err error) {
 	settled = true
 	for i, n := range nodes {
 		v := views[i]
@@ -685,25 +679,20 @@ func collect(nodes []*Container, views []groupView) (live []int, settled bool, e
 // back, sending SIGCONT to everything it sent SIGSTOP to, and returns an
 // error wrapping ctx's error; the container is then not frozen. It fails
 // with an error matching contain.ErrClosed after Kill or Close.
-func (c *Container) Freeze(ctx context.Context) error {
-	c.gate.Lock()
-	defer c.gate.Unlock()
-	err := c.stopOrContinue(ctx, "Freeze", unix.SIGSTOP, true)
-	if err != nil {
-		if !errors.Is(err, contain.ErrClosed) {
-			rctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			rerr := c.stopOrContinue(rctx, "Freeze rollback", unix.SIGCONT, false)
-			cancel()
-			if rerr != nil {
-				c.log.Debug("pgid: rollback of an unconfirmed freeze not confirmed", "err", rerr)
-			}
-		}
-		return err
+func (c *container) Freeze(ctx context.Context) error {
+	return c.gate.Freeze(func() error {
+		return c.stopOrContinue(ctx, "Freeze", unix.SIGSTOP, true)
+	}, c.rollbackFreeze, func() { c.recordFrozen(true) })
+}
+
+// rollbackFreeze sends SIGCONT to everything an unconfirmed Freeze
+// stopped and waits up to a second for them to run.
+func (c *container) rollbackFreeze() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := c.stopOrContinue(ctx, "Freeze rollback", unix.SIGCONT, false); err != nil {
+		c.log.Debug("pgid: rollback of an unconfirmed freeze not confirmed", "err", err)
 	}
-	c.mu.Lock()
-	c.frozen = true
-	c.mu.Unlock()
-	return nil
 }
 
 // Thaw sends SIGCONT to the group, every adopted process and every sub's
@@ -715,16 +704,22 @@ func (c *Container) Freeze(ctx context.Context) error {
 // contain.ErrClosed after Kill or Close. Once SIGCONT has been sent, the
 // container no longer counts as frozen, even if the confirmation fails:
 // Start works again.
-func (c *Container) Thaw(ctx context.Context) error {
+func (c *container) Thaw(ctx context.Context) error {
 	c.gate.Lock()
 	defer c.gate.Unlock()
 	err := c.stopOrContinue(ctx, "Thaw", unix.SIGCONT, false)
 	if !errors.Is(err, contain.ErrClosed) {
-		c.mu.Lock()
-		c.frozen = false
-		c.mu.Unlock()
+		c.recordFrozen(false)
 	}
 	return err
+}
+
+// recordFrozen records whether the container is frozen by its own
+// Freeze (until Thaw), which Start here and in every sub refuses.
+func (c *container) recordFrozen(on bool) {
+	c.mu.Lock()
+	c.frozen = on
+	c.mu.Unlock()
 }
 
 // stopOrContinue sends sig to the family until every member is stopped
@@ -732,7 +727,7 @@ func (c *Container) Thaw(ctx context.Context) error {
 // check that would see it: the caller then rolls it back, so the outcome
 // of a Freeze with an ended ctx does not depend on how fast the members
 // stopped.
-func (c *Container) stopOrContinue(ctx context.Context, op string, sig syscall.Signal, stop bool) error {
+func (c *container) stopOrContinue(ctx context.Context, op string, sig syscall.Signal, stop bool) error {
 	var sigErr error
 	var closed bool
 	nodes := c.family()
@@ -770,23 +765,17 @@ func (c *Container) stopOrContinue(ctx context.Context, op string, sig syscall.S
 
 // await calls check until it reports done or ctx ends, backing off from
 // pollMin to pollMax. It returns check's last list and ctx's error.
-func (c *Container) await(ctx context.Context, check func() ([]int, bool)) ([]int, error) {
-	wait := pollMin
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	for {
-		left, done := check()
-		if done {
-			return nil, nil
-		}
-		t.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return left, ctx.Err()
-		case <-t.C:
-		}
-		wait = min(wait*2, pollMax)
+func (c *container) await(ctx context.Context, check func() ([]int, bool)) ([]int, error) {
+	var left []int
+	err := poll.Until(ctx, pollMin, pollMax, func() (bool, error) {
+		var done bool
+		left, done = check()
+		return done, nil
+	})
+	if err != nil {
+		return left, err
 	}
+	return nil, nil
 }
 
 // Pids lists the live members, sorted: those of the group, the adopted
@@ -798,7 +787,7 @@ func (c *Container) await(ctx context.Context, check func() ([]int, bool)) ([]in
 // adopted processes) that kill(pid, 0) finds, zombies included;
 // descendants are in the groups but not listed. The error is non-nil only
 // when /proc cannot be read. After Close the list is empty.
-func (c *Container) Pids() ([]int, error) {
+func (c *container) Pids() ([]int, error) {
 	nodes := c.family()
 	live, _, err := collect(nodes, scanFamily(nodes))
 	return live, err
@@ -811,12 +800,19 @@ func (c *Container) Pids() ([]int, error) {
 // MemoryPeak and OOMKills are always unavailable: a process group has no
 // accounting. Off Linux only Processes is reported, counting the members
 // Pids lists. The error is non-nil only when /proc cannot be read.
-func (c *Container) Stats() (contain.Stats, error) {
+func (c *container) Stats() (contain.Stats, error) {
 	pids, err := c.Pids()
 	if err != nil {
 		return contain.Stats{}, err
 	}
 	return statsOf(pids), nil
+}
+
+// isClosed reports whether Close has succeeded.
+func (c *container) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // Close kills the group, every adopted process and every sub's members
@@ -831,13 +827,10 @@ func (c *Container) Stats() (contain.Stats, error) {
 // cannot be confirmed before ctx ends it returns a *contain.TeardownError
 // and keeps every handle, so it may be called again. Concurrent calls are
 // serialised.
-func (c *Container) Close(ctx context.Context) error {
+func (c *container) Close(ctx context.Context) error {
 	c.teardown.Lock()
 	defer c.teardown.Unlock()
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
+	if c.isClosed() {
 		return nil
 	}
 	nodes, err := c.kill(ctx)
@@ -862,7 +855,7 @@ func (c *Container) Close(ctx context.Context) error {
 
 // release closes c's handles and marks it closed, unless it already is.
 // byParent says an ancestor's Close does it.
-func (c *Container) release(byParent bool) {
+func (c *container) release(byParent bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -887,11 +880,11 @@ func (c *Container) release(byParent bool) {
 }
 
 // Sub creates a container nested in c: an empty container whose group is
-// born with its first command, as with Backend.New, and which c tracks
-// from then on. The sub's members are c's members too: c's Signal, Kill,
-// Freeze, Thaw, Pids and Stats cover them, while the sub's own Signal,
-// Kill and Close reach only the sub's group, its adopted processes and its
-// own subs (subs nest to any depth). c and its other subs live on.
+// born with its first command, as with Backend.NewContainer, and which c
+// tracks from then on. The sub's members are c's members too: c's Signal,
+// Kill, Freeze, Thaw, Pids and Stats cover them, while the sub's own
+// Signal, Kill and Close reach only the sub's group, its adopted processes
+// and its own subs (subs nest to any depth). c and its other subs live on.
 //
 // Killing c kills every sub, and the kill is terminal for them too: their
 // Start, Adopt and Sub fail with contain.ErrClosed. Closing c also
@@ -900,18 +893,19 @@ func (c *Container) release(byParent bool) {
 // many runs over its life does not accumulate their old group ids: once
 // closed, a sub's group id is never signalled, listed or counted again.
 //
-// Limits are rejected as New rejects them (process groups enforce none).
-// With opts.KillOnOwnerDeath, or when c was made with it (its promise
-// covers its subs' members, as a cgroup's recursive kill would), the sub's
-// group is registered with the owner's watchdog when its leader starts
-// and withdrawn once a kill has confirmed it dead, exactly as for a
-// container from New. opts.Logger is the sub's own; nil means no logging.
+// Limits are rejected as NewContainer rejects them (process groups enforce
+// none). With opts.KillOnOwnerDeath, or when c was made with it (its
+// promise covers its subs' members, as a cgroup's recursive kill would),
+// the sub's group is registered with the owner's watchdog when its leader
+// starts and withdrawn once a kill has confirmed it dead, exactly as for a
+// container from NewContainer. opts.Logger is the sub's own; nil means no
+// logging.
 //
 // Sub fails with an error matching contain.ErrClosed once c has been
 // killed or closed. A Sub that races c's Kill or Close either fails so, or
 // its sub is killed with c (see Kill for a command whose Start is in
 // flight at that moment).
-func (c *Container) Sub(_ context.Context, opts contain.Options) (contain.Container, error) {
+func (c *container) Sub(_ context.Context, opts contain.Options) (contain.Container, error) {
 	c.mu.Lock()
 	killed := c.killed
 	c.mu.Unlock()
@@ -930,7 +924,7 @@ func (c *Container) Sub(_ context.Context, opts contain.Options) (contain.Contai
 		return nil, closedError("Sub")
 	}
 	if c.subs == nil {
-		c.subs = make(map[*Container]struct{})
+		c.subs = make(map[*container]struct{})
 	}
 	c.subs[s] = struct{}{}
 	s.log.Debug("pgid: sub created", "kill_on_owner_death", s.watch, "parent_pgid", c.pgid)
@@ -939,7 +933,7 @@ func (c *Container) Sub(_ context.Context, opts contain.Options) (contain.Contai
 
 // viewLocked looks at c's group alone (see scanGroups) and latches c.gone
 // when it has ended.
-func (c *Container) viewLocked() groupView {
+func (c *container) viewLocked() groupView {
 	if c.pgid == 0 || c.gone {
 		return groupView{}
 	}
@@ -955,7 +949,7 @@ func (c *Container) viewLocked() groupView {
 // member is enough; off Linux a zombie is indistinguishable from a live
 // member, and only an empty group (kill(-pgid, 0) fails with ESRCH)
 // counts.
-func (c *Container) settledLocked(v groupView) bool {
+func (c *container) settledLocked(v groupView) bool {
 	if c.pgid == 0 || c.gone {
 		return true
 	}

@@ -11,9 +11,9 @@
 // A process group is an address for signals, not a container: any
 // descendant that calls setsid or setpgid (daemons do, and so do shells
 // that run job control) leaves the group and escapes Kill, Pids and Stats
-// for good. Without KillOnOwnerDeath nothing kills the group when the
-// owner dies abruptly (a frozen group only gets SIGHUP and SIGCONT, as
-// POSIX orphans it), and it cannot enforce any resource limit, so New
+// for good. Without KillOnOwnerDeath nothing kills the group when the owner
+// dies abruptly (a frozen group only gets SIGHUP and SIGCONT, as POSIX
+// orphans it), and it cannot enforce any resource limit, so NewContainer
 // rejects every limit. Where this matters, use contain/cgroupv2 on Linux.
 //
 // # Owner death
@@ -48,12 +48,14 @@
 // signals through its own duplicate of the leader's pidfd with
 // PIDFD_SIGNAL_PROCESS_GROUP, which names the group itself and stays valid
 // after the caller's cmd.Wait; elsewhere it sends killpg only after
-// seeing that the group still has a member (a small race remains, see
-// Container.Signal).
+// seeing that the group still has a member. A small race remains there:
+// between that look and killpg the last member could exit and be reaped
+// and its id be taken by a new group leader, which needs the pid space to
+// wrap around within a few milliseconds.
 //
 // # Nesting
 //
-// Container.Sub makes a container nested in another, for a tree of its
+// A container's Sub makes a container nested in another, for a tree of its
 // own: the sub's first command leads a process group of its own, and the
 // parent tracks the sub. The parent's Signal, Kill, Freeze, Thaw, Pids and
 // Stats cover its own group, its adopted processes and every sub, and subs
@@ -78,7 +80,8 @@
 // was (the parent's promise covers the sub's members), and is withdrawn
 // once a kill has confirmed it dead. A sub is no stronger than a group: a
 // member that calls setsid or setpgid leaves its sub, and so the parent
-// too. Process groups enforce no limits, so Sub rejects them as New does.
+// too. Process groups enforce no limits, so Sub rejects them as
+// NewContainer does.
 //
 // # Platforms
 //
@@ -87,16 +90,16 @@
 // by every thread's state, and Stats sums the live members' CPU time and
 // resident memory. macOS and the BSDs have no /proc: the container knows
 // only the commands it started and the processes it adopted, Kill is
-// confirmed when kill(-pgid, 0) fails with ESRCH (so a zombie member,
-// such as a direct child the caller has not reaped yet, holds it back),
-// Freeze and Thaw confirm only delivery, and Stats reports only the
-// process count. On Windows the package compiles, but Probe reports it
-// unusable and New fails with an error matching contain.ErrNotUsable.
+// confirmed when kill(-pgid, 0) fails with ESRCH (so a zombie member, such
+// as a direct child the caller has not reaped yet, holds it back), Freeze
+// and Thaw confirm only delivery, and Stats reports only the process count.
+// On Windows the package compiles, but Availability reports it unusable and
+// NewContainer fails with an error matching contain.ErrNotUsable.
 //
 // # Example
 //
 //	b := pgid.New()
-//	c, err := b.New(ctx, contain.Options{})
+//	c, err := b.NewContainer(ctx, contain.Options{})
 //	if err != nil {
 //		return err
 //	}

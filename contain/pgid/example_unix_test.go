@@ -15,11 +15,11 @@ import (
 
 // A build runs in a fresh process group; whatever it leaves running when
 // the time is up is killed, and its death confirmed, before Kill returns.
-func ExampleBackend_New() {
+func ExampleBackend_NewContainer() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	c, err := pgid.New().New(ctx, contain.Options{})
+	c, err := pgid.New().NewContainer(ctx, contain.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -55,7 +55,7 @@ func ExampleBackend_New() {
 // the parent still kills every job that is running.
 func ExampleContainer_Sub() {
 	ctx := context.Background()
-	parent, err := pgid.New().New(ctx, contain.Options{KillOnOwnerDeath: true})
+	parent, err := pgid.New().NewContainer(ctx, contain.Options{KillOnOwnerDeath: true})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -86,7 +86,7 @@ func ExampleContainer_Sub() {
 // rather than create a child that would stop before it could exec.
 func ExampleContainer_Start() {
 	ctx := context.Background()
-	c, err := pgid.New().New(ctx, contain.Options{KillOnOwnerDeath: true})
+	c, err := pgid.New().NewContainer(ctx, contain.Options{KillOnOwnerDeath: true})
 	if err != nil {
 		fmt.Println(err)
 		return

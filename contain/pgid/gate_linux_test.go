@@ -27,11 +27,11 @@ func TestStartSetsTheParentDeathSignal(t *testing.T) {
 		{"without it", false, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cc, err := New().New(context.Background(), contain.Options{KillOnOwnerDeath: tc.watch})
+			cc, err := New().NewContainer(context.Background(), contain.Options{KillOnOwnerDeath: tc.watch})
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := cc.(*Container)
+			c := cc.(*container)
 			t.Cleanup(func() { _ = c.Close(killCtx(t)) })
 			for range 2 { // the leader, then a command that joins
 				cmd := testchild.Command(testchild.ModeSleep)

@@ -54,11 +54,11 @@ func TestSubRegistersWithTheWatchdog(t *testing.T) {
 		{"neither", false, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cc, err := New().New(context.Background(), contain.Options{KillOnOwnerDeath: tc.parent})
+			cc, err := New().NewContainer(context.Background(), contain.Options{KillOnOwnerDeath: tc.parent})
 			if err != nil {
 				t.Fatal(err)
 			}
-			parent := cc.(*Container)
+			parent := cc.(*container)
 			sub := newSub(t, parent, contain.Options{KillOnOwnerDeath: tc.sub})
 			other := newSub(t, parent, contain.Options{})
 			want(t, "before any process", 0)
@@ -129,11 +129,11 @@ func TestOwnerDeathKillsTheGroupButNotTheEscapees(t *testing.T) {
 
 func TestKillWithdrawsRegistration(t *testing.T) {
 	before := watchdog.Registered()
-	cc, err := New().New(context.Background(), contain.Options{KillOnOwnerDeath: true})
+	cc, err := New().NewContainer(context.Background(), contain.Options{KillOnOwnerDeath: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := cc.(*Container)
+	c := cc.(*container)
 	if got := watchdog.Registered(); got != before {
 		t.Fatalf("Registered = %d before any process, want %d", got, before)
 	}
@@ -152,7 +152,7 @@ func TestKillWithdrawsRegistration(t *testing.T) {
 	}
 
 	// A container that never started anything registers nothing.
-	empty, err := New().New(context.Background(), contain.Options{KillOnOwnerDeath: true})
+	empty, err := New().NewContainer(context.Background(), contain.Options{KillOnOwnerDeath: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,8 +164,8 @@ func TestKillWithdrawsRegistration(t *testing.T) {
 	}
 }
 
-func TestProbeStatesOwnerDeathWithAndWithoutTheOption(t *testing.T) {
-	a := New().Probe()
+func TestAvailabilityStatesOwnerDeathWithAndWithoutTheOption(t *testing.T) {
+	a := New().Availability()
 	for _, want := range []string{"with KillOnOwnerDeath:", "SIGKILL to the process group", "setsid or setpgid survive", "killed by number", "without it: the group survives"} {
 		if !strings.Contains(a.OwnerDeath, want) {
 			t.Errorf("OwnerDeath %q does not say %q", a.OwnerDeath, want)

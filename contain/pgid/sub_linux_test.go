@@ -18,13 +18,13 @@ import (
 )
 
 // newSub makes a sub of parent, closed at cleanup.
-func newSub(t *testing.T, parent *Container, opts contain.Options) *Container {
+func newSub(t *testing.T, parent *container, opts contain.Options) *container {
 	t.Helper()
-	return testchild.NewSub(t, parent, opts).(*Container)
+	return testchild.NewSub(t, parent, opts).(*container)
 }
 
 // subCount is the number of subs c tracks.
-func subCount(c *Container) int {
+func subCount(c *container) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.subs)
@@ -36,7 +36,7 @@ func sorted(pids ...int) []int {
 	return out
 }
 
-func wantPids(t *testing.T, name string, c *Container, want ...int) {
+func wantPids(t *testing.T, name string, c *container, want ...int) {
 	t.Helper()
 	if pids, err := c.Pids(); err != nil || !slices.Equal(pids, sorted(want...)) {
 		t.Fatalf("%s Pids = %v, %v; want %v", name, pids, err, sorted(want...))
@@ -194,14 +194,14 @@ func spawnIn(b *testing.B, c contain.Container) *exec.Cmd {
 }
 
 // BenchmarkSpawnClose compares one run (make the container, spawn a child
-// in it, Close it) in a fresh container from New with one in a Sub of a
-// long-lived parent. The machine is shared, so the two alternate within
-// each iteration (taking turns to go first) and are reported as metrics
-// (ns per run, and the part of it spent in Close), which cancels out
-// drifting load.
+// in it, Close it) in a fresh container from NewContainer with one in a Sub
+// of a long-lived parent. The machine is shared, so the two alternate
+// within each iteration (taking turns to go first) and are reported as
+// metrics (ns per run, and the part of it spent in Close), which cancels
+// out drifting load.
 func BenchmarkSpawnClose(b *testing.B) {
 	ctx := context.Background()
-	parent, err := New().New(ctx, contain.Options{})
+	parent, err := New().NewContainer(ctx, contain.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func BenchmarkSpawnClose(b *testing.B) {
 		name string
 		mk   func() (contain.Container, error)
 	}{
-		{"new", func() (contain.Container, error) { return New().New(ctx, contain.Options{}) }},
+		{"new", func() (contain.Container, error) { return New().NewContainer(ctx, contain.Options{}) }},
 		{"sub", func() (contain.Container, error) { return parent.Sub(ctx, contain.Options{}) }},
 	}
 	total := make([]time.Duration, len(kinds))
@@ -238,7 +238,7 @@ func BenchmarkSpawnClose(b *testing.B) {
 		b.ReportMetric(float64(total[k].Nanoseconds())/float64(b.N), kind.name+"-ns/run")
 		b.ReportMetric(float64(closing[k].Nanoseconds())/float64(b.N), kind.name+"-close-ns/run")
 	}
-	if n := subCount(parent.(*Container)); n != 0 {
+	if n := subCount(parent.(*container)); n != 0 {
 		b.Fatalf("parent tracks %d subs", n)
 	}
 }
@@ -277,7 +277,7 @@ func BenchmarkKill(b *testing.B) {
 	for b.Loop() {
 		for k, kind := range kinds {
 			b.StopTimer()
-			cc, err := New().New(ctx, contain.Options{})
+			cc, err := New().NewContainer(ctx, contain.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

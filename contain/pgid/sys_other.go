@@ -67,7 +67,7 @@ type groupTarget struct {
 }
 
 // targetLocked describes c's group for scanGroups; c.pgid must be set.
-func (c *Container) targetLocked() groupTarget {
+func (c *container) targetLocked() groupTarget {
 	return groupTarget{pgid: c.pgid, known: append([]int{c.pgid}, c.joined...)}
 }
 

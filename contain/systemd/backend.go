@@ -8,8 +8,8 @@ import "github.com/gotether/tether/contain"
 // for concurrent use.
 type Backend struct{}
 
-// New returns the systemd backend. It does no I/O: Probe looks at the
-// host each time, and the first New of the process makes the scope.
+// New returns the systemd backend. It does no I/O: Availability looks at the
+// host each time, and the first NewContainer of the process makes the scope.
 func New() *Backend { return &Backend{} }
 
 // Mechanism returns contain.Systemd.

@@ -59,8 +59,9 @@ type scope struct {
 	cg               *cgroupv2.Backend
 }
 
-// shared is the process's scope (nil until the first New) and a token
-// held while one is made, so concurrent News wait for one creation.
+// shared is the process's scope (nil until the first NewContainer) and a
+// token held while one is made, so concurrent NewContainer calls wait for
+// one creation.
 var shared struct {
 	sc     atomic.Pointer[scope]
 	making chan struct{}
@@ -84,25 +85,23 @@ func hostProblem() error {
 	return cgroupv2.KernelProblem()
 }
 
-// Probe reports whether a delegated scope can be had here and which
+// Availability reports whether a delegated scope can be had here and which
 // limits it allows, without spawning anything and without creating the
 // scope: it may connect to the manager and read its properties. Once this
-// process has its scope, Probe reports on that scope and names it in
+// process has its scope, Availability reports on that scope and names it in
 // Notes.
-func (*Backend) Probe() contain.Availability {
+func (*Backend) Availability() contain.Availability {
 	a := contain.Availability{Mechanism: contain.Systemd, ContainsSetsid: true, OwnerDeath: ownerDeath}
 	unusable := func(why string) contain.Availability {
 		a.Reason = why
-		for _, k := range contain.AllLimitKinds {
-			a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: "backend not usable"})
-		}
+		a.Limits = contain.UnsupportedLimits("backend not usable")
 		return a
 	}
 	if err := hostProblem(); err != nil {
 		return unusable(err.Error())
 	}
 	if sc := shared.sc.Load(); sc != nil && sc.alive() {
-		ca := sc.cg.Probe()
+		ca := sc.cg.Availability()
 		if ca.Usable {
 			a.Usable = true
 			a.Reason = fmt.Sprintf("%s delegated %s to this process; containers go under %s", sc.mgr, sc.unit, sc.dir)
@@ -133,7 +132,7 @@ func (*Backend) Probe() contain.Availability {
 	return a
 }
 
-// ownerDeath is Probe's OwnerDeath.
+// ownerDeath is Availability's OwnerDeath.
 const ownerDeath = "with KillOnOwnerDeath: if the owner dies abruptly (even by SIGKILL), its watchdog process " +
 	"(one per owner, a member of the scope in a leaf of its own) writes cgroup.kill to every registered container, " +
 	"setsid and setpgid descendants included, removes their cgroups and exits; the scope is then empty and systemd collects it; " +
@@ -148,7 +147,7 @@ func managerLimits(m manager, mcg string) []contain.LimitSupport {
 	avail, err := readWords(filepath.Join(dir, "cgroup.controllers"))
 	var out []contain.LimitSupport
 	for _, k := range contain.AllLimitKinds {
-		ctrl := controllerFor(k)
+		ctrl := cgroupv2.Controller(k)
 		ls := contain.LimitSupport{Kind: k, Supported: err == nil && slices.Contains(avail, ctrl)}
 		switch {
 		case err != nil:
@@ -161,18 +160,6 @@ func managerLimits(m manager, mcg string) []contain.LimitSupport {
 		out = append(out, ls)
 	}
 	return out
-}
-
-func controllerFor(k contain.LimitKind) string {
-	switch k {
-	case contain.MemoryLimit:
-		return "memory"
-	case contain.ProcessLimit:
-		return "pids"
-	case contain.CPULimit:
-		return "cpu"
-	}
-	return string(k)
 }
 
 // mustMove reports whether the owner must move into the scope: it is not
@@ -193,16 +180,16 @@ func within(p, cg string) bool {
 	return ok && (rest == "" || rest[0] == '/')
 }
 
-// New creates a container: a fresh leaf cgroup in the process's scope,
-// with the limits applied, made by the cgroupv2 backend. The first New of
-// the process makes the scope (see the package documentation); a later
-// one that finds the scope gone makes a fresh one. Invalid limits fail
-// before anything is made. It fails with a *contain.NotUsableError when
-// no scope can be had, naming what is missing, and with a
-// *contain.LimitError when a limit needs a controller systemd did not
-// delegate; nothing is left behind on failure but the scope, which
+// NewContainer creates a container: a fresh leaf cgroup in the process's
+// scope, with the limits applied, made by the cgroupv2 backend. The first
+// NewContainer of the process makes the scope (see the package
+// documentation); a later one that finds the scope gone makes a fresh one.
+// Invalid limits fail before anything is made. It fails with a
+// *contain.NotUsableError when no scope can be had, naming what is missing,
+// and with a *contain.LimitError when a limit needs a controller systemd
+// did not delegate; nothing is left behind on failure but the scope, which
 // systemd collects once the owner exits.
-func (*Backend) New(ctx context.Context, opts contain.Options) (contain.Container, error) {
+func (*Backend) NewContainer(ctx context.Context, opts contain.Options) (contain.Container, error) {
 	if err := contain.ValidateLimits(opts.Limits); err != nil {
 		return nil, err
 	}
@@ -214,7 +201,7 @@ func (*Backend) New(ctx context.Context, opts contain.Options) (contain.Containe
 		if err != nil {
 			return nil, err
 		}
-		c, err := sc.cg.New(ctx, opts)
+		c, err := sc.cg.NewContainer(ctx, opts)
 		if err == nil {
 			return &container{Container: c}, nil
 		}
@@ -305,7 +292,7 @@ func makeScope(ctx context.Context) (*scope, error) {
 		// Stopping the scope (systemctl stop, logout, shutdown) sends
 		// SIGTERM to everything in it, then SIGKILL after this: the
 		// watchdog ignores SIGTERM, so with systemd's default of 90 s
-		// every stop would wait that long for it (measured in the VM).
+		// every stop would wait that long for it.
 		{Name: "TimeoutStopUSec", Value: dbus.MakeVariant(uint64(stopTimeout / time.Microsecond))},
 	}
 	done := make(chan string, 1) // buffered: go-systemd sends while holding a lock
@@ -370,7 +357,7 @@ func moveInto(dir string, pid int) error {
 	return writeFile(filepath.Join(dir, "cgroup.procs"), strconv.Itoa(pid))
 }
 
-// notes are Probe's Notes about a scope that exists.
+// notes are Availability's Notes about a scope that exists.
 func (sc *scope) notes() []string {
 	n := []string{fmt.Sprintf("scope %s (cgroup %s), made by %s; its watchdog, pid %d, is in %s/%s", sc.unit, sc.cgroup, sc.mgr, sc.wdPid, sc.unit, watchdogLeaf)}
 	if sc.moved {
@@ -394,7 +381,7 @@ func scopeName() (string, error) {
 	return fmt.Sprintf("tether-%s-%d-%s.scope", unitWord(filepath.Base(os.Args[0])), os.Getpid(), hex.EncodeToString(rnd[:])), nil
 }
 
-// scopePattern describes the name scopeName makes, for Probe.
+// scopePattern describes the name scopeName makes, for Availability.
 func scopePattern() string {
 	return fmt.Sprintf("tether-%s-%d-<random>.scope", unitWord(filepath.Base(os.Args[0])), os.Getpid())
 }

@@ -110,22 +110,22 @@ func TestRelabelNamesSystemd(t *testing.T) {
 
 // Off a systemd host (this project's machines) the backend says why it
 // cannot be used and creates nothing; bad limits are refused first.
-func TestWithoutSystemdProbeAndNewSayWhy(t *testing.T) {
+func TestWithoutSystemdAvailabilityAndNewContainerSayWhy(t *testing.T) {
 	if Booted() {
 		t.Skip("systemd is PID 1 here: the tests that need it run instead")
 	}
 	b := New()
-	a := b.Probe()
+	a := b.Availability()
 	if a.Usable || a.Mechanism != contain.Systemd || !strings.Contains(a.Reason, "systemd is not PID 1 here (/run/systemd/system is absent)") || !a.ContainsSetsid {
-		t.Fatalf("Probe: %+v", a)
+		t.Fatalf("Availability: %+v", a)
 	}
-	_, err := b.New(context.Background(), contain.Options{})
+	_, err := b.NewContainer(context.Background(), contain.Options{})
 	var ne *contain.NotUsableError
 	if !errors.As(err, &ne) || ne.Mechanism != contain.Systemd || !errors.Is(err, contain.ErrNotUsable) {
-		t.Fatalf("New: %v, want a *contain.NotUsableError of systemd", err)
+		t.Fatalf("NewContainer: %v, want a *contain.NotUsableError of systemd", err)
 	}
-	if _, err := b.New(context.Background(), contain.Options{Limits: []contain.Limit{contain.MemoryMax(0)}}); !errors.Is(err, contain.ErrInvalidLimit) {
-		t.Fatalf("New with a zero memory limit: %v, want ErrInvalidLimit", err)
+	if _, err := b.NewContainer(context.Background(), contain.Options{Limits: []contain.Limit{contain.MemoryMax(0)}}); !errors.Is(err, contain.ErrInvalidLimit) {
+		t.Fatalf("NewContainer with a zero memory limit: %v, want ErrInvalidLimit", err)
 	}
 	if d := OwnDelegation(context.Background()); d.Delegated || !strings.Contains(d.Reason, "systemd is not PID 1") {
 		t.Fatalf("OwnDelegation: %+v", d)

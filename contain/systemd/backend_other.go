@@ -13,18 +13,14 @@ func reason() string {
 	return "systemd delegates cgroup v2 scopes, a Linux facility; this host is " + runtime.GOOS
 }
 
-// Probe reports the backend unusable.
-func (*Backend) Probe() contain.Availability {
-	a := contain.Availability{Mechanism: contain.Systemd, Reason: reason(), ContainsSetsid: true,
-		OwnerDeath: "not applicable: the backend cannot be used on this host"}
-	for _, k := range contain.AllLimitKinds {
-		a.Limits = append(a.Limits, contain.LimitSupport{Kind: k, Reason: reason()})
-	}
-	return a
+// Availability reports the backend unusable.
+func (*Backend) Availability() contain.Availability {
+	return contain.Availability{Mechanism: contain.Systemd, Reason: reason(), ContainsSetsid: true,
+		Limits: contain.UnsupportedLimits(reason()), OwnerDeath: "not applicable: the backend cannot be used on this host"}
 }
 
-// New fails with a *contain.NotUsableError.
-func (*Backend) New(context.Context, contain.Options) (contain.Container, error) {
+// NewContainer fails with a *contain.NotUsableError.
+func (*Backend) NewContainer(context.Context, contain.Options) (contain.Container, error) {
 	return nil, &contain.NotUsableError{Mechanism: contain.Systemd, Reason: reason()}
 }
 

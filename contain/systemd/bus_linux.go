@@ -15,9 +15,9 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
-// busTimeout bounds a connection to a manager and every call made on it,
-// so that a bus that accepts but never answers makes Probe and New fail
-// instead of hang.
+// busTimeout bounds a connection to a manager and every call made on it, so
+// that a bus that accepts but never answers makes Availability and
+// NewContainer fail instead of hang.
 const busTimeout = 15 * time.Second
 
 // manager is the service manager that makes our scope: the system's when

@@ -62,7 +62,7 @@ func OwnDelegation(ctx context.Context) Delegation {
 	conn, _, err := connect(ctx, m)
 	if err != nil {
 		// connect's error lists every address tried; the systemd
-		// backend's Probe gives it in full.
+		// backend's Availability gives it in full.
 		d.Reason = fmt.Sprintf("%s carries no delegation mark, and %s does not answer to say whether its unit is delegated", dir, m)
 		return d
 	}

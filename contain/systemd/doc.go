@@ -19,26 +19,26 @@
 //
 // # The scope
 //
-// The first New of the process (Probe creates nothing) asks the service
-// manager over D-Bus, StartTransientUnit in mode "fail", for a scope named
-// tether-<program>-<pid>-<random>.scope with Delegate=yes and
+// The first NewContainer of the process (Availability creates nothing) asks
+// the service manager over D-Bus, StartTransientUnit in mode "fail", for a
+// scope named tether-<program>-<pid>-<random>.scope with Delegate=yes and
 // CollectMode=inactive-or-failed, and waits for the job to finish: the
 // system manager when the owner is root, the user's own manager (which
 // needs a login session or lingering) otherwise. One scope serves every
 // container of the process and every Backend: the owner and its watchdog
-// can each be in one cgroup only. `systemctl [--user] status` on the
-// scope names the owner program and pid in its description. Concurrent
-// News wait for the one creation.
+// can each be in one cgroup only. `systemctl [--user] status` on the scope
+// names the owner program and pid in its description. Concurrent
+// NewContainer calls wait for the one creation.
 //
 // The owner-death watchdog (one process per owner) is the scope's first
 // member and is then moved into a leaf of its own, <scope>/tether-watchdog,
-// so no process sits in the scope itself and the controllers the scope
-// has (typically cpu, memory and pids) can be enabled for the leaves. With
-// KillOnOwnerDeath, the watchdog kills every registered leaf when the
-// owner dies, removes them and exits; the scope is then empty and systemd
+// so no process sits in the scope itself and the controllers the scope has
+// (typically cpu, memory and pids) can be enabled for the leaves. With
+// KillOnOwnerDeath, the watchdog kills every registered leaf when the owner
+// dies, removes them and exits; the scope is then empty and systemd
 // collects it. Should the scope end under a running owner (it is stopped
-// once empty, or by `systemctl stop`), the next New notices and asks for
-// a fresh one.
+// once empty, or by `systemctl stop`), the next NewContainer notices and
+// asks for a fresh one.
 //
 // # Side effect: a non-root owner moves into the scope
 //
@@ -75,8 +75,8 @@
 // unusable.
 //
 //	b := systemd.New()
-//	if a := b.Probe(); !a.Usable {
+//	if a := b.Availability(); !a.Usable {
 //		log.Fatal(a.Reason) // e.g. no user manager: log in or enable lingering
 //	}
-//	c, err := b.New(ctx, contain.Options{Limits: []contain.Limit{contain.MemoryMax(512 << 20)}})
+//	c, err := b.NewContainer(ctx, contain.Options{Limits: []contain.Limit{contain.MemoryMax(512 << 20)}})
 package systemd

@@ -40,7 +40,7 @@ const (
 	// ModeTree child in it (pid file in its first argument), prints
 	// "scope UNIT DIR", and blocks until killed.
 	helperOwner = "systemd-owner"
-	// helperReport prints host.Probe() as JSON.
+	// helperReport prints host.Inspect() as JSON.
 	helperReport = "systemd-report"
 )
 
@@ -49,7 +49,7 @@ const (
 func needScope(t *testing.T) *systemd.Backend {
 	t.Helper()
 	b := systemd.New()
-	if a := b.Probe(); !a.Usable {
+	if a := b.Availability(); !a.Usable {
 		t.Skipf("no delegated scope can be had here: %s (make test-systemd runs this test in a VM whose PID 1 is systemd)", a.Reason)
 	}
 	return b
@@ -72,9 +72,9 @@ func start(t *testing.T, c contain.Container, cmd *exec.Cmd) (wait func() error)
 // newContainer makes a container closed by a cleanup.
 func newContainer(t *testing.T, b contain.Backend, opts contain.Options) contain.Container {
 	t.Helper()
-	c, err := b.New(ctxFor(t), opts)
+	c, err := b.NewContainer(ctxFor(t), opts)
 	if err != nil {
-		t.Fatal("New:", err)
+		t.Fatal("NewContainer:", err)
 	}
 	t.Cleanup(func() {
 		if err := c.Close(ctxFor(t)); err != nil {
@@ -130,7 +130,7 @@ func TestScopeHoldsContainersInLeaves(t *testing.T) {
 	start(t, c, cmd)
 	sc, ok := systemd.CurrentScope()
 	if !ok {
-		t.Fatal("New made no scope")
+		t.Fatal("NewContainer made no scope")
 	}
 	t.Logf("scope %s at %s (owner moved: %v; controllers for the leaves: %v); this process was in %s", sc.Unit, sc.Cgroup, sc.Moved, sc.Enabled, before)
 	prog := strings.NewReplacer("-", "_").Replace(filepath.Base(os.Args[0]))
@@ -174,9 +174,9 @@ func TestScopeHoldsContainersInLeaves(t *testing.T) {
 	if d, err := systemd.ScopeProperty(ctx, sc.Unit, "Scope", "TimeoutStopUSec"); err != nil || d != uint64(5_000_000) {
 		t.Errorf("TimeoutStopUSec = %v, %v; want 5 s", d, err)
 	}
-	a := b.Probe()
+	a := b.Availability()
 	if !a.Usable || !strings.Contains(strings.Join(a.Notes, "\n"), "scope "+sc.Unit) || !strings.Contains(a.Reason, "delegated "+sc.Unit) {
-		t.Errorf("Probe does not name the scope: %+v", a)
+		t.Errorf("Availability does not name the scope: %+v", a)
 	}
 	// A second container goes into the same scope.
 	c2 := newContainer(t, systemd.New(), contain.Options{})
@@ -247,7 +247,7 @@ while [ "$(wc -l <"$0")" -lt 2 ]; do sleep 0.05; done`
 // hog, holds a fork bomb at pids.max and throttles a spinner to cpu.max.
 func TestLimitsEnforcedInTheScope(t *testing.T) {
 	b := needScope(t)
-	for _, l := range b.Probe().Limits {
+	for _, l := range b.Availability().Limits {
 		if !l.Supported {
 			t.Skipf("the %s limit cannot be enforced here: %s", l.Kind, l.Reason)
 		}
@@ -366,7 +366,7 @@ func TestOwnerSIGKILLLeavesNothing(t *testing.T) {
 
 func runOwner(args []string) int {
 	ctx := context.Background()
-	c, err := systemd.New().New(ctx, contain.Options{KillOnOwnerDeath: true})
+	c, err := systemd.New().NewContainer(ctx, contain.Options{KillOnOwnerDeath: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
@@ -387,8 +387,8 @@ func runOwner(args []string) int {
 }
 
 // When the watchdog dies under a running owner (for root the scope then
-// empties and systemd collects it), the next New makes a fresh scope;
-// News racing for it make one, together.
+// empties and systemd collects it), the next NewContainer makes a fresh
+// scope; NewContainer calls racing for it make one, together.
 func TestFreshScopeAfterTheWatchdogDies(t *testing.T) {
 	b := needScope(t)
 	newContainer(t, b, contain.Options{}) // makes the scope if none exists
@@ -406,7 +406,7 @@ func TestFreshScopeAfterTheWatchdogDies(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { cs[i], errs[i] = b.New(ctxFor(t), contain.Options{}) })
+		wg.Go(func() { cs[i], errs[i] = b.NewContainer(ctxFor(t), contain.Options{}) })
 	}
 	wg.Wait()
 	var dirs []string
@@ -443,7 +443,7 @@ func TestFreshScopeAfterTheWatchdogDies(t *testing.T) {
 
 // When the scope is stopped under a running owner (`systemctl stop`:
 // systemd kills what is in it and removes its cgroups), the containers in
-// it close without error and the next New makes a fresh scope.
+// it close without error and the next NewContainer makes a fresh scope.
 func TestFreshScopeAfterTheScopeIsStopped(t *testing.T) {
 	b := needScope(t)
 	c := newContainer(t, b, contain.Options{KillOnOwnerDeath: true})
@@ -485,7 +485,7 @@ type report struct {
 }
 
 func runReport([]string) int {
-	if err := json.NewEncoder(os.Stdout).Encode(host.Probe()); err != nil {
+	if err := json.NewEncoder(os.Stdout).Encode(host.Inspect()); err != nil {
 		return 3
 	}
 	return 0

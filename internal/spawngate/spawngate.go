@@ -11,7 +11,12 @@
 // a gate waits for a gate while holding another container lock.
 package spawngate
 
-import "sync"
+import (
+	"errors"
+	"sync"
+
+	"github.com/gotether/tether/contain"
+)
 
 // Gate is one container's spawn gate. The zero value is a gate with no
 // enclosing one; a sub's gate is nested with Nest before the sub is used.
@@ -49,3 +54,23 @@ func (g *Gate) Lock() { g.mu.Lock() }
 
 // Unlock releases g.
 func (g *Gate) Unlock() { g.mu.Unlock() }
+
+// Freeze is a container's Freeze under its gate, as contain.Container
+// has it: g is held exclusively while freeze runs, so the Starts in
+// flight end first and none begins. If freeze fails, rollback resumes
+// whatever it stopped, still under g, and freeze's error is returned;
+// not when the container was killed or closed (contain.ErrClosed), which
+// leaves nothing to resume. On success record marks the container
+// frozen, still under g, so no Start can look before it has.
+func (g *Gate) Freeze(freeze func() error, rollback, record func()) error {
+	g.Lock()
+	defer g.Unlock()
+	if err := freeze(); err != nil {
+		if !errors.Is(err, contain.ErrClosed) {
+			rollback()
+		}
+		return err
+	}
+	record()
+	return nil
+}

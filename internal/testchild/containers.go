@@ -15,12 +15,8 @@ import (
 // and that Close must succeed.
 func NewContainer(t testing.TB, b contain.Backend, opts contain.Options) contain.Container {
 	t.Helper()
-	c, err := b.New(context.Background(), opts)
-	if err != nil {
-		t.Fatal("New:", err)
-	}
-	closeAtCleanup(t, "Close", c)
-	return c
+	c, err := b.NewContainer(context.Background(), opts)
+	return closedAtCleanup(t, "NewContainer", c, err)
 }
 
 // NewSub makes a sub of parent with opts; a cleanup closes it, and that
@@ -28,21 +24,25 @@ func NewContainer(t testing.TB, b contain.Backend, opts contain.Options) contain
 func NewSub(t testing.TB, parent contain.Container, opts contain.Options) contain.Container {
 	t.Helper()
 	s, err := parent.Sub(context.Background(), opts)
-	if err != nil {
-		t.Fatal("Sub:", err)
-	}
-	closeAtCleanup(t, "sub Close", s)
-	return s
+	return closedAtCleanup(t, "Sub", s, err)
 }
 
-func closeAtCleanup(t testing.TB, what string, c contain.Container) {
+// closedAtCleanup fails the test if made (NewContainer or Sub) returned
+// err, and otherwise returns c with a cleanup that closes it and fails
+// the test if that Close does.
+func closedAtCleanup(t testing.TB, made string, c contain.Container, err error) contain.Container {
+	t.Helper()
+	if err != nil {
+		t.Fatal(made+":", err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), Patience)
 		defer cancel()
 		if err := c.Close(ctx); err != nil {
-			t.Errorf("%s: %v", what, err)
+			t.Errorf("Close of a container from %s: %v", made, err)
 		}
 	})
+	return c
 }
 
 // Sleeper starts a ModeSleep child in c (Start) and returns its pid and
@@ -71,7 +71,7 @@ func StartTree(t testing.TB, c contain.Container) (Tree, func() error) {
 // returns an exit code only on failure.
 func RunOwner(b contain.Backend, pidfile string, n int, describe func(contain.Container) string) int {
 	for i := range n {
-		c, err := b.New(context.Background(), contain.Options{KillOnOwnerDeath: true})
+		c, err := b.NewContainer(context.Background(), contain.Options{KillOnOwnerDeath: true})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 3

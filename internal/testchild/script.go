@@ -156,7 +156,7 @@ func runScript(args []string) int {
 			var report *os.File
 			if op == "holdsid" {
 				cmd = Command(modeEscapee, escapeRole)
-				escapeAtStart(cmd, escapeRole)
+				EscapeAtStart(cmd, escapeRole)
 				if escapesItself {
 					// The escapee reports on fd 3 once it has left the
 					// group, so the script goes on only after the escape.
@@ -203,18 +203,18 @@ func runScript(args []string) int {
 			}
 			time.Sleep(d)
 		case "block":
-			return block()
+			return Block()
 		case "onterm":
 			text := next(&i)
 			ch := make(chan os.Signal, 1)
-			signal.Notify(ch, termSignal)
+			signal.Notify(ch, TermSignal)
 			go func() {
 				<-ch
 				_, _ = os.Stdout.WriteString(text)
 				os.Exit(0)
 			}()
 		case "ignoreterm":
-			signal.Ignore(termSignal)
+			signal.Ignore(TermSignal)
 		case "exit":
 			n, _ := strconv.Atoi(next(&i))
 			os.Exit(n)
@@ -230,7 +230,7 @@ func runScript(args []string) int {
 			n, _ := strconv.Atoi(next(&i))
 			p, _ := os.FindProcess(os.Getpid())
 			_ = p.Signal(syscall.Signal(n))
-			return block()
+			return Block()
 		default:
 			fmt.Fprintln(os.Stderr, "testchild: script: unknown op", op)
 			return 2

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,19 +138,27 @@ func ChildEnv(mode string) []string {
 	if owner == "" {
 		owner = strconv.Itoa(os.Getpid())
 	}
+	return append(CleanEnv(modeEnv, ownerEnv), modeEnv+"="+mode, ownerEnv+"="+owner)
+}
+
+// CleanEnv is this process's environment for a re-executed test binary:
+// without the variables named in drop, and with GORACE set so that a
+// race-enabled child does not sleep a second at exit (its default, to
+// wait for late reports), unless GORACE is set already. Children exit on
+// purpose, often.
+func CleanEnv(drop ...string) []string {
 	env := []string{}
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, modeEnv+"=") || strings.HasPrefix(kv, ownerEnv+"=") {
+		name, _, _ := strings.Cut(kv, "=")
+		if slices.Contains(drop, name) {
 			continue
 		}
 		env = append(env, kv)
 	}
-	// A race-enabled binary sleeps a second at exit by default, waiting
-	// for late reports; children that exit on purpose must not.
 	if os.Getenv("GORACE") == "" {
 		env = append(env, "GORACE=atexit_sleep_ms=0")
 	}
-	return append(env, modeEnv+"="+mode, ownerEnv+"="+owner)
+	return env
 }
 
 // The helper modes.
@@ -179,6 +188,10 @@ const (
 	modeEscapee = "escapee"
 )
 
+// treeRoles are the grandchildren ModeTree starts, besides the child: a
+// plain one and one per escape role.
+var treeRoles = append([]string{"grandchild"}, EscapeRoles...)
+
 func runMode(mode string, args []string) int {
 	arg := func(i int) string {
 		if i < len(args) {
@@ -190,19 +203,19 @@ func runMode(mode string, args []string) int {
 	}
 	switch mode {
 	case ModeSleep:
-		return block()
+		return Block()
 	case ModeExit:
 		n, _ := strconv.Atoi(arg(0))
 		return n
 	case ModeTree:
 		return runTree(arg(0))
 	case modeEscapee:
-		if err := escape(arg(0)); err != nil {
+		if err := Escape(arg(0)); err != nil {
 			fmt.Fprintln(os.Stderr, "testchild: escape:", err)
 			return 3
 		}
 		reportEscape()
-		return block()
+		return Block()
 	case ModeAppend:
 		f, err := os.OpenFile(arg(0), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -223,7 +236,7 @@ func runMode(mode string, args []string) int {
 			buf[i] = 1
 		}
 		fmt.Println("allocated")
-		return block()
+		return Block()
 	case ModeSpawn:
 		n, err := strconv.Atoi(arg(0))
 		if err != nil {
@@ -235,7 +248,7 @@ func runMode(mode string, args []string) int {
 				return 4
 			}
 		}
-		return block()
+		return Block()
 	case ModeScript:
 		return runScript(args)
 	case ModeNS:
@@ -247,14 +260,7 @@ func runMode(mode string, args []string) int {
 		if err != nil {
 			return 2
 		}
-		end := time.Now().Add(d)
-		x := 0
-		for time.Now().Before(end) {
-			for i := 0; i < 100000; i++ {
-				x += i
-			}
-		}
-		_ = x
+		Spin(d)
 		return 0
 	}
 	fmt.Fprintln(os.Stderr, "testchild: unknown mode", mode)
@@ -287,7 +293,7 @@ func runTree(pidfile string) int {
 		var out io.Reader
 		if role != "grandchild" {
 			cmd = Command(modeEscapee, role)
-			escapeAtStart(cmd, role)
+			EscapeAtStart(cmd, role)
 			out, _ = cmd.StdoutPipe()
 		}
 		if err := cmd.Start(); err != nil {
@@ -314,7 +320,7 @@ func runTree(pidfile string) int {
 	if err := os.Rename(tmp, pidfile); err != nil {
 		return 3
 	}
-	return block()
+	return Block()
 }
 
 // Tree is the set of pids a ModeTree child reported, by role.
@@ -360,22 +366,24 @@ func TempDir(t testing.TB) string {
 // the test after timeout.
 func WaitTree(t testing.TB, pidfile string, timeout time.Duration) Tree {
 	t.Helper()
-	var tr Tree
-	Poll(t, timeout, "tree pid file", func() bool {
-		tr = readPids(t, pidfile)
-		return len(tr) == 1+len(treeRoles)
-	})
-	return tr
+	return pollPids(t, pidfile, timeout, "tree pid file", func(tr Tree) bool { return len(tr) == 1+len(treeRoles) })
 }
 
 // ReadPidFile polls until the "role pid" file at path exists (written
 // atomically by ModeTree or ModeScript's pids op) and returns its lines.
 func ReadPidFile(t testing.TB, path string, timeout time.Duration) Tree {
 	t.Helper()
+	return pollPids(t, path, timeout, "pid file", func(tr Tree) bool { return tr != nil })
+}
+
+// pollPids reads the "role pid" file at path until complete says its
+// lines are all there, or fails the test after timeout.
+func pollPids(t testing.TB, path string, timeout time.Duration, what string, complete func(Tree) bool) Tree {
+	t.Helper()
 	var tr Tree
-	Poll(t, timeout, "pid file", func() bool {
+	Poll(t, timeout, what, func() bool {
 		tr = readPids(t, path)
-		return tr != nil
+		return complete(tr)
 	})
 	return tr
 }
@@ -448,12 +456,23 @@ func KillPids(pids ...int) {
 	}
 }
 
-// block parks the helper until it is killed. A bare select {} would not:
+// Block parks a child until it is killed. A bare select {} would not:
 // with no other goroutine and no timer the runtime declares a deadlock and
 // exits 2 (only a race-enabled binary, whose runtime keeps a helper
 // thread, survives it). A pending timer keeps the deadlock check quiet.
-func block() int {
+func Block() int {
 	for {
 		time.Sleep(time.Hour)
 	}
+}
+
+// Spin burns CPU for d.
+func Spin(d time.Duration) {
+	x := 0
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		for i := range 100000 {
+			x += i
+		}
+	}
+	_ = x
 }

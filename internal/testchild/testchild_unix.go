@@ -11,10 +11,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// treeRoles are the grandchildren ModeTree starts, besides the child.
-var treeRoles = []string{"grandchild", "setsid", "setpgid"}
+// EscapeRoles are the ways a grandchild tries to leave its parent's
+// process group here: by calling setsid, or setpgid (Escape). A backend
+// whose Availability says ContainsSetsid holds both; any other loses them.
+var EscapeRoles = []string{"setsid", "setpgid"}
 
-func escape(how string) error {
+// Escape makes the calling process leave its process group as role says:
+// "setsid" or "setpgid".
+func Escape(how string) error {
 	switch how {
 	case "setsid":
 		_, err := unix.Setsid()
@@ -25,12 +29,12 @@ func escape(how string) error {
 	return fmt.Errorf("unknown escape %q", how)
 }
 
-// escapeAtStart does nothing on unix: the escapees leave the group
-// themselves, by calling setsid or setpgid.
-func escapeAtStart(*exec.Cmd, string) {}
+// EscapeAtStart does nothing on unix: the escapees leave the group
+// themselves, by calling setsid or setpgid (Escape).
+func EscapeAtStart(*exec.Cmd, string) {}
 
-// termSignal is what a graceful stop sends.
-var termSignal os.Signal = syscall.SIGTERM
+// TermSignal is what a graceful stop sends.
+var TermSignal os.Signal = syscall.SIGTERM
 
 // escapeRole is how a grandchild leaves its group here, and
 // escapesItself says the grandchild does it (and can report it) rather

@@ -12,29 +12,31 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// treeRoles are the grandchildren ModeTree starts, besides the child. On
-// Windows a process cannot leave its job by itself; the nearest analogue
-// of setsid is a grandchild started detached from the console in a new
-// process group, which is what "detached" is.
-var treeRoles = []string{"grandchild", "detached"}
+// EscapeRoles are the ways a grandchild tries to leave its parent's
+// group here. On Windows a process cannot leave its job by itself; the
+// nearest analogue of setsid is a grandchild started detached from the
+// console in a new process group, which is what "detached" is.
+var EscapeRoles = []string{"detached"}
 
-// escapeAtStart starts the "detached" grandchild with DETACHED_PROCESS and
+// EscapeAtStart starts the "detached" grandchild with DETACHED_PROCESS and
 // CREATE_NEW_PROCESS_GROUP.
-func escapeAtStart(cmd *exec.Cmd, role string) {
+func EscapeAtStart(cmd *exec.Cmd, role string) {
 	if role == "detached" {
 		cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.DETACHED_PROCESS | windows.CREATE_NEW_PROCESS_GROUP}
 	}
 }
 
-func escape(how string) error {
+// Escape checks role: the detachment is done at creation, by
+// EscapeAtStart.
+func Escape(how string) error {
 	if how != "detached" {
 		return fmt.Errorf("unknown escape %q", how)
 	}
 	return nil
 }
 
-// termSignal is the nearest Windows has to a graceful stop request.
-var termSignal os.Signal = os.Interrupt
+// TermSignal is the nearest Windows has to a graceful stop request.
+var TermSignal os.Signal = os.Interrupt
 
 // escapeRole is the nearest Windows has to leaving a process group: being
 // created detached in a new one. It happens at creation, so there is

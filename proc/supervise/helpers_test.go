@@ -36,7 +36,7 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 // subtest named after the mechanism.
 func forEachBackend(t *testing.T, f func(t *testing.T, b contain.Backend)) {
 	t.Helper()
-	r := host.Probe()
+	r := host.Inspect()
 	ran := 0
 	for _, b := range backends() {
 		for _, a := range r.Backends {

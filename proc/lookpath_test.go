@@ -77,15 +77,22 @@ func TestSetEnvPathFindsTheProgram(t *testing.T) {
 	if out, err := cleared.Run(ctx); err != nil || out != "ok" {
 		t.Fatalf("ClearEnv + PATH: %q, %v", out, err)
 	}
-	// A relative directory in the child's PATH is never searched.
-	rel, err := filepath.Rel(mustGetwd(t), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A relative directory in the child's PATH is never searched: not
+	// against the owner's directory, nor against the child's Dir. The
+	// program sits in <parent>/<base>, the child runs in <parent> with
+	// PATH=<base>, and the owner runs in <parent> too when it can (the
+	// test's own directory may be on another drive on Windows).
+	parent, base := filepath.Dir(dir), filepath.Base(dir)
 	var nf *proc.NotFoundError
-	_, err = inScript(proc.Command(name)).SetEnv("PATH", rel).Output(ctx)
+	_, err = inScript(proc.Command(name)).Dir(parent).SetEnv("PATH", base).Output(ctx)
 	if !errors.As(err, &nf) {
 		t.Fatalf("relative PATH entry: %v, want a *NotFoundError", err)
+	}
+	if rel, err := filepath.Rel(mustGetwd(t), dir); err == nil {
+		_, err = inScript(proc.Command(name)).SetEnv("PATH", rel).Output(ctx)
+		if !errors.As(err, &nf) {
+			t.Fatalf("relative PATH entry %q: %v, want a *NotFoundError", rel, err)
+		}
 	}
 }
 

@@ -133,7 +133,7 @@ func TestSharedTeeWriterIsRaceFree(t *testing.T) {
 func TestToStdoutFollowsStdout(t *testing.T) {
 	ctx := ctxFor(t, patience)
 	want := interleaved(200)
-	file := filepath.Join(t.TempDir(), "both")
+	file := filepath.Join(testchild.TempDir(t), "both")
 	r, err := script("interleave", "200").Stdout(proc.ToFile(file)).Stderr(proc.ToStdout()).Output(ctx)
 	if err != nil || len(r.Stdout) != 0 || len(r.Stderr) != 0 {
 		t.Fatalf("Output to a file: %v, stdout %q, stderr %q", err, r.Stdout, r.Stderr)
@@ -192,7 +192,7 @@ func TestToStdoutInvalidUses(t *testing.T) {
 // a file.
 func TestDetachToStdout(t *testing.T) {
 	ctx := ctxFor(t, patience)
-	file := filepath.Join(t.TempDir(), "out")
+	file := filepath.Join(testchild.TempDir(t), "out")
 	pid, err := proc.Detach(ctx, script("out", "o\n", "err", "e\n").Stdout(proc.ToFile(file)).Stderr(proc.ToStdout()))
 	if err != nil {
 		t.Fatal(err)

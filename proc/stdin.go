@@ -89,11 +89,12 @@ func (s stdinSpec) open() (child, w *os.File, f *feeder, err error) {
 	case stdinReader:
 		if f, ok := s.reader.(*os.File); ok {
 			// The child reads the file itself, as with os/exec. A closed
-			// file would reach the child as a closed descriptor 0
-			// (exec passes descriptor -1 on), which the program's next
-			// open would take.
-			if _, err := f.Stat(); errors.Is(err, os.ErrClosed) {
-				return nil, nil, nil, err
+			// file has descriptor -1 (an invalid handle on Windows), which
+			// exec would pass on: the child's stdin would be closed (its
+			// next open would take descriptor 0) or invalid. Fd has
+			// exec's own side effect (a blocking descriptor), no other.
+			if f.Fd() == ^uintptr(0) {
+				return nil, nil, nil, os.ErrClosed
 			}
 			return f, nil, nil, nil
 		}
@@ -285,7 +286,8 @@ func (f *feeder) stop() bool {
 // An *os.File (a file, a pipe's read end, a terminal) is passed to the
 // child as its stdin, as os/exec does: the child reads it itself, can
 // stat and seek it, and no goroutine copies it; its descriptor is the
-// caller's, and the run never closes it. Nothing reads it on tether's
+// caller's, and the run never closes it (as with os/exec, a pipe's
+// descriptor is left in blocking mode). Nothing reads it on tether's
 // side, so no failure of it is reported: the child sees what the file
 // gives. A nil *os.File is invalid; a closed one fails the start with a
 // *StartError.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/testchild"
 	"github.com/gotether/tether/proc"
 )
 
@@ -18,7 +19,7 @@ import (
 func TestStdinFileIsPassedToTheChild(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b contain.Backend) {
 		ctx := ctxFor(t, patience)
-		path := filepath.Join(t.TempDir(), "in")
+		path := filepath.Join(testchild.TempDir(t), "in")
 		if err := os.WriteFile(path, []byte("from the file\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -17,6 +17,11 @@ type capture struct {
 	limit    int64
 	policy   CapPolicy
 	tee      io.Writer
+	// teeMu serialises the writes to tee; the captures of both streams
+	// share it when they tee to one writer (see streams.teeLock).
+	teeMu *sync.Mutex
+	// tap is the caller's raw reader (ToReader), nil without one.
+	tap *byteTap
 	// over is called once when the cap is passed under CapFail.
 	over func()
 
@@ -26,6 +31,9 @@ type capture struct {
 	total     int64
 	truncated bool
 	teeErr    error
+	// tail holds the last bytes read, for Status; nil unless the run's
+	// handle is handed out (Start).
+	tail *tailRing
 }
 
 // drain reads the pipe to EOF (or error) and closes it. Under KeepHead
@@ -63,6 +71,7 @@ func (c *capture) drain() {
 			if c.lines != nil {
 				c.lines.flush()
 			}
+			c.tap.end()
 			return
 		}
 	}
@@ -96,23 +105,38 @@ func (c *capture) space() []byte {
 	return free
 }
 
-// commit accounts for n bytes read into the space space returned.
+// commit accounts for n bytes read into the space space returned, and
+// passes them on to the caller's reader (which may block: back-pressure).
 func (c *capture) commit(p []byte) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.buf = c.buf[:len(c.buf)+len(p)]
 	c.total += int64(len(p))
+	c.tail.add(p)
+	c.mu.Unlock()
+	c.tap.write(p)
 }
 
+// write copies p to the tee, keeps it under the cap's policy, and passes
+// it on to the caller's reader (which may block: back-pressure).
 func (c *capture) write(p []byte) {
 	if c.tee != nil && c.teeErr == nil {
-		if _, err := c.tee.Write(p); err != nil {
+		c.teeMu.Lock()
+		_, err := c.tee.Write(p)
+		c.teeMu.Unlock()
+		if err != nil {
 			c.teeErr = err
 		}
 	}
+	c.keep(p)
+	c.tap.write(p)
+}
+
+// keep counts p and keeps what the cap's policy keeps of it.
+func (c *capture) keep(p []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.total += int64(len(p))
+	c.tail.add(p)
 	room := c.limit - int64(len(c.buf))
 	switch c.policy {
 	case KeepTail:

@@ -25,7 +25,8 @@ import (
 // period, retries, limits, stdin of any kind, capturing or teeing output,
 // line callbacks, an idle timeout, a parent-death signal and a terminal's
 // foreground (Cmd.Foreground). Output goes to the null device unless c
-// sends it explicitly to Inherit, Discard, ToFile or AppendFile. c's
+// sends it explicitly to Inherit, Discard, ToFile or AppendFile (stderr
+// also to ToStdout, where stdout goes). c's
 // runner is ignored. While the owner lives, the detached process is
 // reaped when it exits, so it never lingers as a zombie.
 func Detach(ctx context.Context, c *Cmd) (int, error) {
@@ -78,14 +79,21 @@ func Detach(ctx context.Context, c *Cmd) (int, error) {
 	ecmd := pr.ecmd
 	var files childFiles
 	defer files.close()
+	var stdout *os.File
 	for _, s := range []struct {
 		spec  outSpec
 		owner *os.File
 		set   func(*os.File)
 	}{
-		{c.stdout, os.Stdout, func(f *os.File) { ecmd.Stdout = f }},
+		{c.stdout, os.Stdout, func(f *os.File) { ecmd.Stdout, stdout = f, f }},
 		{c.stderr, os.Stderr, func(f *os.File) { ecmd.Stderr = f }},
 	} {
+		if s.spec.mode == modeStdout {
+			if stdout != nil {
+				s.set(stdout) // 2>&1; else both go to the null device
+			}
+			continue
+		}
 		if !s.spec.set {
 			continue // the null device
 		}

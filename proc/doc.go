@@ -17,7 +17,11 @@
 // Like os/exec, proc involves no shell: arguments reach the program
 // exactly as given, and the program is looked up in PATH (a match in the
 // current directory through a relative PATH entry is refused, as
-// exec.ErrDot describes).
+// exec.ErrDot describes). os/exec's CombinedOutput is
+// Stderr(ToStdout()).Output (one pipe for both streams, in write order),
+// its StdoutPipe is Stdout(ToReader()) with RunningProcess.StdoutReader,
+// and an *os.File given to Stdin is the child's stdin itself, as there.
+// RunningProcess.Status is a snapshot of a live run (go-cmd's Status).
 //
 // Errors: ErrNotFound, ErrStart, ErrInvalid, ErrExit, ErrTimeout,
 // ErrCancelled, ErrOutputTooLarge, ErrTeardownNotConfirmed and

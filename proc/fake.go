@@ -22,9 +22,11 @@ const FakeMechanism contain.Mechanism = "fake"
 // what it writes goes through the same decoder, splitter, readers and
 // capture, and its Result is assembled by the same code.
 // What needs a real process does not apply: output is always captured
-// (Inherit, Discard and file modes are not honoured), IdleTimeout and the
-// Cmd's Timeout are the double's to model (proctest does), and Signal
-// returns ErrUnsupported.
+// (Inherit, Discard and file modes are not honoured; ToStdout and
+// ToReader are: what a fake whose stderr goes to stdout writes to stderr
+// is stdout's, and a raw reader reads what the fake writes), IdleTimeout
+// and the Cmd's Timeout are the double's to model (proctest does), and
+// Signal returns ErrUnsupported.
 type FakeProcess struct {
 	p      *RunningProcess
 	stdinR *os.File
@@ -75,9 +77,8 @@ func newFake(ctx context.Context, c *Cmd, pid int, viaStart bool) (*FakeProcess,
 		f.stdinR = r
 		p.stdin.set(stdinInteractive, w, nil, viaStart)
 	}
-	lines := wantsLines(c, viaStart)
-	p.streams.add(c, Stdout, nil, lines)
-	p.streams.add(c, Stderr, nil, lines)
+	p.streams.add(c, Stdout, nil, viaStart)
+	p.streams.add(c, Stderr, nil, viaStart)
 	go func() {
 		select {
 		case <-p.ends.arrived:
@@ -134,6 +135,12 @@ func (f *FakeProcess) End(outcome Outcome, code int, signal string) {
 // end is End with the cause a Cancelled outcome carries (the context's
 // own: Canceled or DeadlineExceeded).
 func (f *FakeProcess) end(outcome Outcome, code int, signal string, cause error) {
+	// The end unblocks the streams before it takes the lock: a write
+	// that holds the lock may be blocked on a reader (a line reader
+	// under Block, a raw reader) that nobody reads, and the end would
+	// wait for it for ever. A real run's monitor unblocks them in the
+	// same place, once the tree is dead.
+	f.p.streams.unblock()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.ended {
@@ -143,7 +150,6 @@ func (f *FakeProcess) end(outcome Outcome, code int, signal string, cause error)
 	p := f.p
 	p.child.reaped(time.Now())
 	p.streams.flush()
-	p.streams.hub.unblock()
 	p.stdin.childGone()
 	if f.stdinR != nil {
 		_ = f.stdinR.Close()

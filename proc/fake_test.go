@@ -1,12 +1,14 @@
 package proc_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/proc"
@@ -63,5 +65,56 @@ func TestFakeProcessKillAndCancel(t *testing.T) {
 	}
 	if r := proc.NewResult(proc.Command("grep").OKCodes(1), proc.Exited, 1, "", nil, nil); !r.Success() {
 		t.Fatal("NewResult ignores the command's OK codes")
+	}
+}
+
+// TestFakeKillWhileAWriteIsHeldBack: a fake's write blocked on a reader
+// that stopped reading (a line reader under Block, a raw reader) does not
+// keep Kill from ending the run; before, the end waited for the write's
+// lock for ever.
+func TestFakeKillWhileAWriteIsHeldBack(t *testing.T) {
+	for name, c := range map[string]*proc.Cmd{
+		"line reader": proc.Command("server").LineBuffer(2, 1<<20, proc.Block),
+		"raw reader":  proc.Command("server").Stdout(proc.ToReader()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := ctxFor(t, patience)
+			f, err := proc.NewFakeProcess(ctx, c, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := f.Process()
+			release := make(chan struct{})
+			read := make(chan struct{})
+			go func() {
+				for range p.Lines() {
+					close(read)
+					<-release // holds its reader without reading
+					return
+				}
+			}()
+			wrote := make(chan struct{})
+			go func() {
+				defer close(wrote)
+				for range 100 {
+					f.WriteStdout(bytes.Repeat([]byte("line\n"), 10<<10))
+				}
+			}()
+			<-read
+			kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			if err := p.Kill(kctx); err != nil {
+				t.Errorf("Kill with a write held back: %v", err)
+			}
+			close(release)
+			<-wrote
+		})
+	}
+}
+
+func TestNewResultOfACombinedCommand(t *testing.T) {
+	r := proc.NewResult(proc.Command("make").Stderr(proc.ToStdout()), proc.Exited, 2, "", []byte("out\n"), []byte("err\n"))
+	if string(r.Stdout) != "out\nerr\n" || r.Stderr != nil || r.StdoutTotal != 8 || r.StderrTotal != 0 {
+		t.Fatalf("NewResult of a combined command: stdout %q, stderr %q, totals %d/%d", r.Stdout, r.Stderr, r.StdoutTotal, r.StderrTotal)
 	}
 }

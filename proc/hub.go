@@ -30,10 +30,13 @@ type hub struct {
 	// over is called (once, by the caller's Once) on FailOverflow.
 	over func()
 
-	history  [3][]Line // per stream, oldest first
+	history  [3][]histLine // per stream, oldest first
 	histSize [3]int64
-	counters [3]StreamCounters
-	started  time.Time
+	// published numbers the lines of both streams in the order they were
+	// published, so a reader of both gets the history in that order.
+	published uint64
+	counters  [3]StreamCounters
+	started   time.Time
 
 	unblocked bool // the tree is dead: producers never block again
 	closed    bool // no more events
@@ -58,6 +61,13 @@ func newHub(maxLines int, maxBytes int64, policy Overflow, over func()) *hub {
 
 func lineSize(l Line) int64 { return int64(len(l.Text)) + 64 }
 
+// histLine is a line kept in the history, with its place in the order
+// in which the lines of both streams were published.
+type histLine struct {
+	line Line
+	n    uint64
+}
+
 // publish delivers a line to every reader of its stream, and keeps it in
 // the stream's history.
 func (h *hub) publish(l Line) {
@@ -66,10 +76,11 @@ func (h *hub) publish(l Line) {
 	c := &h.counters[l.Stream]
 	c.Lines++
 	l.Seq = c.Lines
-	hist := append(h.history[l.Stream], l)
+	h.published++
+	hist := append(h.history[l.Stream], histLine{line: l, n: h.published})
 	h.histSize[l.Stream] += lineSize(l)
 	for len(hist) > historyLines || (h.histSize[l.Stream] > historyBytes && len(hist) > 1) {
-		h.histSize[l.Stream] -= lineSize(hist[0])
+		h.histSize[l.Stream] -= lineSize(hist[0].line)
 		hist = hist[1:]
 	}
 	h.history[l.Stream] = hist
@@ -120,20 +131,34 @@ func (h *hub) enqueue(s *sub, ev Event) {
 }
 
 // subscribe registers a reader. With history the reader first receives
-// the recent lines of its streams (each stream's own order is kept; the
-// interleaving of the two streams in the history is not).
+// the recent lines of its streams, in the order they were published
+// (the order a reader that was there all along received them).
 func (h *hub) subscribe(streams []Stream, events, history bool) *sub {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := &sub{events: events}
+	var hists [][]histLine
 	for _, st := range streams {
 		s.mask[st] = true
 		if history {
-			for _, l := range h.history[st] {
-				s.queue = append(s.queue, Event{Kind: EventLine, Line: l})
-				s.bytes += lineSize(l)
+			hists = append(hists, h.history[st])
+		}
+	}
+	// Merge the streams' histories, each in publish order, by that order.
+	for {
+		next := -1
+		for i, hist := range hists {
+			if len(hist) > 0 && (next < 0 || hist[0].n < hists[next][0].n) {
+				next = i
 			}
 		}
+		if next < 0 {
+			break
+		}
+		l := hists[next][0].line
+		hists[next] = hists[next][1:]
+		s.queue = append(s.queue, Event{Kind: EventLine, Line: l})
+		s.bytes += lineSize(l)
 	}
 	if events {
 		s.queue = append([]Event{{Kind: EventStarted, Time: h.started}}, s.queue...)

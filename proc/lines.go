@@ -166,8 +166,9 @@ func (c *Cmd) LineBuffer(lines int, bytes int64, policy Overflow) *Cmd {
 // OnLine returns a copy that calls f for every line of stdout and stderr,
 // in order per stream, from the drain goroutine of that stream (so a slow
 // f slows the draining of that pipe, as Block does). Lines come only from
-// streams tether reads (Capture, the default, or Tee); a stream sent to
-// Inherit, Discard or a file yields none. A callback that
+// streams tether reads (Capture, the default, Tee or ToReader); a stream
+// sent to Inherit, Discard or a file yields none, and a stderr sent to
+// stdout (ToStdout) yields its lines as stdout's. A callback that
 // panics is recovered, disabled for the rest of the run and reported in
 // Result.CallbackErrors; the other callbacks and the draining go on.
 func (c *Cmd) OnLine(f func(Line)) *Cmd {
@@ -176,7 +177,8 @@ func (c *Cmd) OnLine(f func(Line)) *Cmd {
 
 // IdleTimeout returns a copy whose tree is killed when neither stdout nor
 // stderr produced a byte for d; the Result's Outcome is then IdleTimedOut.
-// Only captured (or streamed) output counts: use it with Capture or Tee.
+// Only captured (or streamed) output counts: use it with Capture, Tee or
+// ToReader.
 func (c *Cmd) IdleTimeout(d time.Duration) *Cmd { return c.with(func(n *Cmd) { n.lines.idle = d }) }
 
 func (s lineSpec) validate(program string) error {
@@ -259,7 +261,12 @@ func (p *RunningProcess) StdoutLines() iter.Seq[Line] { return p.lineSeq(Stdout)
 // StderrLines is StdoutLines for stderr.
 func (p *RunningProcess) StderrLines() iter.Seq[Line] { return p.lineSeq(Stderr) }
 
-// Lines returns the lines of both streams, each tagged with its Stream.
+// Lines returns the lines of both streams, each tagged with its Stream,
+// in the order tether published them, the recent history included. Within
+// a stream that is the order the child wrote them; across two pipes read
+// by two goroutines it is not always (a stderr line written just after a
+// stdout line may come first): use Stderr(ToStdout()) where that order
+// matters.
 func (p *RunningProcess) Lines() iter.Seq[Line] { return p.lineSeq(Stdout, Stderr) }
 
 func (p *RunningProcess) lineSeq(streams ...Stream) iter.Seq[Line] {

@@ -28,6 +28,7 @@ var testHookReleased func()
 // polling cgroup.events while a Close removed the directory).
 func (p *RunningProcess) monitor(ctx context.Context) {
 	why := p.awaitEnd(ctx)
+	p.stopping.Store(true)
 	escaped, killed := false, false
 	if p.hasExited() {
 		// The child had already exited. A request made before that exit
@@ -212,7 +213,7 @@ func (p *RunningProcess) teardownTree(escaped bool) torn {
 	td.usage, _ = p.container.Stats()
 	// The tree is dead: a reader that fell behind must no longer hold the
 	// drains back (Block applies only while the child can be throttled).
-	p.streams.hub.unblock()
+	p.streams.unblock()
 	p.stdin.childGone()
 	if p.streams.settle() {
 		p.log.Warn("tether: output pipe not at EOF after the tree died; stopped reading (nothing was queued; a process outside the container may hold it)", "program", p.cmd.name, "pid", p.child.pid)

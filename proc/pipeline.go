@@ -45,7 +45,10 @@ type Pipeline struct {
 // (StdinString, StdinFile, ...) feed the head; the last stage's stdout
 // options and caps apply to the pipeline's stdout; each stage's stderr is
 // captured (capped at DefaultStageStderrCap, keeping the tail, unless the
-// stage sets CapStderr or sends stderr elsewhere).
+// stage sets CapStderr or sends stderr elsewhere). A stage whose stderr
+// goes to its stdout (Stderr(ToStdout())) writes both streams into the
+// pipe to the next stage, as a shell's `2>&1 |`. No stage's handle is
+// handed out, so ToReader on a stage is plain Capture.
 //
 // A pipeline of fewer than two stages, a nil stage, a stage other than
 // the head with stdin set, a stage other than the last with stdout set
@@ -174,6 +177,13 @@ func (pl *Pipeline) stageCmds(rs, ws []*os.File) []*Cmd {
 			}
 			if n.stderr.captures() && !n.stderr.capSet {
 				n.stderr.limit, n.stderr.policy = DefaultStageStderrCap, KeepTail
+			}
+			// No stage's handle is handed out, so no one could read
+			// a raw reader (ToReader): the stream is captured.
+			for _, o := range []*outSpec{&n.stdout, &n.stderr} {
+				if o.mode == modeReader {
+					o.mode = modeCapture
+				}
 			}
 		})
 	}

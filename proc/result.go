@@ -70,7 +70,9 @@ type Result struct {
 	// how); the rest of the tree was killed all the same.
 	Killed bool
 	// Stdout and Stderr are the captured bytes, exactly as written (up to
-	// the cap). Use StdoutText and StderrText for text.
+	// the cap). Use StdoutText and StderrText for text. With stderr sent
+	// to stdout (ToStdout), Stdout holds both in write order and Stderr
+	// nothing.
 	Stdout, Stderr []byte
 	// StdoutTruncated and StderrTruncated are set when the cap cut the
 	// stream; StdoutTotal and StderrTotal count every byte the child
@@ -176,8 +178,13 @@ func tail(b []byte) []byte {
 // NewResult builds the Result of a run of c that a test double reports
 // without running anything: the OK codes and encodings of c apply, the
 // mechanism is FakeMechanism. For Exited give the code (signal ""); for
-// Signaled the signal's name (code is ignored).
+// Signaled the signal's name (code is ignored). For a c whose stderr
+// goes to stdout (ToStdout), stderr is appended to stdout, as a real run
+// of a child that wrote stdout first would capture them.
 func NewResult(c *Cmd, outcome Outcome, code int, signal string, stdout, stderr []byte) *Result {
+	if c.stderr.mode == modeStdout {
+		stdout, stderr = append(slices.Clip(stdout), stderr...), nil
+	}
 	r := newResult(c, outcome, code, signal)
 	r.Stdout, r.Stderr = slices.Clone(stdout), slices.Clone(stderr)
 	r.StdoutTotal, r.StderrTotal = int64(len(stdout)), int64(len(stderr))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/gotether/tether/contain"
@@ -34,8 +35,11 @@ type RunningProcess struct {
 	// container, whose Stats may then say nothing and whose Signal may
 	// fail with the error of a removed cgroup.
 	releasing chan struct{}
-	done      chan struct{} // closed once final is set
-	final     runReport
+	// stopping is set by the monitor once it has decided to end the run
+	// (Status: StateStopping).
+	stopping atomic.Bool
+	done     chan struct{} // closed once final is set
+	final    runReport
 }
 
 // newRun makes the handle of a run of c in container ct, its child ch

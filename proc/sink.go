@@ -36,6 +36,11 @@ const (
 	// modePipe: the write end of a pipeline's OS pipe (Pipe only). The
 	// run closes the parent's copy right after the spawn.
 	modePipe
+	// modeStdout: stderr on stdout's descriptor (ToStdout, combined.go).
+	modeStdout
+	// modeReader: captured, and also read raw by the caller (ToReader,
+	// outreader.go).
+	modeReader
 )
 
 // Sink is where a child's stdout or stderr goes (Cmd.Stdout, Cmd.Stderr);
@@ -64,7 +69,14 @@ func AppendFile(path string) Sink { return Sink{mode: modeAppend, path: path} }
 
 // Tee captures the stream and also copies every byte to w as it arrives,
 // before any decoding. A slow w slows the draining of the child's pipe;
-// a w that fails stops the copying to w, not the capture.
+// a w that fails stops the copying to w, not the capture. When stdout
+// and stderr tee to one writer (Tee(&buf) for both, or any two equal
+// writers), its Write is called by one stream at a time, as os/exec does
+// when Stdout == Stderr, so a bytes.Buffer is safe; the writes of the two
+// streams then interleave in the order tether read them, which is not
+// always the order the child wrote them (use Stderr(ToStdout()) for
+// that). A writer shared by several runs must be safe for concurrent use
+// itself.
 func Tee(w io.Writer) Sink { return Sink{mode: modeTee, w: w} }
 
 type outSpec struct {
@@ -88,7 +100,9 @@ func (s outSpec) apply(o Sink) outSpec {
 }
 
 // captures reports whether the stream is read by tether through a pipe.
-func (s outSpec) captures() bool { return s.mode == modeCapture || s.mode == modeTee }
+func (s outSpec) captures() bool {
+	return s.mode == modeCapture || s.mode == modeTee || s.mode == modeReader
+}
 
 // open returns the file the child writes the stream to (owner's own file
 // for Inherit, nil for the null device) and, for captured streams, the
@@ -105,7 +119,7 @@ func (s outSpec) open(owner *os.File) (child *os.File, read *os.File, err error)
 	case modeAppend:
 		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o666)
 		return f, nil, err
-	case modeCapture, modeTee:
+	case modeCapture, modeTee, modeReader:
 		r, w, err := os.Pipe()
 		return w, r, err
 	case modePipe:
@@ -115,13 +129,15 @@ func (s outSpec) open(owner *os.File) (child *os.File, read *os.File, err error)
 }
 
 // Stdout returns a copy whose stdout goes to the sink o: Capture() (the
-// default), Inherit(), Discard(), ToFile(path), AppendFile(path), or
-// Tee(w).
+// default), Inherit(), Discard(), ToFile(path), AppendFile(path), Tee(w)
+// or ToReader(). ToStdout() is for Stderr only: here it makes the run
+// fail with ErrInvalid.
 func (c *Cmd) Stdout(o Sink) *Cmd {
 	return c.with(func(n *Cmd) { n.stdout = n.stdout.apply(o) })
 }
 
-// Stderr is Stdout for stderr.
+// Stderr is Stdout for stderr, and also takes ToStdout(): stderr on
+// stdout's descriptor, as a shell's 2>&1 (see ToStdout).
 func (c *Cmd) Stderr(o Sink) *Cmd {
 	return c.with(func(n *Cmd) { n.stderr = n.stderr.apply(o) })
 }

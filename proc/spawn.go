@@ -148,21 +148,30 @@ func (p *RunningProcess) wire(ecmd *exec.Cmd, files *childFiles, viaStart bool) 
 	if err != nil {
 		return &StartError{Program: c.name, Err: err}
 	}
-	files.keep(stdin, os.Stdin)
+	files.keep(stdin, c.stdin.given())
 	if stdin != nil {
 		ecmd.Stdin = stdin
 	}
 	p.stdin.set(c.stdin.kind, w, feed, viaStart)
-	lines := wantsLines(c, viaStart)
+	var stdout *os.File
 	for _, s := range []struct {
 		stream Stream
 		spec   outSpec
 		owner  *os.File
 		set    func(*os.File)
 	}{
-		{Stdout, c.stdout, os.Stdout, func(f *os.File) { ecmd.Stdout = f }},
+		{Stdout, c.stdout, os.Stdout, func(f *os.File) { ecmd.Stdout, stdout = f, f }},
 		{Stderr, c.stderr, os.Stderr, func(f *os.File) { ecmd.Stderr = f }},
 	} {
+		if s.spec.mode == modeStdout {
+			// 2>&1: the very descriptor stdout got (nil: the null
+			// device, opened once per stream by exec; no matter).
+			if stdout != nil {
+				s.set(stdout)
+			}
+			p.streams.add(c, s.stream, nil, viaStart)
+			continue
+		}
 		child, read, err := s.spec.open(s.owner)
 		if err != nil {
 			return &StartError{Program: c.name, Err: err}
@@ -172,7 +181,7 @@ func (p *RunningProcess) wire(ecmd *exec.Cmd, files *childFiles, viaStart bool) 
 			s.set(child)
 		}
 		if read != nil {
-			p.streams.add(c, s.stream, read, lines)
+			p.streams.add(c, s.stream, read, viaStart)
 		}
 	}
 	return nil

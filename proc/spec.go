@@ -30,8 +30,11 @@ type Spec struct {
 	// with StdinBytes or StdinString.
 	Stdin      string
 	StdinBytes []byte
-	Timeout    time.Duration
-	OKCodes    []int
+	// StderrToStdout is set when stderr goes where stdout goes
+	// (Stderr(ToStdout())): stdout then carries both streams.
+	StderrToStdout bool
+	Timeout        time.Duration
+	OKCodes        []int
 	// Grace and GracePeriod are what Grace was given (nil and 0 when it
 	// was not called).
 	Grace       os.Signal
@@ -50,10 +53,11 @@ func (c *Cmd) Spec() Spec {
 		ClearEnv: c.env.clear, InheritOnly: slices.Clone(c.env.allow),
 		Stdin: map[stdinKind]string{stdinNone: "", stdinBytes: "bytes", stdinLines: "lines", stdinFile: "file",
 			stdinReader: "reader", stdinInherit: "inherit", stdinInteractive: "interactive"}[c.stdin.kind],
-		StdinBytes: slices.Clone(c.stdin.bytes),
-		Timeout:    c.timeout,
-		OKCodes:    slices.Clone(c.okCodes),
-		Grace:      c.grace.sig, GracePeriod: c.grace.period,
+		StdinBytes:     slices.Clone(c.stdin.bytes),
+		StderrToStdout: c.stderr.mode == modeStdout,
+		Timeout:        c.timeout,
+		OKCodes:        slices.Clone(c.okCodes),
+		Grace:          c.grace.sig, GracePeriod: c.grace.period,
 		Logger: c.logger,
 	}
 	for _, op := range c.env.ops {

@@ -62,7 +62,7 @@ func (s stdinSpec) checkReader(program string, use readerUse) error {
 	switch {
 	case use == readerReplayed:
 		return &InvalidError{Program: program, Reason: "a one-shot stdin reader cannot be replayed by Retry; use StdinBytes, StdinLines or StdinFile"}
-	case s.reader == nil:
+	case s.reader == nil || s.reader == io.Reader((*os.File)(nil)):
 		return &InvalidError{Program: program, Reason: "nil stdin reader"}
 	case use == readerClaimed && s.used.Swap(true):
 		return &InvalidError{Program: program, Reason: "one-shot stdin reader already consumed by an earlier run; use StdinBytes, StdinLines or StdinFile for a command that runs more than once"}
@@ -86,12 +86,34 @@ func (s stdinSpec) open() (child, w *os.File, f *feeder, err error) {
 	case stdinInteractive:
 		r, w, err := os.Pipe()
 		return r, w, nil, err
+	case stdinReader:
+		if f, ok := s.reader.(*os.File); ok {
+			// The child reads the file itself, as with os/exec. A closed
+			// file has descriptor -1 (an invalid handle on Windows), which
+			// exec would pass on: the child's stdin would be closed (its
+			// next open would take descriptor 0) or invalid. Fd has
+			// exec's own side effect (a blocking descriptor), no other.
+			if f.Fd() == ^uintptr(0) {
+				return nil, nil, nil, os.ErrClosed
+			}
+			return f, nil, nil, nil
+		}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return r, w, &feeder{spec: s, w: w, done: make(chan struct{})}, nil
+}
+
+// given returns the file the run passes to the child as it was given,
+// which the run must not close: the owner's stdin for InheritStdin, the
+// caller's *os.File for Stdin.
+func (s stdinSpec) given() *os.File {
+	if f, ok := s.reader.(*os.File); ok && s.kind == stdinReader {
+		return f
+	}
+	return os.Stdin
 }
 
 // runStdin is a run's side of the child's stdin: the pipe tether fills
@@ -228,7 +250,7 @@ const stopWait = time.Second
 // has finished, so its goroutine is gone. The pipe is already closed, so
 // a feeder blocked in a write has returned or will at once; one blocked
 // in a user's Read can be interrupted only through the reader itself: a
-// reader with SetReadDeadline (an *os.File pipe, a net.Conn) gets a
+// reader with SetReadDeadline (a net.Conn, say) gets a
 // deadline in the past. Any other reader's Read cannot be interrupted in
 // Go; its goroutine ends when that Read returns.
 func (f *feeder) stop() bool {
@@ -261,17 +283,28 @@ func (f *feeder) stop() bool {
 // spawning, since the bytes were consumed by the first. Use StdinBytes,
 // StdinString, StdinLines or StdinFile for a Cmd that runs more than once.
 //
-// If r fails (returns an error other than io.EOF) before the run ends,
-// the child sees its input end there, and the run reports the failure:
+// An *os.File (a file, a pipe's read end, a terminal) is passed to the
+// child as its stdin, as os/exec does: the child reads it itself, can
+// stat and seek it, and no goroutine copies it; its descriptor is the
+// caller's, and the run never closes it (as with os/exec, a pipe's
+// descriptor is left in blocking mode). Nothing reads it on tether's
+// side, so no failure of it is reported: the child sees what the file
+// gives. A nil *os.File is invalid; a closed one fails the start with a
+// *StartError.
+//
+// Any other reader is copied into a pipe by a goroutine. If r fails
+// (returns an error other than io.EOF) before the run ends, the child
+// sees its input end there, and the run reports the failure:
 // Result.StdinErr, and a *StdinError matching ErrStdin from every verb
 // (after the child's own failure, which a must-succeed verb reports
 // first). A child that stops reading early is not an error. When the run
 // ends while a Read is still blocked, tether stops it if r has a
-// SetReadDeadline method (an *os.File pipe, a net.Conn: it sets a
-// deadline in the past) and waits up to a second for it; any other
-// reader's blocked Read cannot be interrupted, and the goroutine feeding
-// the child ends only when that Read returns.
-func (c *Cmd) Stdin(r interface{ Read([]byte) (int, error) }) *Cmd {
+// SetReadDeadline method (a net.Conn, say: it sets a deadline in the
+// past) and waits up to a second for it; any other reader's blocked Read
+// cannot be interrupted, and the goroutine feeding the child ends only
+// when that Read returns. To have tether copy an *os.File through a
+// pipe anyway, wrap it (struct{ io.Reader }{f}).
+func (c *Cmd) Stdin(r io.Reader) *Cmd {
 	return c.with(func(n *Cmd) { n.stdin = stdinSpec{kind: stdinReader, reader: r, used: new(atomic.Bool)} })
 }
 

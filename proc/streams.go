@@ -36,6 +36,10 @@ type streams struct {
 
 	overflow     chan struct{} // closed once an overflow kills the run
 	overflowOnce sync.Once
+
+	// merged: stderr is on stdout's descriptor (ToStdout), so what a
+	// fake run writes to stderr is stdout's, as the kernel would have it.
+	merged bool
 }
 
 // callbackPanics collects the panics of OnLine callbacks, from the drain
@@ -81,16 +85,32 @@ func (s *streams) hasOverflowed() bool { return closed(s.overflow) }
 func wantsLines(c *Cmd, viaStart bool) bool { return viaStart || len(c.lines.onLine) > 0 }
 
 // add makes the capture of stream st of a run of c, reading r (nil for a
-// fake run, which is written to instead), with a line reader when lines
-// are wanted.
-func (s *streams) add(c *Cmd, st Stream, r *os.File, lines bool) {
+// fake run, which is written to instead). viaStart says the run's handle
+// is handed out (Start): then its lines are split (see wantsLines), its
+// tail is kept for Status and a ToReader stream gets its raw reader;
+// otherwise nobody could read them. A stderr sent to stdout (ToStdout)
+// has no capture of its own: its bytes are stdout's.
+func (s *streams) add(c *Cmd, st Stream, r *os.File, viaStart bool) {
 	spec := c.stdout
 	if st == Stderr {
 		spec = c.stderr
+		if spec.mode == modeStdout {
+			s.merged = true
+			return
+		}
 	}
 	cp := &capture{r: r, limit: spec.limit, policy: spec.policy, tee: spec.w, over: s.overflowed, activity: &s.activity}
-	if lines {
+	if wantsLines(c, viaStart) {
 		cp.lines = s.newLiner(c, st)
+	}
+	if viaStart {
+		cp.tail = &tailRing{}
+		if spec.mode == modeReader {
+			cp.tap = newByteTap(c.name, st)
+		}
+	}
+	if cp.tee != nil {
+		cp.teeMu = s.teeLock(cp.tee)
 	}
 	if r != nil {
 		s.reads = append(s.reads, r)
@@ -197,10 +217,11 @@ func (s *streams) closeReads() {
 }
 
 // feed delivers b to stream st as a drain delivers what it reads: the
-// output of a fake run, whose captures no drain reads.
+// output of a fake run, whose captures no drain reads. With stderr sent
+// to stdout, stderr's bytes are stdout's.
 func (s *streams) feed(st Stream, b []byte) {
 	cp := s.out
-	if st == Stderr {
+	if st == Stderr && !s.merged {
 		cp = s.err
 	}
 	s.activity.Store(time.Now().UnixNano())
@@ -211,11 +232,25 @@ func (s *streams) feed(st Stream, b []byte) {
 }
 
 // flush delivers the last, unterminated lines of a fake run, whose
-// captures no drain reads to EOF.
+// captures no drain reads to EOF, and ends its raw readers.
 func (s *streams) flush() {
 	for _, cp := range []*capture{s.out, s.err} {
 		if cp != nil && cp.lines != nil {
 			cp.lines.flush()
+		}
+		if cp != nil {
+			cp.tap.end()
+		}
+	}
+}
+
+// unblock runs once the tree is dead: neither a line reader under Block
+// nor a raw reader (ToReader) holds the drains back from then on.
+func (s *streams) unblock() {
+	s.hub.unblock()
+	for _, cp := range []*capture{s.out, s.err} {
+		if cp != nil {
+			cp.tap.unblock()
 		}
 	}
 }

@@ -42,6 +42,9 @@ func (c *Cmd) validate() error {
 			return &InvalidError{Program: c.name, Reason: "Tee with a nil writer"}
 		}
 	}
+	if err := c.checkCombined(); err != nil {
+		return err
+	}
 	if err := c.stdin.checkReader(c.name, readerGiven); err != nil {
 		return err
 	}

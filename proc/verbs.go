@@ -60,13 +60,14 @@ func (c *Cmd) RunBytes(ctx context.Context) ([]byte, error) {
 
 // Exec runs the command, which must succeed, discarding stdout unless the
 // command sends it elsewhere explicitly. stderr is still captured, so a
-// failure's error shows its tail.
+// failure's error shows its tail; with stderr sent to stdout
+// (ToStdout), stdout stays captured for the same reason.
 func (c *Cmd) Exec(ctx context.Context) error {
 	if err := c.entry(ctx); err != nil {
 		return err
 	}
 	cc := c
-	if c.stdout.mode == modeCapture {
+	if c.stdout.mode == modeCapture && c.stderr.mode != modeStdout {
 		cc = c.Stdout(Discard())
 	}
 	_, err := cc.Checked(ctx)

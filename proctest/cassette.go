@@ -140,7 +140,7 @@ func (e *CassetteVersionError) Unwrap() error { return ErrCassetteVersion }
 // cassette has a StdinKey.
 type Interaction struct {
 	// The invocation. A replayed command matches on Program, Args, Dir,
-	// Stdin and StdinHMAC.
+	// Stdin, StdinHMAC and StderrToStdout.
 	Program string
 	Args    []string
 	Dir     string
@@ -156,6 +156,12 @@ type Interaction struct {
 	// is not known before the run.
 	Stdin     string
 	StdinHMAC string
+	// StderrToStdout is set for a command whose stderr went to its
+	// stdout (proc.ToStdout): Stdout then holds both streams, and Stderr
+	// nothing. Replay matches on it, so such a recording is never
+	// replayed for a command that keeps the streams apart, or the other
+	// way round.
+	StderrToStdout bool
 
 	// The result. Error is set when the run could not start:
 	// "not_found", "permission", "start" or "dir" (ErrorText then holds
@@ -375,15 +381,16 @@ func (c *Cassette) Start(ctx context.Context, cmd *proc.Cmd) (*proc.RunningProce
 
 // invocation is what replay matches on.
 type invocation struct {
-	Program   string
-	Args      []string
-	Dir       string
-	Stdin     string
-	StdinHMAC string
+	Program        string
+	Args           []string
+	Dir            string
+	Stdin          string
+	StdinHMAC      string
+	StderrToStdout bool `json:",omitempty"`
 }
 
 func (in Interaction) invocation() invocation {
-	return invocation{in.Program, in.Args, in.Dir, in.Stdin, in.StdinHMAC}
+	return invocation{in.Program, in.Args, in.Dir, in.Stdin, in.StdinHMAC, in.StderrToStdout}
 }
 
 func (v invocation) key() string {
@@ -394,7 +401,7 @@ func (v invocation) key() string {
 // request describes cmd as an Interaction without a result.
 func (c *Cassette) request(cmd *proc.Cmd) Interaction {
 	sp := cmd.Spec()
-	in := Interaction{Program: sp.Name, Args: sp.Args, Dir: sp.Dir, Stdin: sp.Stdin}
+	in := Interaction{Program: sp.Name, Args: sp.Args, Dir: sp.Dir, Stdin: sp.Stdin, StderrToStdout: sp.StderrToStdout}
 	if in.Args == nil {
 		in.Args = []string{}
 	}
@@ -560,6 +567,8 @@ type fileInteraction struct {
 	EnvNames  []string `json:"env_names,omitempty"`
 	Stdin     string   `json:"stdin,omitempty"`
 	StdinHMAC string   `json:"stdin_hmac_sha256,omitempty"`
+	// StderrToStdout: the command's stderr went to its stdout.
+	StderrToStdout bool `json:"stderr_to_stdout,omitempty"`
 	// LegacyStdinSHA256 is read, never written, and ignored: an unkeyed
 	// digest of stdin that earlier versions wrote (see OpenCassette).
 	LegacyStdinSHA256 string  `json:"stdin_sha256,omitempty"`
@@ -601,7 +610,7 @@ func encodeCassette(ins []Interaction) ([]byte, error) {
 	f := cassetteFile{Version: CassetteVersion, Interactions: make([]fileInteraction, len(ins))}
 	for i, in := range ins {
 		fi := fileInteraction{Program: in.Program, Args: in.Args, Dir: in.Dir, EnvNames: in.EnvNames,
-			Stdin: in.Stdin, StdinHMAC: in.StdinHMAC, Error: in.Error, ErrorText: in.ErrorText,
+			Stdin: in.Stdin, StdinHMAC: in.StdinHMAC, StderrToStdout: in.StderrToStdout, Error: in.Error, ErrorText: in.ErrorText,
 			Outcome: in.Outcome, ExitCode: in.ExitCode, Signal: in.Signal}
 		fi.Stdout, fi.StdoutBase64 = encodeText(in.Stdout)
 		fi.Stderr, fi.StderrBase64 = encodeText(in.Stderr)
@@ -685,7 +694,7 @@ func parseCassette(path string, b []byte) (ins []Interaction, legacy int, err er
 	ins = make([]Interaction, len(f.Interactions))
 	for i, fi := range f.Interactions {
 		in := Interaction{Program: fi.Program, Args: fi.Args, Dir: fi.Dir, EnvNames: fi.EnvNames,
-			Stdin: fi.Stdin, StdinHMAC: fi.StdinHMAC, Error: fi.Error, ErrorText: fi.ErrorText,
+			Stdin: fi.Stdin, StdinHMAC: fi.StdinHMAC, StderrToStdout: fi.StderrToStdout, Error: fi.Error, ErrorText: fi.ErrorText,
 			Outcome: fi.Outcome, ExitCode: fi.ExitCode, Signal: fi.Signal}
 		if fi.LegacyStdinSHA256 != "" {
 			legacy++

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -345,5 +346,56 @@ func TestCassetteOldStdinDigestIsIgnored(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); strings.Contains(string(b), "stdin_sha256") || strings.Contains(string(b), "2cf24dba") {
 		t.Errorf("the recording again kept the old digest:\n%s", b)
+	}
+}
+
+// TestCassetteCombinedOutputAndRawReader: a real run with stderr sent to
+// stdout is recorded with both streams in stdout and replayed the same
+// way, through a raw stdout reader too; a command that keeps the streams
+// apart does not match that recording.
+func TestCassetteCombinedOutputAndRawReader(t *testing.T) {
+	ctx := ctxFor(t)
+	c := proc.Command(testchild.Exe(), "interleave", "3", "exit", "2")
+	for _, kv := range testchild.EnvVars(testchild.ModeScript) {
+		c = c.SetEnv(kv[0], kv[1])
+	}
+	combined := c.Stderr(proc.ToStdout())
+	const want = "out 1\nerr 1\nout 2\nerr 2\nout 3\nerr 3\n"
+	path := filepath.Join(testchild.TempDir(t), "combined.json")
+	rec, err := proctest.OpenCassette(path, proctest.CassetteOptions{Mode: proctest.Record})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := combined.Runner(rec).Output(ctx)
+	if err != nil || string(r.Stdout) != want || r.ExitCode != 2 {
+		t.Fatalf("the recorded run: %v, %q", err, r.Stdout)
+	}
+	if err := rec.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); !strings.Contains(string(b), `"stderr_to_stdout": true`) {
+		t.Fatalf("the file does not say stderr went to stdout:\n%s", b)
+	}
+
+	cas := proctest.UseCassette(t, path, proctest.CassetteOptions{Mode: proctest.Replay})
+	p, err := combined.Stdout(proc.ToReader()).Runner(cas).Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := io.ReadAll(p.StdoutReader())
+	if err != nil || string(read) != want {
+		t.Fatalf("the replayed reader: %q, %v", read, err)
+	}
+	got, err := p.Wait(ctx)
+	if err != nil || string(got.Stdout) != want || len(got.Stderr) != 0 || got.ExitCode != 2 {
+		t.Fatalf("the replayed run: %v, %+v", err, got)
+	}
+	if st := p.Status(); st.Stdout.Lines != 6 || st.Stderr.Lines != 0 || string(st.Stdout.Tail) != want {
+		t.Fatalf("the replayed status: %+v", st)
+	}
+
+	miss := proctest.UseCassette(&fakeTB{TB: t}, path, proctest.CassetteOptions{Mode: proctest.Replay})
+	if _, err := c.Runner(miss).Output(ctx); !errors.Is(err, proctest.ErrCassetteMiss) {
+		t.Fatalf("the command with separate streams: %v; want a cassette miss", err)
 	}
 }

@@ -33,6 +33,12 @@ import (
 //	                write "listening on HOST:PORT\n" to stdout
 //	listenunix PATH the same on a Unix socket at PATH
 //	lines N         write N numbered lines ("line 1\n" ...) to stdout
+//	interleave N    write "out K\n" to stdout and then "err K\n" to stderr for
+//	                K from 1 to N, each line one write system call, so the
+//	                order of the writes is known exactly
+//	stdinkind       write what stdin is to stdout: "file", "pipe", "null"
+//	                (the null device), "char" (another character device)
+//	                or "other"
 //	waitin          read one line from stdin (a go signal from the test)
 //	failuntil FILE N  count this run in FILE; exit 75 while fewer than N runs
 //	                were counted (a flaky tool, for retry tests)
@@ -123,6 +129,18 @@ func runScript(args []string) int {
 			}
 		case "ids":
 			_, _ = os.Stdout.WriteString(ids())
+		case "interleave":
+			n, _ := strconv.Atoi(next(&i))
+			for k := 1; k <= n; k++ {
+				if _, err := os.Stdout.WriteString("out " + strconv.Itoa(k) + "\n"); err != nil {
+					return 3
+				}
+				if _, err := os.Stderr.WriteString("err " + strconv.Itoa(k) + "\n"); err != nil {
+					return 3
+				}
+			}
+		case "stdinkind":
+			_, _ = os.Stdout.WriteString(stdinKind())
 		case "err":
 			_, _ = os.Stderr.WriteString(next(&i))
 		case "outn":
@@ -237,4 +255,23 @@ func runScript(args []string) int {
 		}
 	}
 	return 0
+}
+
+// stdinKind says what the process's stdin is (see the stdinkind op).
+func stdinKind() string {
+	fi, err := os.Stdin.Stat()
+	switch {
+	case err != nil:
+		return "other"
+	case fi.Mode().IsRegular():
+		return "file"
+	case fi.Mode()&os.ModeNamedPipe != 0:
+		return "pipe"
+	case fi.Mode()&os.ModeCharDevice != 0:
+		if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(fi, null) {
+			return "null"
+		}
+		return "char"
+	}
+	return "other"
 }

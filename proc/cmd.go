@@ -39,6 +39,7 @@ type Cmd struct {
 	okCodes []int
 	limits  []contain.Limit
 	sys     sysSpec
+	attrs   attrSpec
 	runner  Runner
 	logger  *slog.Logger
 	// noOwnerDeath opts out of killing the tree when the owner dies.
@@ -102,6 +103,7 @@ func (c *Cmd) with(f func(*Cmd)) *Cmd {
 	n.okCodes = slices.Clone(c.okCodes)
 	n.limits = slices.Clone(c.limits)
 	n.lines.onLine = slices.Clone(c.lines.onLine)
+	n.attrs = c.attrs.clone()
 	if c.retry.policy != nil {
 		p := *c.retry.policy
 		n.retry.policy = &p

@@ -26,8 +26,10 @@ import (
 // line callbacks, an idle timeout, a parent-death signal and a terminal's
 // foreground (Cmd.Foreground). Output goes to the null device unless c
 // sends it explicitly to Inherit, Discard, ToFile or AppendFile. c's
-// runner is ignored. While the owner lives, the detached process is
-// reaped when it exits, so it never lingers as a zombie.
+// runner is ignored. The process attributes (Rlimit, Nice, OOMScoreAdj,
+// Umask, ExtraFiles, Arg0) apply as to any run. While the owner lives,
+// the detached process is reaped when it exits, so it never lingers as
+// a zombie.
 func Detach(ctx context.Context, c *Cmd) (int, error) {
 	if err := c.entry(ctx); err != nil {
 		return 0, err
@@ -98,7 +100,7 @@ func Detach(ctx context.Context, c *Cmd) (int, error) {
 			s.set(f)
 		}
 	}
-	if err := startDetached(ecmd); err != nil {
+	if err := startBound(startDetached, ecmd, pr.attrs); err != nil {
 		return 0, startError(c.name, err)
 	}
 	pid := ecmd.Process.Pid

@@ -105,6 +105,6 @@ func Detach(ctx context.Context, c *Cmd) (int, error) {
 	}
 	pid := ecmd.Process.Pid
 	go func() { _, _ = ecmd.Process.Wait() }()
-	pr.log.Warn("tether: detached: this process is in no container and outlives its owner", "program", c.name, "pid", pid)
+	pr.log.Warn("tether: detached: this process is in no container and outlives its owner", append([]any{"program", c.name, "pid", pid}, pr.logged...)...)
 	return pid, nil
 }

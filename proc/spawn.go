@@ -44,6 +44,9 @@ type prepared struct {
 	// attrs are what the forker gives the child (nil for nothing).
 	attrs *forker.Attrs
 	log   *slog.Logger
+	// logged are the attributes of the spawn event beyond the program,
+	// pid and mechanism: the command line, when LogCommandLine asks.
+	logged []any
 }
 
 // prepare validates c and builds its exec.Cmd. It creates nothing that
@@ -82,10 +85,13 @@ func prepare(ctx context.Context, c *Cmd) (*prepared, error) {
 		return nil, err
 	}
 	log := c.logger
+	var logged []any
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	} else if c.logLine {
+		logged = []any{"command_line", c.loggedCommandLine()}
 	}
-	return &prepared{c: c, ecmd: ecmd, attrs: attrs, log: log}, nil
+	return &prepared{c: c, ecmd: ecmd, attrs: attrs, log: log, logged: logged}, nil
 }
 
 // newContainer makes the run's fresh container.
@@ -122,7 +128,7 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, viaStart bo
 	files.close()
 	p.stdin.start()
 	p.streams.drain()
-	p.log.Info("tether: spawned", "program", c.name, "pid", p.child.pid, "mechanism", ct.Mechanism())
+	p.log.Info("tether: spawned", append([]any{"program", c.name, "pid", p.child.pid, "mechanism", ct.Mechanism()}, pr.logged...)...)
 	go p.monitor(ctx)
 	return p, nil
 }

@@ -57,9 +57,11 @@ func TestExitErrorIsAnExecExitError(t *testing.T) {
 			t.Errorf("exec.ExitError says %q", ee)
 		}
 	}
-	// Through a pipeline's error.
+	// Through a pipeline's error, and a retry's.
 	_, err = proc.Pipe(script("exit", "4"), script()).Run(ctx)
 	check("pipeline stage", err, 4)
+	err = script("exit", "5").Retry(retry.Policy{MaxAttempts: 2, Retryable: retry.ExitCodes(5), Backoff: retry.Constant{}}).Exec(ctx)
+	check("retried", err, 5)
 }
 
 // An error without a reaped child has no *exec.ExitError: a run

@@ -47,7 +47,7 @@ func TestExitErrorIsAnExecExitError(t *testing.T) {
 	// process killed by CommandContext.
 	err = script("block").Timeout(50 * time.Millisecond).Exec(ctx)
 	if runtime.GOOS == "windows" {
-		checkOS("timeout", err, -1, 1)
+		_ = checkOS("timeout", err, -1, 1)
 	} else if ee := check("timeout", err, -1); ee.Exited() {
 		t.Error("a killed child reads as exited")
 	}
@@ -59,9 +59,9 @@ func TestExitErrorIsAnExecExitError(t *testing.T) {
 	}
 	// Through a pipeline's error, and a retry's.
 	_, err = proc.Pipe(script("exit", "4"), script()).Run(ctx)
-	check("pipeline stage", err, 4)
+	_ = check("pipeline stage", err, 4)
 	err = script("exit", "5").Retry(retry.Policy{MaxAttempts: 2, Retryable: retry.ExitCodes(5), Backoff: retry.Constant{}}).Exec(ctx)
-	check("retried", err, 5)
+	_ = check("retried", err, 5)
 }
 
 // An error without a reaped child has no *exec.ExitError: a run

@@ -131,7 +131,8 @@ func TestPanickingCallbackStackIsLogged(t *testing.T) {
 	if err := r.CallbackErrors[0]; err.Error() != "proc: OnLine callback 0 panicked on stdout and was disabled: bad line" {
 		t.Errorf("error text %q", err)
 	}
-	if !errors.Is(r.CallbackErrors[0], r.CallbackErrors[0].(*proc.CallbackError).Value.(error)) {
+	var ce *proc.CallbackError
+	if !errors.As(r.CallbackErrors[0], &ce) || !errors.Is(ce, ce.Value.(error)) {
 		t.Error("the error does not unwrap to the panic's error")
 	}
 	text := rec.buf.String()

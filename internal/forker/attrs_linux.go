@@ -52,6 +52,16 @@ import (
 // AttrsSupported reports whether Start can apply Attrs here.
 const AttrsSupported = true
 
+// fsJobs serve forks with a umask: their threads do not share the
+// process's filesystem attributes (see unshareFS).
+var fsJobs = pool{setup: unshareFS}
+
+// stopsAtExec reports whether a child with a must be stopped at its exec
+// to be given them.
+func (a *Attrs) stopsAtExec() bool {
+	return len(a.Rlimits) > 0 || a.SetNice || a.SetOOMScoreAdj
+}
+
 // startWith starts cmd on a worker that can apply a: one whose umask is
 // its own when a sets one.
 func startWith(cmd *exec.Cmd, a *Attrs) error {

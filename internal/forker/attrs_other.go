@@ -15,8 +15,6 @@ func startWith(*exec.Cmd, *Attrs) error {
 	return errors.New("forker: process attributes (rlimits, nice, OOM score, umask) are applied only on Linux")
 }
 
-func unshareFS() error { return errors.New("forker: no per-thread filesystem attributes here") }
-
 func onMainThread() bool { return false }
 
 type ownerFS struct{}

@@ -112,12 +112,6 @@ type Rlimit struct {
 	Cur, Max uint64
 }
 
-// stopsAtExec reports whether a child with a must be stopped at its exec
-// to be given them.
-func (a *Attrs) stopsAtExec() bool {
-	return len(a.Rlimits) > 0 || a.SetNice || a.SetOOMScoreAdj
-}
-
 // binding is a Bind registration: the attributes and whether a Start
 // applied them.
 type binding struct {
@@ -185,13 +179,8 @@ type pool struct {
 	setup func() error // run once on each worker's locked thread
 }
 
-var (
-	// jobs serve every fork that needs only a thread that never exits.
-	jobs pool
-	// fsJobs serve forks with a umask: their threads do not share the
-	// process's filesystem attributes (see unshareFS).
-	fsJobs = pool{setup: unshareFS}
-)
+// jobs serve every fork that needs only a thread that never exits.
+var jobs pool
 
 func onPool(cmd *exec.Cmd, a *Attrs, p *pool) error {
 	p.once.Do(func() {

@@ -395,6 +395,41 @@ func badCases() []badCase {
 			return noValue(pid, err)
 		}, is: []error{proc.ErrUnsupported}, not: validation, as: []any{new(*contain.UnsupportedError)}},
 
+		// ---- process attributes ----
+		{name: "rlimit soft above hard", cmd: func(_ *testing.T, k *badKit) *proc.Cmd { return k.script().Rlimit(proc.RlimitCore, 2, 1) },
+			is: []error{proc.ErrInvalid}, not: validation, as: invalid()},
+		{name: "unknown rlimit", cmd: func(_ *testing.T, k *badKit) *proc.Cmd { return k.script().Rlimit(proc.Resource(99), 1, 1) },
+			is: []error{proc.ErrInvalid}, not: validation, as: invalid()},
+		{name: "nice above 19", cmd: func(_ *testing.T, k *badKit) *proc.Cmd { return k.script().Nice(20) },
+			is: []error{proc.ErrInvalid}, not: validation, as: invalid()},
+		{name: "nice below -20", cmd: func(_ *testing.T, k *badKit) *proc.Cmd { return k.script().Nice(-21) },
+			is: []error{proc.ErrInvalid}, not: validation, as: invalid()},
+		{name: "OOM score adjustment out of range", cmd: func(_ *testing.T, k *badKit) *proc.Cmd { return k.script().OOMScoreAdj(1001) },
+			is: []error{proc.ErrInvalid}, not: validation, as: invalid()},
+		{name: "umask beyond the permission bits", cmd: func(_ *testing.T, k *badKit) *proc.Cmd { return k.script().Umask(0o1022) },
+			is: []error{proc.ErrInvalid}, not: validation, as: invalid()},
+		{name: "NUL in argv[0]", cmd: func(_ *testing.T, k *badKit) *proc.Cmd { return k.script().Arg0("a\x00b") },
+			is: []error{proc.ErrInvalid}, not: validation, as: invalid()},
+		{name: "closed extra file", cmd: func(t *testing.T, k *badKit) *proc.Cmd {
+			f, err := os.Open(k.aFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = f.Close()
+			return k.script().ExtraFiles(f)
+		}, is: []error{proc.ErrInvalid}, not: validation, as: invalid()},
+		{name: "attribute unsupported here", skip: func() string {
+			if runtime.GOOS == "linux" {
+				return "Linux gives a child every process attribute"
+			}
+			return ""
+		}, cmd: func(_ *testing.T, k *badKit) *proc.Cmd {
+			if runtime.GOOS == "windows" {
+				return k.script().Umask(0o022)
+			}
+			return k.script().Rlimit(proc.RlimitCore, 0, 0)
+		}, is: []error{proc.ErrUnsupported}, not: validation, as: []any{new(*contain.UnsupportedError)}},
+
 		// ---- groups ----
 		{name: "closed group: Start", call: func(t *testing.T, k *badKit) error {
 			g := k.closedGroup(t)

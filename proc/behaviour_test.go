@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -186,6 +189,74 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 	}
 	if !strings.Contains(text, "mechanism=") || !strings.Contains(text, "pid=") {
 		t.Errorf("events lack mechanism or pid:\n%s", text)
+	}
+}
+
+// The command line is logged only when asked, through the scrub when
+// one is given, and the child gets the real arguments either way.
+func TestLogCommandLineIsOptIn(t *testing.T) {
+	ctx := ctxFor(t, patience)
+	logged := func(c *proc.Cmd) (string, []string) {
+		t.Helper()
+		var rec recorder
+		r, err := c.Logger(slog.New(slog.NewTextHandler(&rec, nil))).Output(ctx)
+		if err != nil || r.Err() != nil {
+			t.Fatal(err, r.Err())
+		}
+		reps, err := testchild.ParseReports(r.Stdout)
+		if err != nil || len(reps) != 1 {
+			t.Fatalf("reports %v, %v", reps, err)
+		}
+		args, err := reps[0].DecodedArgs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.buf.String(), args
+	}
+	argv := []string{"--token", "secret-token", "-p=secret-p", "it's", "--token"}
+	c := child(testchild.ModeArgv, argv...)
+
+	text, args := logged(c)
+	if strings.Contains(text, "command_line") || strings.Contains(text, "secret") {
+		t.Errorf("the command line was logged without LogCommandLine:\n%s", text)
+	}
+	text, _ = logged(c.LogCommandLine(nil))
+	// The text handler quotes the value as strconv.Quote does.
+	want := "command_line=" + strconv.Quote(proc.Command(testchild.Exe(), argv...).CommandLine())
+	if !strings.Contains(text, want) {
+		t.Errorf("LogCommandLine(nil) logged\n%s\nwant it to contain\n%s", text, want)
+	}
+	text, got := logged(c.LogCommandLine(proc.RedactFlagValues("--token", "-p")))
+	want = "command_line=" + strconv.Quote(proc.Command(testchild.Exe(), "--token", "REDACTED", "-p=REDACTED", "it's", "--token").CommandLine())
+	if !strings.Contains(text, want) || strings.Contains(text, "secret") {
+		t.Errorf("a scrubbed command line logged\n%s\nwant it to contain\n%s", text, want)
+	}
+	if !slices.Equal(got, argv) || !slices.Equal(args, argv) {
+		t.Errorf("the child got %q and %q, want %q", args, got, argv)
+	}
+
+	// Without a Logger the scrub is not even called.
+	calls := 0
+	if _, err := c.LogCommandLine(func(a []string) []string { calls++; return a }).Output(ctx); err != nil || calls != 0 {
+		t.Errorf("without a Logger: %v, scrub called %d times", err, calls)
+	}
+}
+
+// A scrub that panics does so before anything is spawned.
+func TestLogCommandLineScrubPanicSpawnsNothing(t *testing.T) {
+	marker := filepath.Join(testchild.TempDir(t), "ran")
+	c := script("failuntil", marker, "0").Logger(slog.New(slog.DiscardHandler)).
+		LogCommandLine(func([]string) []string { panic("scrub failed") })
+	func() {
+		defer func() {
+			if v := recover(); v != "scrub failed" {
+				t.Errorf("recovered %v, want the scrub's panic", v)
+			}
+		}()
+		_, _ = c.Output(ctxFor(t, patience))
+	}()
+	if _, err := os.Stat(marker); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the program ran (%v)", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/forker"
 )
 
 // child is a run's direct child. One goroutine starts and reaps it
@@ -12,15 +13,16 @@ import (
 // reaped, so they are read-only from then on (started and pid from the
 // moment start returns).
 type child struct {
-	ecmd    *exec.Cmd // nil for a fake run
+	ecmd    *exec.Cmd     // nil for a fake run
+	attrs   *forker.Attrs // what the forker gives the child, nil for nothing
 	pid     int
 	started time.Time
 	exited  chan struct{} // closed once the child is reaped
 	exitAt  time.Time     // valid once exited is closed
 }
 
-func newChild(ecmd *exec.Cmd) *child {
-	return &child{ecmd: ecmd, exited: make(chan struct{})}
+func newChild(ecmd *exec.Cmd, attrs *forker.Attrs) *child {
+	return &child{ecmd: ecmd, attrs: attrs, exited: make(chan struct{})}
 }
 
 // start starts the child in ct and reaps it, in one goroutine: the
@@ -31,7 +33,7 @@ func newChild(ecmd *exec.Cmd) *child {
 func (ch *child) start(ct contain.Container, began func(time.Time)) error {
 	started := make(chan error, 1)
 	go func() {
-		if err := ct.Start(ch.ecmd); err != nil {
+		if err := startBound(ct.Start, ch.ecmd, ch.attrs); err != nil {
 			started <- err
 			return
 		}
@@ -47,6 +49,28 @@ func (ch *child) start(ct contain.Container, began func(time.Time)) error {
 	}
 	ch.pid = ch.ecmd.Process.Pid
 	return nil
+}
+
+// startBound starts ecmd with start (a container's Start, or Detach's)
+// with attrs bound to it, so that the forker, which every tether backend
+// forks through, gives them to the child before its program runs. A start
+// that did not go through the forker (a Backend from elsewhere) has
+// started the child without them: it is killed and reaped, and the run
+// fails with ErrUnsupported, rather than go on without what the Cmd asked
+// for.
+func startBound(start func(*exec.Cmd) error, ecmd *exec.Cmd, attrs *forker.Attrs) error {
+	if attrs == nil {
+		return start(ecmd)
+	}
+	withdraw := forker.Bind(ecmd, *attrs)
+	err := start(ecmd)
+	if applied := withdraw(); err != nil || applied {
+		return err
+	}
+	_ = ecmd.Process.Kill()
+	_ = ecmd.Wait()
+	return &contain.UnsupportedError{Mechanism: "proc", Op: "process attributes (Rlimit, Nice, OOMScoreAdj, Umask)",
+		Reason: "the backend did not start the child through tether's forker, so they could not be given before the program ran; the child was killed"}
 }
 
 // reaped records the child's end at t.

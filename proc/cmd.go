@@ -39,8 +39,13 @@ type Cmd struct {
 	okCodes []int
 	limits  []contain.Limit
 	sys     sysSpec
+	attrs   attrSpec
 	runner  Runner
 	logger  *slog.Logger
+	// logLine logs the command line at spawn (LogCommandLine), through
+	// scrub when it is not nil.
+	logLine bool
+	scrub   func([]string) []string
 	// noOwnerDeath opts out of killing the tree when the owner dies.
 	noOwnerDeath bool
 	// fromNil marks a Cmd a builder method made from a nil *Cmd.
@@ -102,6 +107,7 @@ func (c *Cmd) with(f func(*Cmd)) *Cmd {
 	n.okCodes = slices.Clone(c.okCodes)
 	n.limits = slices.Clone(c.limits)
 	n.lines.onLine = slices.Clone(c.lines.onLine)
+	n.attrs = c.attrs.clone()
 	if c.retry.policy != nil {
 		p := *c.retry.policy
 		n.retry.policy = &p
@@ -147,8 +153,14 @@ func (c *Cmd) CommandLine() string {
 	if c == nil {
 		return ""
 	}
-	words := make([]string, 0, 1+len(c.args))
-	for _, w := range append([]string{c.name}, c.args...) {
+	return quoteWords(c.name, c.args)
+}
+
+// quoteWords joins name and args, each quoted for a POSIX shell where
+// needed.
+func quoteWords(name string, args []string) string {
+	words := make([]string, 0, 1+len(args))
+	for _, w := range append([]string{name}, args...) {
 		words = append(words, shellQuote(w))
 	}
 	return strings.Join(words, " ")
@@ -278,8 +290,58 @@ func (c *Cmd) Backend(b contain.Backend) *Cmd { return c.Runner(NewRunner(b)) }
 // Logger returns a copy that logs spawn, exit, timeout, cancellation and
 // teardown events to l. Events carry the program name, pid, mechanism,
 // outcome and durations, never argument or environment values, the
-// working directory or output. Nil turns logging off (the default).
+// working directory or output, unless LogCommandLine asks for the
+// arguments. Nil turns logging off (the default).
 func (c *Cmd) Logger(l *slog.Logger) *Cmd { return c.with(func(n *Cmd) { n.logger = l }) }
+
+// LogCommandLine returns a copy whose spawn event ("tether: spawned", at
+// Info level on the Logger) carries the command line as the attribute
+// command_line, quoted as CommandLine quotes it, as execa's verbose option
+// prints it. It is off by default because it reveals argument values,
+// which tether otherwise never logs: a token, a password or a private
+// path given as an argument goes wherever the log goes.
+//
+// scrub, if not nil, is given a copy of the arguments (without the
+// program name) and returns what to log in their place, such as
+// RedactFlagValues("--password"); the child still gets the real ones. It
+// runs on the verb's goroutine before anything is spawned, once per
+// attempt, and only when there is a Logger, so a scrub that panics
+// spawns nothing. Detach logs the command line the same way.
+func (c *Cmd) LogCommandLine(scrub func(args []string) []string) *Cmd {
+	return c.with(func(n *Cmd) { n.logLine, n.scrub = true, scrub })
+}
+
+// RedactFlagValues returns a scrub for LogCommandLine that logs the value
+// of each flag named in flags as "REDACTED": the argument that follows
+// the flag ("--token", "abc"), or what follows its "=" ("--token=abc").
+// Flags are matched exactly as written, dashes included, so list every
+// spelling ("-p", "--password").
+func RedactFlagValues(flags ...string) func(args []string) []string {
+	secret := make(map[string]bool, len(flags))
+	for _, f := range flags {
+		secret[f] = true
+	}
+	return func(args []string) []string {
+		for i := 0; i < len(args); i++ {
+			if name, _, ok := strings.Cut(args[i], "="); ok && secret[name] {
+				args[i] = name + "=REDACTED"
+			} else if secret[args[i]] && i+1 < len(args) {
+				args[i+1] = "REDACTED"
+				i++
+			}
+		}
+		return args
+	}
+}
+
+// loggedCommandLine is the command line LogCommandLine logs, scrubbed.
+func (c *Cmd) loggedCommandLine() string {
+	args := slices.Clone(c.args)
+	if c.scrub != nil {
+		args = c.scrub(args)
+	}
+	return quoteWords(c.name, args)
+}
 
 // SurviveOwnerDeath returns a copy whose tree is not killed when the
 // owner process dies abruptly. By default it is: the container registers

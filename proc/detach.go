@@ -26,9 +26,10 @@ import (
 // line callbacks, an idle timeout, a parent-death signal and a terminal's
 // foreground (Cmd.Foreground). Output goes to the null device unless c
 // sends it explicitly to Inherit, Discard, ToFile or AppendFile (stderr
-// also to ToStdout, where stdout goes). c's
-// runner is ignored. While the owner lives, the detached process is
-// reaped when it exits, so it never lingers as a zombie.
+// also to ToStdout, where stdout goes). c's runner is ignored. The
+// process attributes (Rlimit, Nice, OOMScoreAdj, Umask, ExtraFiles,
+// Arg0) apply as to any run. While the owner lives, the detached process
+// is reaped when it exits, so it never lingers as a zombie.
 func Detach(ctx context.Context, c *Cmd) (int, error) {
 	if err := c.entry(ctx); err != nil {
 		return 0, err
@@ -106,11 +107,11 @@ func Detach(ctx context.Context, c *Cmd) (int, error) {
 			s.set(f)
 		}
 	}
-	if err := startDetached(ecmd); err != nil {
+	if err := startBound(startDetached, ecmd, pr.attrs); err != nil {
 		return 0, startError(c.name, err)
 	}
 	pid := ecmd.Process.Pid
 	go func() { _, _ = ecmd.Process.Wait() }()
-	pr.log.Warn("tether: detached: this process is in no container and outlives its owner", "program", c.name, "pid", pid)
+	pr.log.Warn("tether: detached: this process is in no container and outlives its owner", append([]any{"program", c.name, "pid", pid}, pr.logged...)...)
 	return pid, nil
 }

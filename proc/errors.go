@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -185,6 +186,18 @@ func (e *DirError) Unwrap() []error { return []error{ErrStart, e.Err} }
 // program, the outcome and at most a 200-byte preview of stderr (or of
 // stdout when stderr is empty) with control and bidi characters escaped.
 // Result holds everything that was captured.
+//
+// Code written for os/exec keeps working: ExitCode is exec.ExitError's,
+// and when the direct child was reaped (it exited, or a signal ended it,
+// tether's kill included) errors.As finds an *exec.ExitError underneath,
+// built from the child's *os.ProcessState, with StderrTail as its
+// Stderr. That is the OS's own view: on Windows a tree tether killed
+// reads there as exit code 1 (what TerminateJobObject leaves), where
+// ExitCode and Signal say -1 and SIGKILL. A run that never had a
+// process has none: one cancelled before
+// it spawned, and a test double's (proctest, NewResult, FakeProcess),
+// whose ExitError carries the code and outcome it was given but no
+// *exec.ExitError.
 type ExitError struct {
 	Program string
 	Outcome Outcome
@@ -205,6 +218,8 @@ type ExitError struct {
 	cause error
 	// stdin is the run's *StdinError, if its Stdin reader failed too.
 	stdin error
+	// osExit is the os/exec view of the reaped child, nil without one.
+	osExit *exec.ExitError
 }
 
 const (
@@ -215,6 +230,9 @@ const (
 func (e *ExitError) Error() string {
 	var b strings.Builder
 	b.WriteString("proc: ")
+	if e.Program == "" {
+		b.WriteString("(no program)")
+	}
 	b.WriteString(e.Program)
 	switch e.Outcome {
 	case Exited:
@@ -230,6 +248,9 @@ func (e *ExitError) Error() string {
 	case IdleTimedOut:
 		b.WriteString(" produced no output for its idle timeout")
 		e.writeEnd(&b)
+	default:
+		// A zero Result (or ExitError) describes no run.
+		b.WriteString(" has no outcome (" + e.Outcome.String() + "): not the result of a run")
 	}
 	if errors.Is(e.cause, ErrOutputTooLarge) {
 		b.WriteString(" (output too large)")
@@ -279,8 +300,9 @@ func (e *ExitError) Is(target error) bool {
 }
 
 // Unwrap returns the causes: the context's error for a cancellation (so
-// errors.Is(err, context.Canceled) holds) or ErrOutputTooLarge, and the
-// run's *StdinError when its Stdin reader failed too.
+// errors.Is(err, context.Canceled) holds) or ErrOutputTooLarge, the
+// run's *StdinError when its Stdin reader failed too, and the
+// *exec.ExitError of the reaped child, if there was one.
 func (e *ExitError) Unwrap() []error {
 	var out []error
 	if e.cause != nil {
@@ -289,8 +311,16 @@ func (e *ExitError) Unwrap() []error {
 	if e.stdin != nil {
 		out = append(out, e.stdin)
 	}
+	if e.osExit != nil {
+		out = append(out, e.osExit)
+	}
 	return out
 }
+
+// ExitCode returns the direct child's exit code when it exited by
+// itself, else -1 (a signal, tether's kill), as exec.ExitError.ExitCode
+// does. It is Code.
+func (e *ExitError) ExitCode() int { return e.Code }
 
 // Preview returns at most max bytes of b (its end, where errors usually
 // are), as text with control characters, invalid UTF-8 and bidirectional
@@ -447,6 +477,33 @@ func (e *ParseError) Error() string {
 
 // Unwrap returns ErrParse and parse's error.
 func (e *ParseError) Unwrap() []error { return []error{ErrParse, e.Err} }
+
+// CallbackError reports an OnLine callback that panicked (see
+// Result.CallbackErrors): tether recovered the panic and disabled that
+// callback for the rest of the run. Its Error names the callback, the
+// stream and the panic value; the goroutine stack of the panic is in
+// Stack, and in the run's log (the "stack" attribute of the warning),
+// never in the error text.
+type CallbackError struct {
+	// Index is the callback's position among the Cmd's OnLine callbacks,
+	// from 0; Stream the stream whose line it was given.
+	Index  int
+	Stream Stream
+	// Value is what the callback panicked with; Stack the stack of the
+	// panicking goroutine (runtime/debug.Stack).
+	Value any
+	Stack []byte
+}
+
+func (e *CallbackError) Error() string {
+	return fmt.Sprintf("proc: OnLine callback %d panicked on %s and was disabled: %v", e.Index, e.Stream, e.Value)
+}
+
+// Unwrap returns the panic value when it is an error.
+func (e *CallbackError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
 
 // IndexedError is the error of one command of a fan-out (OutputAll,
 // WaitAll), tagged with its index in the input.

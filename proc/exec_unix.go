@@ -8,6 +8,8 @@ package proc
 //
 //   - envAllowsLeadingEquals, envKeyEqual: the environment's names;
 //   - sysSpec.apply: the SysProcAttr a Cmd asks for, or ErrUnsupported;
+//   - Cmd.checkAttrs, attrSpec.apply: the process attributes (attrs.go)
+//     this platform can give a child, and giving them;
 //   - startDetached: the start of a Detach;
 //   - checkGrace, signalName, exitStatus, killLeavesNoSignal: signals,
 //     and how a child ended;
@@ -21,6 +23,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gotether/tether/internal/forker"
 )
 
 // envAllowsLeadingEquals: only Windows has "=C:"-style variables.
@@ -84,12 +88,13 @@ func exitStatus(ps *os.ProcessState) (code int, signal string) {
 	return ps.ExitCode(), ""
 }
 
-// startDetached starts cmd in a session of its own.
+// startDetached starts cmd in a session of its own, through the forker,
+// which applies the attributes bound to cmd (see startBound).
 func startDetached(cmd *exec.Cmd) error {
 	// sysSpec.apply always sets a SysProcAttr on unix.
 	cmd.SysProcAttr.Setsid = true
 	cmd.SysProcAttr.Setpgid = false
-	return cmd.Start()
+	return forker.Start(cmd)
 }
 
 // killLeavesNoSignal: a killed process's wait status names SIGKILL.

@@ -15,6 +15,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/gotether/tether/internal/forker"
 )
 
 // envAllowsLeadingEquals: cmd.exe keeps per-drive directories in
@@ -109,4 +111,58 @@ func pendingBytes(f *os.File) (n int, ok bool) {
 		return 0, false
 	}
 	return int(avail), true
+}
+
+// priorityClasses are the CreateProcess flags of the priority classes.
+const priorityClasses = windows.IDLE_PRIORITY_CLASS | windows.BELOW_NORMAL_PRIORITY_CLASS |
+	windows.NORMAL_PRIORITY_CLASS | windows.ABOVE_NORMAL_PRIORITY_CLASS |
+	windows.HIGH_PRIORITY_CLASS | windows.REALTIME_PRIORITY_CLASS
+
+// checkAttrs refuses the attributes Windows does not have, and a nice
+// value next to a priority class given as a creation flag.
+func (c *Cmd) checkAttrs() error {
+	a := c.attrs
+	switch {
+	case len(a.rlimits) > 0:
+		return unsupported(c.name, "resource limits (Rlimit)", "Windows has no rlimits; a Job Object's limits (Cmd.Limits) bound the tree instead")
+	case a.oomSet:
+		return unsupported(c.name, "an OOM score adjustment", "only Linux has oom_score_adj")
+	case a.umaskSet:
+		return unsupported(c.name, "a umask", "Windows has no umask")
+	case len(a.extraFiles) > 0:
+		return unsupported(c.name, "extra files", "Windows has no numbered descriptors to hand on")
+	case a.niceSet && c.sys.winFlags&priorityClasses != 0:
+		return &InvalidError{Program: c.name, Reason: "Nice and a priority class in WindowsCreationFlags: choose one"}
+	}
+	return nil
+}
+
+// apply sets argv[0] and the priority class Nice chooses on ecmd; the
+// forker has nothing to do here.
+func (a attrSpec) apply(program string, ecmd *exec.Cmd) (*forker.Attrs, error) {
+	if a.arg0Set && isBatchFile(ecmd.Path) {
+		return nil, unsupported(program, "argv[0] (Arg0) for a batch file", "cmd.exe runs a batch file and names it itself")
+	}
+	a.applyCommon(ecmd)
+	if a.niceSet {
+		ecmd.SysProcAttr.CreationFlags |= priorityClass(a.nice)
+	}
+	return nil, nil
+}
+
+// priorityClass maps a nice value to the priority class that holds it
+// (see Cmd.Nice). REALTIME is never chosen: it can starve the system's
+// own threads.
+func priorityClass(nice int) uint32 {
+	switch {
+	case nice >= MaxNice:
+		return windows.IDLE_PRIORITY_CLASS
+	case nice > 0:
+		return windows.BELOW_NORMAL_PRIORITY_CLASS
+	case nice == 0:
+		return windows.NORMAL_PRIORITY_CLASS
+	case nice >= -10:
+		return windows.ABOVE_NORMAL_PRIORITY_CLASS
+	}
+	return windows.HIGH_PRIORITY_CLASS
 }

@@ -64,7 +64,7 @@ func newFake(ctx context.Context, c *Cmd, pid int, viaStart bool) (*FakeProcess,
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	ch := newChild(nil)
+	ch := newChild(nil, nil)
 	ch.pid, ch.started = pid, time.Now()
 	p := newRun(c, fakeContainer{}, slog.New(slog.DiscardHandler), ch)
 	p.streams.began(ch.started)

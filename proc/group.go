@@ -50,6 +50,8 @@ type GroupOptions struct {
 // Cmd asks for it) inside the group. Its methods are safe for concurrent
 // use. A Group must be closed (Close or Shutdown); until then its members
 // live on even after the runs that started them have been waited for.
+// Only NewGroup makes one: every method of a zero Group (or a nil *Group)
+// fails with an *InvalidError saying so, and its Mechanism is "".
 type Group struct {
 	ct    contain.Container
 	log   *slog.Logger
@@ -100,8 +102,24 @@ func NewGroup(ctx context.Context, opts GroupOptions) (*Group, error) {
 	return g, nil
 }
 
-// Mechanism returns the mechanism that holds the group's trees.
-func (g *Group) Mechanism() contain.Mechanism { return g.ct.Mechanism() }
+// Mechanism returns the mechanism that holds the group's trees ("" for a
+// zero Group).
+func (g *Group) Mechanism() contain.Mechanism {
+	if g.unmade() != nil {
+		return ""
+	}
+	return g.ct.Mechanism()
+}
+
+// unmade is the error of every method of a Group that NewGroup did not
+// make (a zero Group, or a nil *Group): it has no container, so it has
+// nothing to run in, to signal or to close.
+func (g *Group) unmade() error {
+	if g == nil || g.ct == nil {
+		return &InvalidError{Program: "group", Reason: "a zero Group (or a nil *Group) has no container: make one with NewGroup"}
+	}
+	return nil
+}
 
 // Start starts c in the group, in a nested container of its own, and
 // returns its handle. Everything c says applies as it would alone
@@ -130,6 +148,9 @@ func (g *Group) Output(ctx context.Context, c *Cmd) (*Result, error) {
 }
 
 func (g *Group) start(ctx context.Context, c *Cmd, streaming bool) (*RunningProcess, error) {
+	if err := g.unmade(); err != nil {
+		return nil, err
+	}
 	if err := c.entry(ctx); err != nil {
 		return nil, err
 	}
@@ -196,6 +217,9 @@ func groupClosed(op string) error {
 // as Close is: the group accepts no new run from then on. Use Close or
 // Shutdown to also confirm death and release the group.
 func (g *Group) Signal(sig os.Signal) error {
+	if err := g.unmade(); err != nil {
+		return err
+	}
 	if sig == os.Kill {
 		g.mu.Lock()
 		g.closed = true
@@ -220,6 +244,9 @@ func (g *Group) Suspend(ctx context.Context) error {
 	if ctx == nil {
 		return nilContext("group", "Suspend")
 	}
+	if err := g.unmade(); err != nil {
+		return err
+	}
 	return g.ct.Freeze(ctx)
 }
 
@@ -228,6 +255,9 @@ func (g *Group) Suspend(ctx context.Context) error {
 func (g *Group) Resume(ctx context.Context) error {
 	if ctx == nil {
 		return nilContext("group", "Resume")
+	}
+	if err := g.unmade(); err != nil {
+		return err
 	}
 	return g.ct.Thaw(ctx)
 }
@@ -252,6 +282,9 @@ type ProcessInfo struct {
 // after its details are read, so a pid that exited and was recycled by a
 // stranger meanwhile is left out rather than misreported.
 func (g *Group) Processes() ([]ProcessInfo, error) {
+	if err := g.unmade(); err != nil {
+		return nil, err
+	}
 	pids, err := g.ct.Pids()
 	if err != nil {
 		return nil, err
@@ -275,7 +308,12 @@ func (g *Group) Processes() ([]ProcessInfo, error) {
 
 // Stats reports the whole group's resource use (see contain.Stats: what a
 // mechanism cannot measure is marked unavailable, never zero).
-func (g *Group) Stats() (contain.Stats, error) { return g.ct.Stats() }
+func (g *Group) Stats() (contain.Stats, error) {
+	if err := g.unmade(); err != nil {
+		return contain.Stats{}, err
+	}
+	return g.ct.Stats()
+}
 
 // Samples returns an iterator that reads Stats at once and then every
 // interval, until ctx ends, the consumer stops, or the group is closed,
@@ -289,6 +327,10 @@ func (g *Group) Samples(ctx context.Context, interval time.Duration) iter.Seq[Sa
 	return func(yield func(Sample) bool) {
 		if ctx == nil {
 			yield(Sample{Time: time.Now(), Err: nilContext("group", "Samples")})
+			return
+		}
+		if err := g.unmade(); err != nil {
+			yield(Sample{Time: time.Now(), Err: err})
 			return
 		}
 		t := time.NewTicker(interval)
@@ -342,6 +384,9 @@ func (g *Group) Adopt(ctx context.Context, pid int) (Adoption, error) {
 	if ctx == nil {
 		return Adoption{}, nilContext("group", "Adopt")
 	}
+	if err := g.unmade(); err != nil {
+		return Adoption{}, err
+	}
 	if pid == os.Getpid() || pid == 1 {
 		return Adoption{}, &InvalidError{Reason: fmt.Sprintf("group Adopt: refusing pid %d (the calling process or init)", pid)}
 	}
@@ -380,6 +425,9 @@ func (g *Group) Adopt(ctx context.Context, pid int) (Adoption, error) {
 func (g *Group) Close(ctx context.Context) error {
 	if ctx == nil {
 		return nilContext("group", "Close")
+	}
+	if err := g.unmade(); err != nil {
+		return err
 	}
 	g.closeMu.Lock()
 	defer g.closeMu.Unlock()
@@ -452,6 +500,9 @@ type ShutdownReport struct {
 func (g *Group) Shutdown(ctx context.Context, grace time.Duration) (ShutdownReport, error) {
 	if ctx == nil {
 		return ShutdownReport{}, nilContext("group", "Shutdown")
+	}
+	if err := g.unmade(); err != nil {
+		return ShutdownReport{}, err
 	}
 	began := time.Now()
 	g.closeMu.Lock()

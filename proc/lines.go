@@ -3,9 +3,9 @@ package proc
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"iter"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/gotether/tether/encoding"
@@ -20,6 +20,8 @@ const (
 	Stderr
 )
 
+// String names the stream ("stdout"); an unknown value prints as
+// Stream(n).
 func (s Stream) String() string {
 	switch s {
 	case Stdout:
@@ -27,7 +29,7 @@ func (s Stream) String() string {
 	case Stderr:
 		return "stderr"
 	}
-	return "unknown"
+	return "Stream(" + strconv.Itoa(int(s)) + ")"
 }
 
 // Line is one line of a child's output, decoded to UTF-8 (see
@@ -58,6 +60,20 @@ const (
 	EventExited
 )
 
+// String names the kind ("line"); an unknown value prints as
+// EventKind(n).
+func (k EventKind) String() string {
+	switch k {
+	case EventStarted:
+		return "started"
+	case EventLine:
+		return "line"
+	case EventExited:
+		return "exited"
+	}
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
+}
+
 // Event is one item of the merged event stream.
 type Event struct {
 	Kind   EventKind
@@ -84,6 +100,22 @@ const (
 	// FailOverflow kills the tree; the run fails with ErrOutputTooLarge.
 	FailOverflow
 )
+
+// String names the policy ("drop oldest"); an unknown value prints as
+// Overflow(n).
+func (o Overflow) String() string {
+	switch o {
+	case Block:
+		return "block"
+	case DropOldest:
+		return "drop oldest"
+	case DropNewest:
+		return "drop newest"
+	case FailOverflow:
+		return "fail"
+	}
+	return "Overflow(" + strconv.Itoa(int(o)) + ")"
+}
 
 // Defaults for line streams. The longest line delivered whole is
 // encoding.DefaultMaxLine (1 MiB) unless Cmd.MaxLine says otherwise; a
@@ -170,7 +202,8 @@ func (c *Cmd) LineBuffer(lines int, bytes int64, policy Overflow) *Cmd {
 // sent to Inherit, Discard or a file yields none, and a stderr sent to
 // stdout (ToStdout) yields its lines as stdout's. A callback that
 // panics is recovered, disabled for the rest of the run and reported in
-// Result.CallbackErrors; the other callbacks and the draining go on.
+// Result.CallbackErrors as a *CallbackError; the other callbacks and the
+// draining go on.
 func (c *Cmd) OnLine(f func(Line)) *Cmd {
 	return c.with(func(n *Cmd) { n.lines.onLine = append(append([]func(Line){}, n.lines.onLine...), f) })
 }
@@ -241,7 +274,7 @@ func (l *liner) call(i int, f func(Line), line Line) {
 	defer func() {
 		if v := recover(); v != nil {
 			l.dead[i] = true
-			l.panics.add(fmt.Errorf("proc: OnLine callback %d panicked on %s and was disabled: %v\n%s", i, l.stream, v, debug.Stack()))
+			l.panics.add(&CallbackError{Index: i, Stream: l.stream, Value: v, Stack: debug.Stack()})
 		}
 	}()
 	f(line)

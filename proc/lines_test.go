@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"iter"
+	"log/slog"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -105,6 +106,38 @@ func TestPanickingCallbackIsDisabledAndReported(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(r.Stdout), "line 1\n") || r.Streams.Stdout.Lines != 5 {
 		t.Fatalf("draining stopped: %q", r.Stdout)
+	}
+	// The error is one line; the stack is a field, and in the log.
+	var ce *proc.CallbackError
+	if !errors.As(r.CallbackErrors[0], &ce) || ce.Index != 0 || ce.Stream != proc.Stdout || ce.Value != "boom" {
+		t.Fatalf("callback error %#v", r.CallbackErrors[0])
+	}
+	if msg := ce.Error(); strings.Contains(msg, "\n") || strings.Contains(msg, "goroutine") {
+		t.Errorf("the error text holds the stack: %q", msg)
+	}
+	if !strings.Contains(string(ce.Stack), "goroutine") {
+		t.Errorf("Stack holds no stack: %q", ce.Stack)
+	}
+}
+
+// The panic's stack goes to the log with the warning.
+func TestPanickingCallbackStackIsLogged(t *testing.T) {
+	var rec recorder
+	log := slog.New(slog.NewTextHandler(&rec, nil))
+	r, err := script("lines", "1").OnLine(func(proc.Line) { panic(errors.New("bad line")) }).Logger(log).Output(ctxFor(t, patience))
+	if err != nil || len(r.CallbackErrors) != 1 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if err := r.CallbackErrors[0]; err.Error() != "proc: OnLine callback 0 panicked on stdout and was disabled: bad line" {
+		t.Errorf("error text %q", err)
+	}
+	var ce *proc.CallbackError
+	if !errors.As(r.CallbackErrors[0], &ce) || !errors.Is(ce, ce.Value.(error)) {
+		t.Error("the error does not unwrap to the panic's error")
+	}
+	text := rec.buf.String()
+	if !strings.Contains(text, "line callback panicked") || !strings.Contains(text, "stack=") || !strings.Contains(text, "goroutine") {
+		t.Errorf("the warning lacks the stack:\n%s", text)
 	}
 }
 

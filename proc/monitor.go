@@ -48,7 +48,12 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 	td := p.teardownTree(escaped)
 	r := p.finish(p.ending(ctx, why, killed, td))
 	for _, err := range r.CallbackErrors {
-		p.log.Warn("tether: line callback panicked and was disabled", "program", r.Program, "pid", r.Pid, "err", err)
+		attrs := []any{"program", r.Program, "pid", r.Pid, "err", err}
+		var ce *CallbackError
+		if errors.As(err, &ce) {
+			attrs = append(attrs, "stack", string(ce.Stack))
+		}
+		p.log.Warn("tether: line callback panicked and was disabled", attrs...)
 	}
 	p.log.Info("tether: exited", "program", r.Program, "pid", r.Pid, "mechanism", r.Mechanism,
 		"outcome", r.Outcome.String(), "code", r.ExitCode, "signal", r.Signal,

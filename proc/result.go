@@ -3,7 +3,10 @@ package proc
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gotether/tether/contain"
@@ -29,6 +32,8 @@ const (
 	IdleTimedOut
 )
 
+// String names the outcome ("exited", "timed out"); an unknown value
+// prints as Outcome(n).
 func (o Outcome) String() string {
 	switch o {
 	case Exited:
@@ -42,7 +47,7 @@ func (o Outcome) String() string {
 	case IdleTimedOut:
 		return "idle timed out"
 	}
-	return "unknown"
+	return "Outcome(" + strconv.Itoa(int(o)) + ")"
 }
 
 // Result is what a finished run produced. A non-zero exit, a signal and a
@@ -94,8 +99,8 @@ type Result struct {
 	// Streams counts the bytes and lines of each stream and the lines
 	// line-stream readers lost to overflow.
 	Streams Counters
-	// CallbackErrors reports OnLine callbacks that panicked (each was
-	// disabled; the run went on).
+	// CallbackErrors reports OnLine callbacks that panicked, each a
+	// *CallbackError (each was disabled; the run went on).
 	CallbackErrors []error
 	// StdinErr is the error the Stdin reader returned before the run
 	// ended, nil if none: the child saw its input end there, so its
@@ -107,6 +112,8 @@ type Result struct {
 	okCodes   []int
 	tooLarge  bool
 	cancelErr error
+	// state is the reaped child's, nil for a test double's run.
+	state *os.ProcessState
 }
 
 // StdoutText returns stdout decoded to text with the command's encoding
@@ -133,7 +140,9 @@ func (r *Result) Success() bool {
 // Err returns nil for a successful run, an *ExitError for a failed one,
 // and a *StdinError for a run that succeeded on a truncated input (its
 // Stdin reader failed). An *ExitError of a run whose reader failed also
-// matches ErrStdin: the child's own failure comes first.
+// matches ErrStdin: the child's own failure comes first. A zero Result,
+// which describes no run, is not a success: its error says it has no
+// outcome.
 func (r *Result) Err() error {
 	if r.Success() {
 		if r.StdinErr != nil {
@@ -164,6 +173,9 @@ func (r *Result) exitError() *ExitError {
 	}
 	if r.StdinErr != nil {
 		e.stdin = &StdinError{Program: r.Program, Err: r.StdinErr}
+	}
+	if r.state != nil {
+		e.osExit = &exec.ExitError{ProcessState: r.state, Stderr: bytes.Clone(e.StderrTail)}
 	}
 	return e
 }
@@ -240,6 +252,9 @@ func (p *RunningProcess) finish(e ending) *Result {
 	r.Duration = p.child.exitAt.Sub(p.child.started)
 	r.Mechanism = p.container.Mechanism()
 	r.Pid = p.child.pid
+	if p.child.ecmd != nil {
+		r.state = p.child.ecmd.ProcessState
+	}
 	r.Usage = e.usage
 	r.StdinErr = e.stdinErr
 	if e.outcome == Cancelled {

@@ -142,8 +142,8 @@ func inheritableFds(t *testing.T) map[int]string {
 // child's own child, which would inherit any descriptor that leaked
 // without close-on-exec. Every way of wiring the streams is checked:
 // capture, streaming with an interactive stdin, a pipeline, files.
-// proc has no way to pass extra descriptors (no ExtraFiles), so 0-2 is
-// the whole list, besides what this test process was itself started
+// proc passes extra descriptors only when asked (Cmd.ExtraFiles, not used
+// here), so 0-2 is the whole list, besides what this test process was itself started
 // with without close-on-exec, which no child can be spared (logged; see
 // the limits in docs/security.md).
 func TestSecurityChildSeesOnlyStdio(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strconv"
 )
 
 // DefaultCap is the default capture cap per stream: 32 MiB. Stdout keeps
@@ -23,6 +24,20 @@ const (
 	// with ErrOutputTooLarge (the first bytes are kept).
 	CapFail
 )
+
+// String names the policy ("keep head"); an unknown value prints as
+// CapPolicy(n).
+func (p CapPolicy) String() string {
+	switch p {
+	case KeepHead:
+		return "keep head"
+	case KeepTail:
+		return "keep tail"
+	case CapFail:
+		return "fail"
+	}
+	return "CapPolicy(" + strconv.Itoa(int(p)) + ")"
+}
 
 type outMode int
 

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/forker"
 	"github.com/gotether/tether/internal/teardown"
 )
 
@@ -40,7 +41,12 @@ func startIn(ctx context.Context, c *Cmd, mk func(context.Context, *prepared) (c
 type prepared struct {
 	c    *Cmd
 	ecmd *exec.Cmd
-	log  *slog.Logger
+	// attrs are what the forker gives the child (nil for nothing).
+	attrs *forker.Attrs
+	log   *slog.Logger
+	// logged are the attributes of the spawn event beyond the program,
+	// pid and mechanism: the command line, when LogCommandLine asks.
+	logged []any
 }
 
 // prepare validates c and builds its exec.Cmd. It creates nothing that
@@ -68,6 +74,10 @@ func prepare(ctx context.Context, c *Cmd) (*prepared, error) {
 		return nil, err
 	}
 	ecmd.Path, ecmd.Env = path, env
+	attrs, err := c.attrs.apply(c.name, ecmd)
+	if err != nil {
+		return nil, err
+	}
 	if err := batchCommandLine(c.name, ecmd); err != nil {
 		return nil, err
 	}
@@ -75,10 +85,13 @@ func prepare(ctx context.Context, c *Cmd) (*prepared, error) {
 		return nil, err
 	}
 	log := c.logger
+	var logged []any
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	} else if c.logLine {
+		logged = []any{"command_line", c.loggedCommandLine()}
 	}
-	return &prepared{c: c, ecmd: ecmd, log: log}, nil
+	return &prepared{c: c, ecmd: ecmd, attrs: attrs, log: log, logged: logged}, nil
 }
 
 // newContainer makes the run's fresh container.
@@ -103,7 +116,7 @@ func (c *Cmd) containOptions() contain.Options {
 // closes ct and everything it opened.
 func (pr *prepared) spawn(ctx context.Context, ct contain.Container, viaStart bool) (*RunningProcess, error) {
 	c := pr.c
-	p := newRun(c, ct, pr.log, newChild(pr.ecmd))
+	p := newRun(c, ct, pr.log, newChild(pr.ecmd, pr.attrs))
 	var files childFiles
 	if err := p.wire(pr.ecmd, &files, viaStart); err != nil {
 		return nil, p.abandon(&files, err)
@@ -115,7 +128,7 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, viaStart bo
 	files.close()
 	p.stdin.start()
 	p.streams.drain()
-	p.log.Info("tether: spawned", "program", c.name, "pid", p.child.pid, "mechanism", ct.Mechanism())
+	p.log.Info("tether: spawned", append([]any{"program", c.name, "pid", p.child.pid, "mechanism", ct.Mechanism()}, pr.logged...)...)
 	go p.monitor(ctx)
 	return p, nil
 }

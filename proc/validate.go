@@ -59,6 +59,12 @@ func (c *Cmd) validate() error {
 			return err
 		}
 	}
+	if err := c.attrs.validate(c.name); err != nil {
+		return err
+	}
+	if err := c.checkAttrs(); err != nil {
+		return err
+	}
 	return c.env.validate(c.name)
 }
 

@@ -32,7 +32,10 @@ import (
 //   - Usage: the real tree's resource use as its container measured it;
 //     a scripted run has no tree to measure;
 //   - Mechanism: the kernel mechanism that held the real tree, and
-//     proc.FakeMechanism for the scripted one.
+//     proc.FakeMechanism for the scripted one;
+//   - state: the real child's *os.ProcessState, behind the
+//     *exec.ExitError its error unwraps to; a scripted run has no
+//     process, so its error has none (proc.ExitError says so).
 func TestScriptedRunReportsWhatARealRunReports(t *testing.T) {
 	stdout := []byte("ok \xff\xfe done\nsecond line")
 	const stderr = "warn: it went wrong\n"
@@ -42,7 +45,7 @@ func TestScriptedRunReportsWhatARealRunReports(t *testing.T) {
 	}
 
 	ignore := cmp.Options{
-		cmpopts.IgnoreFields(proc.Result{}, "Pid", "Duration", "Usage", "Mechanism"),
+		cmpopts.IgnoreFields(proc.Result{}, "Pid", "Duration", "Usage", "Mechanism", "state"),
 		cmpopts.IgnoreFields(proc.Status{}, "Pid", "Elapsed", "StartTime", "Mechanism"),
 		cmp.Exporter(func(reflect.Type) bool { return true }),
 		cmpopts.EquateErrors(),

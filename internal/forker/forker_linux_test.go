@@ -7,8 +7,11 @@ import (
 	"errors"
 	"os/exec"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gotether/tether/internal/forker"
 	"github.com/gotether/tether/internal/testchild"
@@ -66,5 +69,38 @@ func TestStartWithoutParentDeathSignal(t *testing.T) {
 	var ee *exec.ExitError
 	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 3 {
 		t.Fatalf("Wait = %v, want exit 3", err)
+	}
+}
+
+// Start applies the attributes bound to a command, and the binding says
+// so; one never started says it was not applied.
+func TestBoundAttributesAreApplied(t *testing.T) {
+	cmd := testchild.Command(testchild.ModeAttrs)
+	var out strings.Builder
+	cmd.Stdout = &out
+	withdraw := forker.Bind(cmd, forker.Attrs{Nice: 6, SetNice: true, Umask: 0o026, SetUmask: true,
+		Rlimits: []forker.Rlimit{{Resource: unix.RLIMIT_CORE, Name: "RLIMIT_CORE", Cur: 512, Max: 1024}}})
+	err := forker.Start(cmd)
+	if !withdraw() {
+		t.Error("the binding says Start did not apply it")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	reps, err := testchild.ParseReports([]byte(out.String()))
+	if err != nil || len(reps) != 1 {
+		t.Fatalf("reports %v, %v", reps, err)
+	}
+	r := reps[0]
+	if r.Nice == nil || *r.Nice != 6 || r.Umask != "0026" || r.Rlimits["RLIMIT_CORE"] != [2]uint64{512, 1024} {
+		t.Errorf("child nice %v umask %q core %v", r.Nice, r.Umask, r.Rlimits["RLIMIT_CORE"])
+	}
+	// A binding withdrawn without a Start was not applied.
+	other := testchild.Command(testchild.ModeAttrs)
+	if forker.Bind(other, forker.Attrs{SetNice: true})() {
+		t.Error("a binding without a Start says it was applied")
 	}
 }

@@ -28,6 +28,7 @@ import (
 //	holdsid         the same, the grandchild calling setsid first (Windows:
 //	                started detached in a new process group)
 //	outhex HEX      write the bytes HEX encodes to stdout
+//	writefd FD TEXT write TEXT to descriptor FD (an inherited extra file)
 //	ids             write "uid gid sid pid" to stdout (-1 where the OS has none)
 //	listen ADDR     listen on TCP ADDR ("127.0.0.1:0"), accept in the background,
 //	                write "listening on HOST:PORT\n" to stdout
@@ -72,6 +73,19 @@ func runScript(args []string) int {
 		switch op := args[i]; op {
 		case "out":
 			_, _ = os.Stdout.WriteString(next(&i))
+		case "writefd":
+			fd, err := strconv.Atoi(next(&i))
+			if err != nil {
+				return 2
+			}
+			f := os.NewFile(uintptr(fd), "fd "+strconv.Itoa(fd))
+			if f == nil {
+				return 2
+			}
+			if _, err := f.WriteString(next(&i)); err != nil {
+				fmt.Fprintln(os.Stderr, "testchild: writefd:", err)
+				return 3
+			}
 		case "outhex":
 			b, err := hex.DecodeString(next(&i))
 			if err != nil {

@@ -56,6 +56,17 @@ type Report struct {
 	Status map[string]string `json:"status,omitempty"`
 	// Open is the outcome of opening the file named by ModeCreds.
 	Open string `json:"open,omitempty"`
+	// Arg0 is os.Args[0]; Nice, Umask (octal, as /proc/self/status
+	// prints it), Rlimits (soft and hard by RLIMIT_ name) and
+	// OOMScoreAdj are the Linux attributes, PriorityClass the Windows
+	// one (ModeAttrs), Cwd its working directory.
+	Cwd           string               `json:"cwd,omitempty"`
+	Arg0          string               `json:"arg0,omitempty"`
+	Nice          *int                 `json:"nice,omitempty"`
+	Umask         string               `json:"umask,omitempty"`
+	Rlimits       map[string][2]uint64 `json:"rlimits,omitempty"`
+	OOMScoreAdj   *int                 `json:"oom_score_adj,omitempty"`
+	PriorityClass uint32               `json:"priority_class,omitempty"`
 	// Err is set when the helper could not find out what it reports.
 	Err string `json:"err,omitempty"`
 }

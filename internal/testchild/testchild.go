@@ -255,6 +255,8 @@ func runMode(mode string, args []string) int {
 		return runNS(args)
 	case ModeFds, ModeArgv, ModeCreds:
 		return runSecurity(mode, args)
+	case ModeAttrs:
+		return runAttrs()
 	case ModeSpin:
 		d, err := time.ParseDuration(arg(0))
 		if err != nil {

@@ -249,7 +249,7 @@ func TestAttributeTheKernelRefusesFailsTheStart(t *testing.T) {
 // written elsewhere.
 type startsDirectly struct{ contain.Backend }
 
-func (b startsDirectly) New(ctx context.Context, o contain.Options) (contain.Container, error) {
+func (b startsDirectly) NewContainer(ctx context.Context, o contain.Options) (contain.Container, error) {
 	c, err := b.Backend.NewContainer(ctx, o)
 	if err != nil {
 		return nil, err

@@ -41,6 +41,17 @@ type endRequest struct {
 	// was decided: the request came too late, and the child's own exit
 	// stands.
 	late bool
+	// delivered, when not nil, is closed once every run that a batch of
+	// requests (requestEnds) asks has its request: no run acts on its
+	// own before the others have theirs (see requestEnds).
+	delivered chan struct{}
+}
+
+// await returns once every request of r's batch has been delivered.
+func (r endRequest) await() {
+	if r.delivered != nil {
+		<-r.delivered
+	}
 }
 
 // requested reports a request from outside the monitor.
@@ -119,17 +130,32 @@ func (p *RunningProcess) noteGroupKill() {
 // them before the first is asked: ending one run can make another exit
 // (a pipeline's cat reads EOF once the stage before it is killed), and
 // that exit is the request's doing, not the run's own.
+//
+// No run acts on its request before every run has one: otherwise the
+// owner's goroutine, preempted between two sends on a loaded machine,
+// let the first stage be killed and the next one read EOF and exit
+// before its own request arrived, and that exit read as the stage's own
+// (seen under Wine on CI, a chain timeout reported as a clean exit).
 func requestEnds(runs []*RunningProcess, by endReason, skip int) {
 	late := make([]bool, len(runs))
 	for j, q := range runs {
 		late[j] = q.hasExited()
 	}
+	delivered := make(chan struct{})
+	defer close(delivered)
 	for j, q := range runs {
 		if j != skip {
-			q.requestEnd(by, late[j])
+			q.ends.send(endRequest{by: by, late: late[j], delivered: delivered})
+			if testHookRequested != nil {
+				testHookRequested(j)
+			}
 		}
 	}
 }
+
+// testHookRequested, when set, runs in requestEnds after the request to
+// runs[j] is sent: a test stands in there for a preempted owner.
+var testHookRequested func(j int)
 
 // hasExited reports whether the direct child's exit has been seen.
 func (p *RunningProcess) hasExited() bool { return p.child.hasExited() }

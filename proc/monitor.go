@@ -28,6 +28,7 @@ var testHookReleased func()
 // polling cgroup.events while a Close removed the directory).
 func (p *RunningProcess) monitor(ctx context.Context) {
 	why := p.awaitEnd(ctx)
+	why.await()
 	p.stopping.Store(true)
 	escaped, killed := false, false
 	if p.hasExited() {

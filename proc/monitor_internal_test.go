@@ -120,3 +120,54 @@ func TestRequestAfterTheExitLeavesTheChildsOwnOutcome(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchedRequestsAllArriveBeforeAnyActs stands in for an owner
+// preempted between two of a pipeline's end requests: after the request
+// to the first stage is sent, the test waits (up to a bound) for the
+// second stage, a cat, to exit. Before, the first stage's monitor killed
+// it at once, the cat read EOF and exited before its own request came,
+// and the chain's timeout was reported as the cat's clean exit (seen
+// once under Wine on CI). Now no monitor acts before every request of
+// the batch is delivered, so the cat is still running when its request
+// comes, and both stages report the timeout.
+func TestBatchedRequestsAllArriveBeforeAnyActs(t *testing.T) {
+	var p *RunningPipeline
+	started := make(chan struct{})
+	testHookRequested = func(j int) {
+		if j != 0 {
+			return
+		}
+		<-started
+		cat := p.stages[1]
+		deadline := time.Now().Add(1500 * time.Millisecond)
+		for !cat.hasExited() && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	t.Cleanup(func() { testHookRequested = nil })
+
+	ctx, cancel := context.WithTimeout(context.Background(), testchild.Patience)
+	defer cancel()
+	script := func(args ...string) *Cmd {
+		c := Command(testchild.Exe(), args...)
+		for _, kv := range testchild.EnvVars(testchild.ModeScript) {
+			c = c.SetEnv(kv[0], kv[1])
+		}
+		return c
+	}
+	var err error
+	p, err = Pipe(script("block"), script("cat")).Timeout(100 * time.Millisecond).Start(ctx)
+	close(started)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := p.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range r.Stages {
+		if s.Outcome != TimedOut {
+			t.Errorf("stage %d: %v (code %d), want timed out", i, s.Outcome, s.ExitCode)
+		}
+	}
+}

@@ -585,6 +585,9 @@ func testAdoptNoSuchProcess(r *run) {
 		r.record(cmd.Process.Pid)
 		zp := cmd.Process.Pid
 		r.waitDead("the child to exit", zp)
+		if err := waitExited(zp); err != nil {
+			r.t.Fatalf("waitid(%d, WNOWAIT): %v", zp, err)
+		}
 		// Not reaped yet: its pid cannot have been reused.
 		zerr := c.Adopt(zp)
 		if err := cmd.Wait(); err != nil {

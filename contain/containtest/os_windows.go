@@ -17,3 +17,7 @@ const zombiesVisible = true
 func openDescriptors() (int, error) {
 	return 0, fmt.Errorf("no descriptors on this OS, and no reliable count of its handles everywhere (Wine's GetProcessHandleCount is a stub): %w", errors.ErrUnsupported)
 }
+
+// waitExited has nothing to add on Windows: sysproc.Alive already says
+// whether the process has exited.
+func waitExited(int) error { return nil }

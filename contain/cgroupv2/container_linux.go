@@ -177,13 +177,20 @@ func (c *container) Start(cmd *exec.Cmd) error {
 	cmd.SysProcAttr = attr
 	err = forker.Start(cmd)
 	_ = unix.Close(fd)
-	if err != nil {
-		cmd.SysProcAttr = orig // nothing was created: the caller's command is as it was
-		return err
-	}
 	c.mu.Lock()
 	killed := c.killed || c.closed
 	c.mu.Unlock()
+	if err != nil {
+		cmd.SysProcAttr = orig // nothing was created: the caller's command is as it was
+		if killed {
+			// Killed or closed (this container or an enclosing one)
+			// while the child was being placed: clone3 found the
+			// directory removed (ENOENT) or the cgroup dying (ENODEV).
+			// That is the race Start documents, not a spawn failure.
+			return fmt.Errorf("contain: cgroupv2 %s: closed while the child was starting (%v): %w", c.dir, err, contain.ErrClosed)
+		}
+		return err
+	}
 	if killed {
 		_ = writeFile(c.dir, "cgroup.kill", "1") // its children too, if it had time to fork
 		_ = cmd.Process.Kill()

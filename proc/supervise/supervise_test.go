@@ -446,15 +446,24 @@ func TestSupervisorSlowEventReaderDropsOldest(t *testing.T) {
 		Backoff: retry.Constant{}, GuardThreshold: -1,
 		StopWhen: func(*proc.Result) bool { n++; return n == 100 },
 	})
-	if _, err := s.Wait(ctx); err != nil {
+	st, err := s.Wait(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
+	// Under Wine a start now and then fails inside CreateProcess (a fault
+	// of Wine's, see scripts/test-windows.sh): that attempt makes two
+	// events (start failed, restarting) and no Result for StopWhen.
+	failed := st.Runs - 100
+	if failed < 0 || (failed > 0 && runtime.GOOS != "windows") {
+		t.Fatalf("%d incarnations for 100 Results", st.Runs)
+	}
+	want := 300 + 2*failed
 	total, seen := 0, 0
 	for ev := range s.Events() {
 		total += ev.Dropped + 1
 		seen++
 	}
-	if seen != supervise.EventBuffer || total != 300 {
-		t.Fatalf("saw %d events, %d with drops; want %d and %d", seen, total, supervise.EventBuffer, 300)
+	if seen != supervise.EventBuffer || total != want {
+		t.Fatalf("saw %d events, %d with drops; want %d and %d (%d failed starts)", seen, total, supervise.EventBuffer, want, failed)
 	}
 }

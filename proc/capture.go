@@ -22,6 +22,9 @@ type capture struct {
 	teeMu *sync.Mutex
 	// tap is the caller's raw reader (ToReader), nil without one.
 	tap *byteTap
+	// prompt keeps the unterminated line for WaitForPrompt; nil unless
+	// the run's handle is handed out (Start).
+	prompt *promptWatch
 	// over is called once when the cap is passed under CapFail.
 	over func()
 
@@ -66,11 +69,13 @@ func (c *capture) drain() {
 			if c.lines != nil {
 				c.lines.write(dst[:n])
 			}
+			c.prompt.write(dst[:n])
 		}
 		if err != nil {
 			if c.lines != nil {
 				c.lines.flush()
 			}
+			c.prompt.end()
 			c.tap.end()
 			return
 		}

@@ -40,8 +40,11 @@ type Cmd struct {
 	limits  []contain.Limit
 	sys     sysSpec
 	attrs   attrSpec
-	runner  Runner
-	logger  *slog.Logger
+	term    termSpec
+	// strip removes terminal control sequences from the text (StripControls).
+	strip  bool
+	runner Runner
+	logger *slog.Logger
 	// logLine logs the command line at spawn (LogCommandLine), through
 	// scrub when it is not nil.
 	logLine bool

@@ -70,6 +70,9 @@ func Detach(ctx context.Context, c *Cmd) (int, error) {
 	if c.sys.foreground != nil {
 		refused = append(refused, "a terminal's foreground")
 	}
+	if c.term.set {
+		refused = append(refused, "a terminal")
+	}
 	if len(refused) > 0 {
 		return 0, unsupported(c.name, "Detach with "+strings.Join(refused, ", "), "a detached process has no owner to enforce them")
 	}

@@ -251,6 +251,9 @@ type liner struct {
 	cbs    []func(Line)
 	dead   []bool
 	panics *callbackPanics // shared by both streams
+	// strip, when not nil, removes control sequences from the lines
+	// (StripControls); it follows a sequence from one line to the next.
+	strip *stripper
 }
 
 func (l *liner) write(chunk []byte) {
@@ -261,7 +264,11 @@ func (l *liner) write(chunk []byte) {
 func (l *liner) flush() { l.r.Flush(l.emit) }
 
 func (l *liner) emit(el encoding.Line) {
-	line := Line{Stream: l.stream, Text: el.Text(), Cut: el.Cut, Partial: el.Partial}
+	text := el.Text()
+	if l.strip != nil {
+		text = string(l.strip.appendStripped(make([]byte, 0, len(text)), text))
+	}
+	line := Line{Stream: l.stream, Text: text, Cut: el.Cut, Partial: el.Partial}
 	for i, f := range l.cbs {
 		if !l.dead[i] {
 			l.call(i, f, line)

@@ -109,6 +109,7 @@ type Result struct {
 	StdinErr error
 
 	enc       [3]encoding.Encoding
+	strip     bool // StripControls: the text accessors strip
 	okCodes   []int
 	tooLarge  bool
 	cancelErr error
@@ -118,11 +119,20 @@ type Result struct {
 
 // StdoutText returns stdout decoded to text with the command's encoding
 // (UTF-8 by default): always valid UTF-8, invalid input replaced by
-// U+FFFD. Use Stdout for the exact bytes.
-func (r *Result) StdoutText() string { return decodeAll(r.enc[Stdout], r.Stdout) }
+// U+FFFD, and without terminal control sequences if the command asked
+// for StripControls. Use Stdout for the exact bytes.
+func (r *Result) StdoutText() string { return r.text(Stdout, r.Stdout) }
 
 // StderrText returns stderr as text, like StdoutText.
-func (r *Result) StderrText() string { return decodeAll(r.enc[Stderr], r.Stderr) }
+func (r *Result) StderrText() string { return r.text(Stderr, r.Stderr) }
+
+func (r *Result) text(st Stream, b []byte) string {
+	s := decodeAll(r.enc[st], b)
+	if r.strip {
+		s = stripControls(s)
+	}
+	return s
+}
 
 // decodeAll decodes a whole capture with the same decoder the line
 // streams use, so text and lines agree (a leading BOM is dropped, a run
@@ -214,7 +224,7 @@ func NewResult(c *Cmd, outcome Outcome, code int, signal string, stdout, stderr 
 func newResult(c *Cmd, outcome Outcome, code int, signal string) *Result {
 	r := &Result{
 		Program: c.name, Args: slices.Clone(c.args), Outcome: outcome, ExitCode: -1, Signal: signal,
-		Attempts: 1, okCodes: slices.Clone(c.okCodes), enc: c.lines.enc,
+		Attempts: 1, okCodes: slices.Clone(c.okCodes), enc: c.lines.enc, strip: c.strip,
 	}
 	if outcome == Exited {
 		r.ExitCode = code

@@ -65,7 +65,11 @@ func prepare(ctx context.Context, c *Cmd) (*prepared, error) {
 	if err := checkDir(c.dir); err != nil {
 		return nil, err
 	}
-	env, err := c.env.environ()
+	envs := c.env
+	if c.term.set {
+		envs = terminalEnv(envs, c.term.rows, c.term.cols)
+	}
+	env, err := envs.environ()
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +161,9 @@ func (fs *childFiles) close() {
 // writer, a capture per stream tether reads.
 func (p *RunningProcess) wire(ecmd *exec.Cmd, files *childFiles, viaStart bool) error {
 	c := p.cmd
+	if c.term.set {
+		return p.wireTerminal(ecmd, files, viaStart)
+	}
 	stdin, w, feed, err := c.stdin.open()
 	if err != nil {
 		return &StartError{Program: c.name, Err: err}

@@ -155,6 +155,7 @@ func (s *runStdin) abandon() {
 	if s.w != nil {
 		s.w.Close()
 	}
+	s.writer.shut()
 }
 
 // childGone runs once the child is dead: the writer fails from then on,

@@ -105,6 +105,7 @@ func (s *streams) add(c *Cmd, st Stream, r *os.File, viaStart bool) {
 	}
 	if viaStart {
 		cp.tail = &tailRing{}
+		cp.prompt = &promptWatch{}
 		if spec.mode == modeReader {
 			cp.tap = newByteTap(c.name, st)
 		}
@@ -135,6 +136,9 @@ func (s *streams) newLiner(c *Cmd, st Stream) *liner {
 		cbs:    ls.onLine,
 		dead:   make([]bool, len(ls.onLine)),
 		panics: &s.panics,
+	}
+	if c.strip {
+		l.strip = &stripper{}
 	}
 	s.liners = append(s.liners, l)
 	return l
@@ -229,6 +233,7 @@ func (s *streams) feed(st Stream, b []byte) {
 	if cp.lines != nil {
 		cp.lines.write(b)
 	}
+	cp.prompt.write(b)
 }
 
 // flush delivers the last, unterminated lines of a fake run, whose
@@ -240,6 +245,7 @@ func (s *streams) flush() {
 		}
 		if cp != nil {
 			cp.tap.end()
+			cp.prompt.end()
 		}
 	}
 }

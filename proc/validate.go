@@ -65,6 +65,9 @@ func (c *Cmd) validate() error {
 	if err := c.checkAttrs(); err != nil {
 		return err
 	}
+	if err := c.checkTerminal(); err != nil {
+		return err
+	}
 	return c.env.validate(c.name)
 }
 

@@ -53,6 +53,21 @@ import (
 //	kill SIG        send signal number SIG to itself (unix)
 //	killgroup SIG   send signal number SIG to its own process group, as
 //	                kill(0, SIG) does (unix; exits 2 elsewhere)
+//
+// and, on Linux, the operations of a child on a terminal (unknown ops
+// elsewhere):
+//
+//	tty             write "tty ISATTY0 ISATTY1\n" (true or false each)
+//	winsize         write "size ROWS COLS\n", the terminal's size
+//	winch           write the size, wait for SIGWINCH, write the size again
+//	colour TEXT     write TEXT and a newline, in red with a title sequence
+//	                when stdout is a terminal, plain otherwise
+//	password PROMPT turn the terminal's echo off, write PROMPT (no newline),
+//	                read a line, turn echo on, write "\ngot LINE\n" (Go-quoted)
+//	raw             put the terminal in raw mode (cfmakeraw: no echo, no
+//	                line editing, no signals, no output processing)
+//	sumin N         read N bytes of stdin, write "sum SHA256HEX\n"
+//	outbin N        write Pattern(N) to stdout
 const ModeScript = "script"
 
 // Script returns the arguments of a ModeScript child: pairs and single
@@ -264,8 +279,14 @@ func runScript(args []string) int {
 			_ = p.Signal(syscall.Signal(n))
 			return Block()
 		default:
-			fmt.Fprintln(os.Stderr, "testchild: script: unknown op", op)
-			return 2
+			handled, code := terminalOp(op, func() string { return next(&i) })
+			if !handled {
+				fmt.Fprintln(os.Stderr, "testchild: script: unknown op", op)
+				return 2
+			}
+			if code >= 0 {
+				return code
+			}
 		}
 	}
 	return 0
@@ -288,4 +309,14 @@ func stdinKind() string {
 		return "char"
 	}
 	return "other"
+}
+
+// Pattern returns n bytes that take every value and do not repeat with a
+// short period, for checking that binary output arrived intact.
+func Pattern(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + i/251)
+	}
+	return b
 }

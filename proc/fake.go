@@ -69,7 +69,7 @@ func newFake(ctx context.Context, c *Cmd, pid int, viaStart bool) (*FakeProcess,
 	p := newRun(c, fakeContainer{}, slog.New(slog.DiscardHandler), ch)
 	p.streams.began(ch.started)
 	f := &FakeProcess{p: p}
-	if c.stdin.kind == stdinInteractive {
+	if c.stdin.kind == stdinInteractive || c.term.set {
 		r, w, err := os.Pipe()
 		if err != nil {
 			return nil, err

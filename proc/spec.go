@@ -33,8 +33,11 @@ type Spec struct {
 	// StderrToStdout is set when stderr goes where stdout goes
 	// (Stderr(ToStdout())): stdout then carries both streams.
 	StderrToStdout bool
-	Timeout        time.Duration
-	OKCodes        []int
+	// TerminalRows and TerminalCols are the size given with Terminal
+	// (both 0 without one); a terminal run's stderr is stdout's.
+	TerminalRows, TerminalCols uint16
+	Timeout                    time.Duration
+	OKCodes                    []int
 	// Grace and GracePeriod are what Grace was given (nil and 0 when it
 	// was not called).
 	Grace       os.Signal
@@ -54,10 +57,11 @@ func (c *Cmd) Spec() Spec {
 		Stdin: map[stdinKind]string{stdinNone: "", stdinBytes: "bytes", stdinLines: "lines", stdinFile: "file",
 			stdinReader: "reader", stdinInherit: "inherit", stdinInteractive: "interactive"}[c.stdin.kind],
 		StdinBytes:     slices.Clone(c.stdin.bytes),
-		StderrToStdout: c.stderr.mode == modeStdout,
-		Timeout:        c.timeout,
-		OKCodes:        slices.Clone(c.okCodes),
-		Grace:          c.grace.sig, GracePeriod: c.grace.period,
+		StderrToStdout: c.stderr.mode == modeStdout || c.term.set,
+		TerminalRows:   c.term.rows, TerminalCols: c.term.cols,
+		Timeout: c.timeout,
+		OKCodes: slices.Clone(c.okCodes),
+		Grace:   c.grace.sig, GracePeriod: c.grace.period,
 		Logger: c.logger,
 	}
 	for _, op := range c.env.ops {

@@ -41,7 +41,13 @@ func (s *StdinWriter) WriteLine(line string) error {
 
 // SendControl writes the control character Ctrl-c as one byte: 'C' (or
 // 'c') gives 0x03, 'D' gives 0x04, '[' gives ESC. Without a terminal this
-// is just a byte; no signal is generated (use RunningProcess.Signal).
+// is just a byte; no signal is generated (use RunningProcess.Signal). On
+// a terminal run (Cmd.Terminal) the terminal acts on it as on a key
+// press, unless the child turned that off (raw mode): Ctrl-C sends
+// SIGINT and Ctrl-\ SIGQUIT to the child's foreground process group,
+// Ctrl-D at the start of a line is the end of input. Ctrl-Z does nothing
+// there: the kernel discards a terminal's stop signal for a process
+// group with no parent in its session, which a terminal run's is.
 func (s *StdinWriter) SendControl(c byte) error {
 	if c >= 'a' && c <= 'z' {
 		c -= 'a' - 'A'
@@ -53,7 +59,10 @@ func (s *StdinWriter) SendControl(c byte) error {
 	return err
 }
 
-// Close closes stdin: the child reads EOF.
+// Close closes stdin: the child reads EOF. On a terminal run (Cmd.Terminal)
+// it only closes tether's writing side: the terminal stays the child's
+// stdin and gives no EOF (send Ctrl-D with SendControl('D') at the start
+// of a line for that).
 func (s *StdinWriter) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -68,7 +77,8 @@ func (s *StdinWriter) Close() error {
 func (s *StdinWriter) shut() { _ = s.Close() }
 
 // Stdin returns the writer for the child's stdin. Unless the Cmd asked
-// for InteractiveStdin, every method of the writer fails.
+// for InteractiveStdin or Terminal, every method of the writer fails. On
+// a terminal run what it writes is typed into the terminal.
 func (p *RunningProcess) Stdin() *StdinWriter { return p.stdin.writer }
 
 var _ io.Writer = (*StdinWriter)(nil)

@@ -94,7 +94,8 @@ func (s *streams) add(c *Cmd, st Stream, r *os.File, viaStart bool) {
 	spec := c.stdout
 	if st == Stderr {
 		spec = c.stderr
-		if spec.mode == modeStdout {
+		if spec.mode == modeStdout || c.term.set {
+			// A terminal merges the streams as 2>&1 does.
 			s.merged = true
 			return
 		}

@@ -130,7 +130,7 @@ func (p *RunningProcess) wireTerminal(ecmd *exec.Cmd, files *childFiles, viaStar
 		p.stdin.set(stdinInteractive, w, nil, viaStart)
 	}
 	p.streams.add(c, Stdout, master, viaStart)
-	p.streams.merged = true
+	p.streams.add(c, Stderr, nil, viaStart) // merged: no capture of its own
 	p.term = master
 	return nil
 }

@@ -444,3 +444,37 @@ func TestFakeTerminalRun(t *testing.T) {
 		t.Fatalf("%+v %v", r, err)
 	}
 }
+
+// TestTerminalSetsidGrandchild: a grandchild that leaves the session
+// (setsid) and keeps the terminal open does not hold the run: where the
+// backend contains it, it dies with the tree; under process groups,
+// where it escapes, reading stops once the tree is dead (the terminal
+// read through the poller, so closing it ends the read) and the run
+// ends with the output written.
+func TestTerminalSetsidGrandchild(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b contain.Backend) {
+		pids := testchild.PidFile(t)
+		begin := time.Now()
+		r, err := script("holdsid", "pids", pids, "out", "done").Terminal(24, 80).Backend(b).Output(ctxFor(t, patience))
+		took := time.Since(begin)
+		if err != nil || !r.Success() || r.StdoutText() != "done" {
+			t.Fatalf("Output = %+v, %v", r, err)
+		}
+		tree := testchild.ReadPidFile(t, pids, patience)
+		escapee := tree["holdsid"]
+		if b.Availability().ContainsSetsid {
+			if testchild.Alive(escapee) {
+				t.Fatalf("setsid grandchild %d alive after Output returned under %s", escapee, b.Mechanism())
+			}
+			return
+		}
+		if !testchild.Alive(escapee) {
+			t.Fatalf("setsid grandchild %d died under %s; the escape did not happen", escapee, b.Mechanism())
+		}
+		testchild.KillPids(escapee)
+		testchild.WaitDead(t, patience, escapee)
+		if took > 5*time.Second {
+			t.Errorf("the run took %v with an escapee holding the terminal", took)
+		}
+	})
+}

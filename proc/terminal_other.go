@@ -9,12 +9,18 @@ import (
 	"runtime"
 )
 
-// terminalSupported refuses a terminal run: on Windows it would need a
-// pseudo console (ConPTY), which tether does not implement yet; the
-// other systems here have no pseudo-terminal tether can open.
+// terminalSupported refuses a terminal run. On Windows it would need a
+// pseudo console (ConPTY: CreatePseudoConsole, which x/sys/windows has),
+// attached at process creation through an attribute list
+// (PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE) that os/exec's SysProcAttr
+// cannot carry (it has only the parent process and the handle list): the
+// child would have to be created by tether's own CreateProcess and
+// adopted into its Job Object while suspended, outside the exec.Cmd every
+// run is built on. Not implemented yet. The other systems here have no
+// pseudo-terminal tether can open.
 func terminalSupported(program string) error {
 	if runtime.GOOS == "windows" {
-		return unsupported(program, "a terminal (Terminal)", "Windows pseudo consoles (ConPTY) are not implemented yet")
+		return unsupported(program, "a terminal (Terminal)", "Windows pseudo consoles (ConPTY) are not implemented yet: os/exec cannot attach one to a child")
 	}
 	return unsupported(program, "a terminal (Terminal)", "tether opens no pseudo-terminal on "+runtime.GOOS)
 }

@@ -318,6 +318,10 @@ func TestTerminalNoDescriptorLeak(t *testing.T) {
 	if err != nil {
 		t.Skip("no true(1) on this host, and a thousand runs of the test binary would take minutes:", err)
 	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep(1) on this host:", err)
+	}
 	ctx := ctxFor(t, 10*patience)
 	fds := func() int {
 		ents, err := os.ReadDir("/proc/self/fd")
@@ -333,17 +337,27 @@ func TestTerminalNoDescriptorLeak(t *testing.T) {
 	}
 	before := fds()
 	for i := range runs {
-		c := proc.Command(prog).Terminal(24, 80)
 		if i%10 == 0 {
-			p, err := c.Start(ctx)
+			// Every tenth run is killed, after a resize and some typing.
+			p, err := proc.Command(sleep, "10").Terminal(24, 80).Start(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_ = p.Resize(30, 90)
-			_, _ = p.Wait(ctx)
+			if err := p.Resize(30, 90); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Stdin().WriteLine("typed"); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Kill(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if r, _ := p.Wait(ctx); !r.Killed {
+				t.Fatalf("run %d: %+v, want killed", i, r)
+			}
 			continue
 		}
-		if _, err := c.Output(ctx); err != nil {
+		if _, err := proc.Command(prog).Terminal(24, 80).Output(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -27,11 +27,13 @@ flags:
                        is seconds)
   -k, --kill-after DURATION, or --grace DURATION
                        on timeout or on SIGINT/SIGTERM/SIGHUP, send --signal first and
-                       kill the tree DURATION later (default 0: kill at once: tether
-                       never waits without bound, as timeout without -k does); give
-                       one of the names, not both
+                       kill the tree DURATION later (default 0: kill at once, unless
+                       --signal is given); give one of the names, not both
   -s, --signal NAME    the graceful signal: TERM (default), INT, HUP, USR1, ...
-                       with or without SIG, RTMIN+N or RTMAX-N, or a number
+                       with or without SIG, RTMIN+N or RTMAX-N, or a number; given
+                       without -k, as timeout has it, PROGRAM gets the signal and
+                       as long as it takes to exit (a second stop signal to tether
+                       kills the tree at once)
   --preserve-status    after a timeout, exit with PROGRAM's own status (128+N if
                        the graceful signal or the kill ended it) instead of 124
   --env NAME=VALUE     set NAME in PROGRAM's environment (repeatable); PROGRAM
@@ -70,14 +72,16 @@ type runOptions struct {
 	timeout   time.Duration
 	grace     time.Duration
 	graceFlag string // the spelling that set grace ("--grace" or "--kill-after"); "" unset
-	signal    string // as given; parsed when needed
-	signalSet bool
-	mechanism string
-	limits    map[contain.LimitKind]contain.Limit
-	jsonPath  string
-	quiet     bool
-	help      bool
-	version   bool
+	// graceUnbounded: --signal without a grace; grace is unboundedGrace.
+	graceUnbounded bool
+	signal         string // as given; parsed when needed
+	signalSet      bool
+	mechanism      string
+	limits         map[contain.LimitKind]contain.Limit
+	jsonPath       string
+	quiet          bool
+	help           bool
+	version        bool
 	// preserveStatus makes a timed-out run exit with the program's own
 	// status instead of 124 (coreutils timeout's --preserve-status).
 	preserveStatus bool
@@ -362,9 +366,20 @@ func parseRunArgs(args []string) (*runOptions, error) {
 			return o, usageError("run: bad value for --signal: " + err.Error())
 		}
 		o.graceSig = sig
+		if o.grace == 0 {
+			// -s without -k, as timeout has it: the signal at the
+			// timeout, then PROGRAM's own time. The tree still dies
+			// when PROGRAM ends, and a second stop signal to tether
+			// kills it at once.
+			o.grace, o.graceUnbounded = unboundedGrace, true
+		}
 	}
 	return o, nil
 }
+
+// unboundedGrace is the grace period of an explicit --signal without
+// --grace or --kill-after: no kill follows the signal.
+const unboundedGrace = time.Duration(math.MaxInt64)
 
 // parseDuration accepts Go durations ("1.5s", "2m", "1h30m") and, as
 // coreutils timeout does, a bare number of seconds or a number of days

@@ -125,3 +125,19 @@ func TestRunUIDGID(t *testing.T) {
 		t.Errorf("--gid 65534 alone: uid gid groups %q", got)
 	}
 }
+
+// TestRunSignalWithoutKillAfterWaits: -s without -k is timeout's: the
+// signal at the timeout, then the program's own time; a program that
+// ignores it and exits 5 later keeps its 5 under --preserve-status.
+// Before, tether ignored -s without -k and killed at once (137).
+func TestRunSignalWithoutKillAfterWaits(t *testing.T) {
+	code, tp := runTether(t, nil, append([]string{"--timeout", "2s", "-s", "TERM", "--preserve-status"},
+		script("ignoreterm", "sleep", "4s", "exit", "5")...)...)
+	t.Logf("exited %d after %v", code, time.Since(tp.started))
+	if code != 5 {
+		t.Fatalf("exit %d, want the program's own 5; stderr:\n%s", code, tp.stderr)
+	}
+	if !strings.Contains(tp.stderr.String(), "timed out after 2s") {
+		t.Errorf("stderr does not report the timeout:\n%s", tp.stderr)
+	}
+}

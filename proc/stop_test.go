@@ -42,20 +42,28 @@ func assertGone(t *testing.T, tr testchild.Tree) {
 	}
 }
 
+// stopAndWait stops p with grace, checks that tr is gone once Stop has
+// returned, and returns the report and the run's Result.
+func stopAndWait(t *testing.T, p *proc.RunningProcess, tr testchild.Tree, grace time.Duration) (proc.ShutdownReport, *proc.Result) {
+	t.Helper()
+	rep, err := p.Stop(ctxFor(t, patience), grace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, tr)
+	r, err := p.Wait(ctxFor(t, patience))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, r
+}
+
 // A child that exits on the graceful signal is not killed: the Result
 // keeps its own exit, and the report says the tree drained.
 func TestStopLetsTheChildExitOnTerm(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b contain.Backend) {
 		p, tr := startReady(t, script("onterm", "bye").Backend(b))
-		rep, err := p.Stop(ctxFor(t, patience), 30*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		assertGone(t, tr)
-		r, err := p.Wait(ctxFor(t, patience))
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep, r := stopAndWait(t, p, tr, 30*time.Second)
 		if rep.Before != 1 || rep.Elapsed <= 0 {
 			t.Fatalf("report %+v: want 1 member before, an elapsed time", rep)
 		}
@@ -86,15 +94,7 @@ func TestStopEscalatesWhenTheChildIgnoresTerm(t *testing.T) {
 	const grace = 300 * time.Millisecond
 	forEachBackend(t, func(t *testing.T, b contain.Backend) {
 		p, tr := startReady(t, script("ignoreterm").Backend(b))
-		rep, err := p.Stop(ctxFor(t, patience), grace)
-		if err != nil {
-			t.Fatal(err)
-		}
-		assertGone(t, tr)
-		r, err := p.Wait(ctxFor(t, patience))
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep, r := stopAndWait(t, p, tr, grace)
 		if !rep.Escalated || rep.Drained || rep.Before != 1 || rep.After != 1 {
 			t.Fatalf("report %+v: want 1 member before and after, escalated", rep)
 		}
@@ -120,15 +120,7 @@ func TestStopKillsAGrandchildThatOutlivesTheChild(t *testing.T) {
 		if tr["holdstubborn"] == 0 {
 			t.Fatalf("pid file %v lists no grandchild", tr)
 		}
-		rep, err := p.Stop(ctxFor(t, patience), grace)
-		if err != nil {
-			t.Fatal(err)
-		}
-		assertGone(t, tr)
-		r, err := p.Wait(ctxFor(t, patience))
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep, r := stopAndWait(t, p, tr, grace)
 		if rep.Before != 2 || !rep.Escalated || rep.Drained {
 			t.Fatalf("report %+v: want 2 members before, escalated", rep)
 		}

@@ -312,9 +312,12 @@ func holdStubborn() (int, error) {
 		return 0, err
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || line != "ignoring\n" {
+	if err == nil && line != "ignoring\n" {
+		err = fmt.Errorf("it wrote %q", line)
+	}
+	if err != nil {
 		_ = cmd.Process.Kill()
-		return 0, fmt.Errorf("the grandchild did not start: %q, %v", line, err)
+		return 0, fmt.Errorf("the grandchild did not start: %w", err)
 	}
 	return cmd.Process.Pid, nil
 }

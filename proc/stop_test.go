@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -372,4 +373,40 @@ func TestStopTwiceConcurrently(t *testing.T) {
 		t.Fatalf("reports differ or count nothing: %+v, %+v", reps[0], reps[1])
 	}
 	assertGone(t, tr)
+}
+
+// A Stop that comes during the grace of the run's timeout leaves that
+// grace to run its course (it is no kill), waits for the end, and the
+// Result says the run timed out.
+func TestStopDuringTimeoutGraceWaitsForIt(t *testing.T) {
+	if !graceful {
+		t.Skip("Windows: a Grace with a signal is unsupported")
+	}
+	const grace = time.Second
+	for timeout := 200 * time.Millisecond; ; timeout *= 4 {
+		p, err := script("ignoreterm", "out", "ready\n", "block").Timeout(timeout).Grace(graceSignal(), grace).Start(ctxFor(t, patience))
+		if err != nil {
+			t.Fatal(err)
+		}
+		awaitStopping(t, p)
+		began := time.Now()
+		rep, err := p.Stop(ctxFor(t, patience), 0)
+		if err != nil || rep.Before != 0 || rep.Escalated {
+			t.Fatalf("Stop = %+v, %v; want nothing counted: the timeout ended the run", rep, err)
+		}
+		r, _ := p.Wait(ctxFor(t, patience))
+		if !strings.HasPrefix(r.StdoutText(), "ready") && timeout < 10*time.Second {
+			t.Logf("the child was not ready within its %v timeout (a loaded machine); again with a longer one", timeout)
+			continue
+		}
+		if r.Outcome != proc.TimedOut || !r.Killed {
+			t.Fatalf("result %+v: want TimedOut, killed at the end of the grace", r)
+		}
+		// Stop was called once the grace had begun: it must have waited
+		// for most of it.
+		if el := time.Since(began); el < grace/2 {
+			t.Fatalf("Stop returned %v after the timeout's grace began: it cut the grace (%v) short", el, grace)
+		}
+		return
+	}
 }

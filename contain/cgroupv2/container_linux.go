@@ -187,7 +187,7 @@ func (c *container) Start(cmd *exec.Cmd) error {
 			// while the child was being placed: clone3 found the
 			// directory removed (ENOENT) or the cgroup dying (ENODEV).
 			// That is the race Start documents, not a spawn failure.
-			return fmt.Errorf("contain: cgroupv2 %s: closed while the child was starting (%v): %w", c.dir, err, contain.ErrClosed)
+			return fmt.Errorf("contain: cgroupv2 %s: closed while the child was starting (%w): %w", c.dir, err, contain.ErrClosed)
 		}
 		return err
 	}

@@ -1,6 +1,9 @@
 package proc
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // endReason says who or what ended a run that did not end by itself.
 // The zero value is a run whose direct child exited by itself.
@@ -18,6 +21,9 @@ const (
 	endByChain
 	// endByChainTimeout: the run's pipeline's own Timeout fired.
 	endByChainTimeout
+	// endByStop: RunningProcess.Stop, a graceful stop of its own grace
+	// period (endRequest.grace).
+	endByStop
 
 	// The monitor's own reasons.
 
@@ -41,6 +47,8 @@ type endRequest struct {
 	// was decided: the request came too late, and the child's own exit
 	// stands.
 	late bool
+	// grace is a Stop's grace period.
+	grace time.Duration
 	// delivered, when not nil, is closed once every run that a batch of
 	// requests (requestEnds) asks has its request: no run acts on its
 	// own before the others have theirs (see requestEnds).
@@ -55,7 +63,7 @@ func (r endRequest) await() {
 }
 
 // requested reports a request from outside the monitor.
-func (r endRequest) requested() bool { return r.by >= endByKill && r.by <= endByChainTimeout }
+func (r endRequest) requested() bool { return r.by >= endByKill && r.by <= endByStop }
 
 // outcome is the Outcome the run reports for r; 0 when it reports how
 // the child ended (a kill, an overflow, the child's own exit).
@@ -90,13 +98,19 @@ func (r endRequest) killed() bool {
 func (r endRequest) graceful() bool { return r.outcome() != 0 }
 
 // endRequests is a run's mailbox of end requests. Only the first request
-// counts; it is set before arrived is closed (which newRun makes). It
-// also takes a group's notice that it is killing the run (groupKill,
-// closed once).
+// counts; it is set before arrived is closed (which newRun makes). Every
+// request but a Stop, first or not, also closes hurry, which cuts a grace
+// period under way short: a Kill during a Stop's grace, or during the
+// grace of a timeout, kills at once, while a Stop that comes during a
+// grace leaves it to run its course. The mailbox also takes a group's
+// notice that it is killing the run (groupKill, closed once).
 type endRequests struct {
 	once    sync.Once
 	arrived chan struct{}
 	first   endRequest
+
+	hurryOnce sync.Once
+	hurry     chan struct{}
 
 	groupOnce sync.Once
 	groupKill chan struct{}
@@ -108,6 +122,9 @@ func (e *endRequests) send(r endRequest) {
 		e.first = r
 		close(e.arrived)
 	})
+	if r.by != endByStop {
+		e.hurryOnce.Do(func() { close(e.hurry) })
+	}
 }
 
 // requestEnd asks the run's monitor to end the run, for the reason by,

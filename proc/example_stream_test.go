@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/gotether/tether/proc"
 )
@@ -74,4 +75,30 @@ func ExampleCmd_FirstLine() {
 		FirstLine(context.Background(), func(l proc.Line) bool { return strings.HasPrefix(l.Text, "version") })
 	fmt.Println(l.Text, err)
 	// Output: version 2.1 <nil>
+}
+
+// Stop asks a server to stop, with SIGTERM, and kills it only if it is
+// still there when the grace ends: this one exits cleanly at once.
+func ExampleRunningProcess_Stop() {
+	ctx := context.Background()
+	p, err := proc.Command("sh", "-c", "trap 'echo bye; exit 0' TERM; echo ready; while :; do sleep 0.05; done").Start(ctx)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := p.WaitForOutput(ctx, "ready"); err != nil { // the trap is set
+		panic(err)
+	}
+	rep, err := p.Stop(ctx, 10*time.Second)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("signal:", rep.Signal, "drained:", rep.Drained, "escalated:", rep.Escalated)
+	r, _ := p.Wait(ctx) // at once: Stop returned once the run had ended
+	fmt.Println(r.Outcome, "with code", r.ExitCode, "killed:", r.Killed)
+	fmt.Print(r.StdoutText())
+	// Output:
+	// signal: terminated drained: true escalated: false
+	// exited with code 0 killed: false
+	// ready
+	// bye
 }

@@ -39,8 +39,9 @@ type FakeProcess struct {
 
 // NewFakeProcess returns a started fake run of c with the given pid, as
 // a double's Start hands out. The run ends when End is called, or with
-// Outcome Signaled when the RunningProcess is killed (Kill) or ctx ends
-// (Cancelled).
+// Outcome Signaled when the RunningProcess is killed (Kill, or Stop,
+// whose report then says the stop escalated at once: there is no
+// process to signal), or Cancelled when ctx ends.
 func NewFakeProcess(ctx context.Context, c *Cmd, pid int) (*FakeProcess, error) {
 	return newFake(ctx, c, pid, true)
 }
@@ -82,9 +83,13 @@ func newFake(ctx context.Context, c *Cmd, pid int, viaStart bool) (*FakeProcess,
 	go func() {
 		select {
 		case <-p.ends.arrived:
-			f.End(Signaled, -1, signalName(os.Kill))
+			var stop *ShutdownReport
+			if r := p.ends.first; r.by == endByStop {
+				stop = fakeStop(p, r.grace)
+			}
+			f.end(Signaled, -1, signalName(os.Kill), context.Canceled, stop)
 		case <-ctx.Done():
-			f.end(Cancelled, -1, "", cancelCause(ctx))
+			f.end(Cancelled, -1, "", cancelCause(ctx), nil)
 		case <-p.streams.overflow:
 			f.End(Signaled, -1, signalName(os.Kill))
 		case <-p.done:
@@ -120,21 +125,23 @@ func (f *FakeProcess) Stdin() io.Reader {
 	return f.stdinR
 }
 
-// Killed is closed when the RunningProcess was asked to die (Kill), so a
-// double can model a process that takes time to stop; the run then ends
-// as Signaled unless End comes first.
+// Killed is closed when the RunningProcess was asked to die (Kill, or
+// Stop: a fake has no process to signal, so a Stop is a kill to it), so
+// a double can model a process that takes time to stop; the run then
+// ends as Signaled unless End comes first.
 func (f *FakeProcess) Killed() <-chan struct{} { return f.p.ends.arrived }
 
 // End ends the run with this outcome: the streams are flushed, readers
 // get their last lines and EventExited, and Wait returns the Result. Only
 // the first call counts.
 func (f *FakeProcess) End(outcome Outcome, code int, signal string) {
-	f.end(outcome, code, signal, context.Canceled)
+	f.end(outcome, code, signal, context.Canceled, nil)
 }
 
 // end is End with the cause a Cancelled outcome carries (the context's
-// own: Canceled or DeadlineExceeded).
-func (f *FakeProcess) end(outcome Outcome, code int, signal string, cause error) {
+// own: Canceled or DeadlineExceeded), and, for a run that Stop ends, the
+// report Stop returns.
+func (f *FakeProcess) end(outcome Outcome, code int, signal string, cause error, stop *ShutdownReport) {
 	// The end unblocks the streams before it takes the lock: a write
 	// that holds the lock may be blocked on a reader (a line reader
 	// under Block, a raw reader) that nobody reads, and the end would
@@ -148,6 +155,7 @@ func (f *FakeProcess) end(outcome Outcome, code int, signal string, cause error)
 	}
 	f.ended = true
 	p := f.p
+	p.stopped = stop
 	p.child.reaped(time.Now())
 	p.streams.flush()
 	p.stdin.childGone()
@@ -155,6 +163,17 @@ func (f *FakeProcess) end(outcome Outcome, code int, signal string, cause error)
 		_ = f.stdinR.Close()
 	}
 	p.publish(p.finish(ending{outcome: outcome, code: code, signal: signal, cause: cause}), false, nil)
+}
+
+// fakeStop is the report of a Stop that ends a fake run: it has one
+// pretend member, and no process to signal, so the stop escalates at
+// once (with grace, the signal's error says why).
+func fakeStop(p *RunningProcess, grace time.Duration) *ShutdownReport {
+	rep := &ShutdownReport{Signal: p.stopSignal(), Before: 1, After: 1, Escalated: true}
+	if grace > 0 {
+		rep.SignalErr = contain.Unsupported(FakeMechanism, "graceful signal", "a test double has no process to signal")
+	}
+	return rep
 }
 
 // fakeContainer stands in for a container where nothing runs. Signal

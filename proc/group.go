@@ -473,10 +473,12 @@ func (g *Group) closeLocked(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// ShutdownReport says what a Shutdown did.
+// ShutdownReport says what a graceful stop did: a Group's Shutdown, or a
+// run's (RunningProcess.Stop), whose members are its tree's.
 type ShutdownReport struct {
-	// Signal is the graceful signal tried (SIGTERM; nil on Windows, where
-	// a Job Object can only terminate).
+	// Signal is the graceful signal tried (SIGTERM, or the run's Grace
+	// signal for Stop; nil on Windows, where a Job Object can only
+	// terminate).
 	Signal os.Signal
 	// Signalled is true when the graceful signal was delivered; SignalErr
 	// says why not otherwise (nothing to signal leaves both empty).
@@ -488,7 +490,8 @@ type ShutdownReport struct {
 	// Drained is true when every member exited within the grace period;
 	// Escalated when the rest had to be killed.
 	Drained, Escalated bool
-	// Elapsed is Shutdown's duration, teardown included.
+	// Elapsed is the call's duration (Shutdown's, Stop's), teardown
+	// included.
 	Elapsed time.Duration
 }
 
@@ -523,12 +526,9 @@ func (g *Group) Shutdown(ctx context.Context, grace time.Duration) (ShutdownRepo
 		// to signal.
 		err := teardown.Graceful(rep.Signal, g.ct.Signal, func() {
 			rep.Signalled = true
-			rep.After = g.awaitEmpty(ctx, grace)
+			rep.After = awaitEmpty(g.ct, grace, ctx.Done(), nil)
 		}, nil)
-		if errors.Is(err, teardown.ErrNoSignal) {
-			err = contain.Unsupported(g.Mechanism(), "graceful signal", "a Job Object can only terminate its processes")
-		}
-		rep.SignalErr = err
+		rep.SignalErr = gracefulSignalErr(g.Mechanism(), err)
 	}
 	rep.Drained = rep.After == 0
 	rep.Escalated = !rep.Drained
@@ -536,30 +536,4 @@ func (g *Group) Shutdown(ctx context.Context, grace time.Duration) (ShutdownRepo
 	rep.Elapsed = time.Since(began)
 	g.log.Info("tether: group shut down", "before", rep.Before, "after", rep.After, "escalated", rep.Escalated, "elapsed", rep.Elapsed)
 	return rep, err
-}
-
-// awaitEmpty polls the member count until it is zero, grace has passed
-// or ctx ends, and returns the last count.
-func (g *Group) awaitEmpty(ctx context.Context, grace time.Duration) int {
-	deadline := time.NewTimer(grace)
-	defer deadline.Stop()
-	wait := 200 * time.Microsecond
-	for {
-		pids, err := g.ct.Pids()
-		if err == nil && len(pids) == 0 {
-			return 0
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return len(pids)
-		case <-deadline.C:
-			t.Stop()
-			pids, _ = g.ct.Pids()
-			return len(pids)
-		case <-t.C:
-		}
-		wait = min(wait*2, 20*time.Millisecond)
-	}
 }

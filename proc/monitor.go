@@ -122,6 +122,9 @@ func (p *RunningProcess) awaitEnd(ctx context.Context) endRequest {
 // rest of the tree is killed all the same).
 func (p *RunningProcess) stop(why endRequest) (escaped, killed bool) {
 	c, pid := p.cmd, p.child.pid
+	if why.by == endByStop {
+		return p.stopGracefully(why.grace)
+	}
 	switch why.by {
 	case endByTimeout, endByChainTimeout:
 		p.log.Warn("tether: timeout", "program", c.name, "pid", pid, "after", c.timeout)
@@ -144,7 +147,7 @@ func (p *RunningProcess) stop(why endRequest) (escaped, killed bool) {
 		select {
 		case <-p.child.exited:
 		case <-t.C:
-		case <-p.ends.arrived: // Kill cuts the grace short
+		case <-p.ends.hurry: // Kill cuts the grace short
 		}
 	}, func() {
 		killed = !p.hasExited()

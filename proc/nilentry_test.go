@@ -65,6 +65,7 @@ func TestNilContextAndNilCmdAreInvalidEverywhere(t *testing.T) {
 		},
 		"Wait nil ctx":          func() error { _, err := running.Wait(nilCtx); return err },
 		"Kill nil ctx":          func() error { return running.Kill(nilCtx) },
+		"Stop nil ctx":          func() error { _, err := running.Stop(nilCtx, time.Second); return err },
 		"WaitForOutput nil ctx": func() error { _, err := running.WaitForOutput(nilCtx, "x"); return err },
 		"WaitFor nil ctx":       func() error { return running.WaitFor(nilCtx, func(context.Context) error { return nil }) },
 		"Profile nil ctx":       func() error { _, err := running.Profile(nilCtx, time.Millisecond); return err },

@@ -21,7 +21,7 @@ const (
 	// Exited: the direct child exited by itself with a code.
 	Exited Outcome = iota + 1
 	// Signaled: the direct child was killed by a signal not sent by tether
-	// (or sent through RunningProcess.Signal/Kill).
+	// (or sent through RunningProcess.Signal, Kill or Stop).
 	Signaled
 	// TimedOut: the command's timeout fired; tether killed the tree.
 	TimedOut
@@ -69,7 +69,8 @@ type Result struct {
 	Signal string
 	// Killed is true when tether killed the direct child: it had not
 	// exited by itself when its timeout, idle timeout, context, Kill, its
-	// group or its pipeline ended the run (or its grace period ran out).
+	// group or its pipeline ended the run (or its grace period, or Stop's,
+	// ran out).
 	// With Outcome TimedOut, IdleTimedOut or Cancelled and Killed false,
 	// the child exited during its grace period (ExitCode or Signal says
 	// how); the rest of the tree was killed all the same.

@@ -13,8 +13,8 @@ import (
 
 // RunningProcess is a started run. Its methods are safe for concurrent
 // use. The run ends when the direct child exits, its timeout fires, its
-// context ends or Kill is called; then the whole tree is killed, its death
-// confirmed, and the output drained before Wait returns.
+// context ends, or Kill or Stop is called; then the whole tree is killed,
+// its death confirmed, and the output drained before Wait returns.
 //
 // From the spawn on, the run's monitor (monitor.go) owns its state: other
 // parts of proc ask it to end the run through an end request
@@ -41,8 +41,11 @@ type RunningProcess struct {
 	// stopping is set by the monitor once it has decided to end the run
 	// (Status: StateStopping).
 	stopping atomic.Bool
-	done     chan struct{} // closed once final is set
-	final    runReport
+	// stopped is what the monitor's graceful stop for Stop did; nil when
+	// the monitor ended the run otherwise. Set before done is closed.
+	stopped *ShutdownReport
+	done    chan struct{} // closed once final is set
+	final   runReport
 }
 
 // newRun makes the handle of a run of c in container ct, its child ch
@@ -54,6 +57,7 @@ func newRun(c *Cmd, ct contain.Container, log *slog.Logger, ch *child) *RunningP
 		releasing: make(chan struct{}), done: make(chan struct{})}
 	p.ends.arrived = make(chan struct{})
 	p.ends.groupKill = make(chan struct{})
+	p.ends.hurry = make(chan struct{})
 	return p
 }
 

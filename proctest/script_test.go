@@ -155,6 +155,39 @@ func TestScriptPendingEndsOnCancelTimeoutOrKill(t *testing.T) {
 	}
 }
 
+// A scripted run has no process to signal: Stop ends it as Kill does,
+// and its report says the stop escalated at once.
+func TestScriptStopEndsAPendingRun(t *testing.T) {
+	ctx := ctxFor(t)
+	s := proctest.NewScript(t)
+	s.On("server").Reply(proctest.Pending().After(proctest.StdoutLine("listening")))
+	p, err := proc.Command("server").Runner(s).Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.WaitForOutput(ctx, "listening"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Stop(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Signalled || !errors.Is(rep.SignalErr, proc.ErrUnsupported) || !rep.Escalated || rep.Drained || rep.Before != 1 {
+		t.Errorf("report %+v: want an escalation at once, the signal unsupported", rep)
+	}
+	if rep.Elapsed > 30*time.Second {
+		t.Errorf("Stop took %v: a fake has no grace to wait out", rep.Elapsed)
+	}
+	r, err := p.Wait(ctx)
+	if err != nil || r.Outcome != proc.Signaled || r.StdoutText() != "listening\n" {
+		t.Errorf("stopped: %+v, %v", r, err)
+	}
+	// Once the run has ended, Stop counts nothing.
+	if rep, err := p.Stop(ctx, time.Minute); err != nil || rep.Before != 0 || !rep.Drained {
+		t.Errorf("Stop after the end = %+v, %v", rep, err)
+	}
+}
+
 func TestScriptSequencesRepeatTheLastReply(t *testing.T) {
 	ctx := ctxFor(t)
 	s := proctest.NewScript(t)

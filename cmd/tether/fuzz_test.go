@@ -18,7 +18,8 @@ import (
 // FuzzParseDuration checks the --timeout and --grace parser: it never
 // panics and answers the same twice; what it accepts is never negative,
 // is what time.ParseDuration says for a Go duration, is the number of
-// seconds (to the nanosecond) for a bare number, and reads back from its
+// seconds (to the nanosecond) for a bare number and of days for a number
+// with a "d" suffix, and reads back from its
 // own String form; a bare number that is positive but too large for a
 // Duration is rejected as out of range, never as negative.
 func FuzzParseDuration(f *testing.F) {
@@ -28,6 +29,7 @@ func FuzzParseDuration(f *testing.F) {
 		"NaN", "Inf", "-Inf", "1e400", "9223372036", "9223372036.854775807",
 		"9223372037", "-9223372036.854775807", "2562047h47m16.854775807s",
 		"2562047h47m16.854775808s", "1µs", "1us", "1ns", "0.000000001", "1_0",
+		"1d", "1.5d", "0d", "-1d", "d", "1dd", "1d2h", "106751d", "106752d", "NaNd", "Infd", "1e-15d",
 	} {
 		f.Add(s)
 	}
@@ -50,8 +52,8 @@ func FuzzParseDuration(f *testing.F) {
 			case gd < 0 && err == nil:
 				t.Fatalf("%q: negative Go duration %v accepted as %v", s, gd, d)
 			}
-		} else if secs, ferr := strconv.ParseFloat(s, 64); ferr == nil && !math.IsNaN(secs) && !math.IsInf(secs, 0) {
-			ns := secs * float64(time.Second)
+		} else if secs, unit, ferr := fuzzNumber(s); ferr == nil && !math.IsNaN(secs) && !math.IsInf(secs, 0) {
+			ns := secs * unit
 			switch {
 			case ns >= 0x1p63 && err == nil:
 				t.Fatalf("%q: %g ns does not fit a Duration, accepted as %v", s, ns, d)
@@ -73,6 +75,17 @@ func FuzzParseDuration(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzNumber splits a bare number of seconds or a number of days ("1.5d")
+// into the number and its unit in nanoseconds.
+func fuzzNumber(s string) (float64, float64, error) {
+	unit := float64(time.Second)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		s, unit = days, float64(24*time.Hour)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, unit, err
 }
 
 // FuzzParseSize checks the --memory-max parser: it never panics and
@@ -238,6 +251,12 @@ func FuzzRunArgs(f *testing.F) {
 		"",
 		"-",
 		"prog\x00--timeout\x00x",
+		"-k5s\x00-sINT\x00--timeout=1d\x00--preserve-status\x00prog",
+		"-k\x001\x00--grace\x002\x00prog",
+		"--env\x00A=\x01b\x00--env=\x01\x00--chdir\x00/tmp\x00prog",
+		"--uid=0\x00--gid\x00-1\x00--nice\x00-21\x00prog",
+		"--version\x00--bogus",
+		"-k\x00",
 	} {
 		f.Add(s)
 	}
@@ -261,8 +280,16 @@ func FuzzRunArgs(f *testing.F) {
 			}
 			return
 		}
-		if o.help {
+		if o.help || o.version {
 			return
+		}
+		for _, kv := range o.env {
+			if kv[0] == "" || strings.ContainsRune(kv[0], '=') || strings.ContainsRune(kv[0]+kv[1], 0) {
+				t.Fatalf("%q: --env kept %q", args, kv)
+			}
+		}
+		if o.niceSet && (o.nice < -20 || o.nice > 19) {
+			t.Fatalf("%q: --nice kept %d", args, o.nice)
 		}
 		if len(o.limits) != len(o.limitOrder) {
 			t.Fatalf("%q: limits %v, order %v", args, o.limits, o.limitOrder)

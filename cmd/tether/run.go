@@ -69,6 +69,10 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, runUsage)
 		return 0
 	}
+	if o.version {
+		printVersion(stdout)
+		return 0
+	}
 	if err != nil {
 		rn.say("%v", err)
 		return exitTether
@@ -187,6 +191,28 @@ func (o *runOptions) command(backend contain.Backend) *proc.Cmd {
 		}
 		cmd = cmd.Limits(ls...)
 	}
+	for _, kv := range o.env {
+		cmd = cmd.SetEnv(kv[0], kv[1])
+	}
+	if o.dir != "" {
+		cmd = cmd.Dir(o.dir)
+	}
+	if o.uidSet || o.gidSet {
+		// The one not given stays tether's own; the supplementary groups
+		// are dropped (setgroups with none), as a switch of identity
+		// must not keep the owner's.
+		uid, gid := uint32(os.Getuid()), uint32(os.Getgid()) //nolint:gosec // unix IDs are 32 bits; --uid/--gid are refused on Windows (-1)
+		if o.uidSet {
+			uid = o.uid
+		}
+		if o.gidSet {
+			gid = o.gid
+		}
+		cmd = cmd.Credential(uid, gid)
+	}
+	if o.niceSet {
+		cmd = cmd.Nice(o.nice)
+	}
 	if backend != nil {
 		cmd = cmd.Backend(backend)
 	}
@@ -262,7 +288,9 @@ func (rn *runSession) received(p *proc.RunningProcess, s os.Signal) {
 		}
 	case rn.got == nil:
 		rn.got = s
-		if rn.o.grace > 0 {
+		if rn.o.graceUnbounded {
+			rn.say("received %s: sending %s to the tree (%s), waiting for the program to exit (no --kill-after)", signalName(s), signalName(rn.o.graceSig), p.Mechanism())
+		} else if rn.o.grace > 0 {
 			rn.say("received %s: sending %s to the tree (%s), killing it in %v", signalName(s), signalName(rn.o.graceSig), p.Mechanism(), rn.o.grace)
 		} else {
 			rn.say("received %s: killing the tree (%s)", signalName(s), p.Mechanism())
@@ -298,7 +326,7 @@ func (rn *runSession) result(p *proc.RunningProcess) int {
 		// The one failure tether must never hide: something may be alive.
 		return rn.fail(exitTether, "the death of the whole tree (%s) could not be confirmed: %v", r.Mechanism, err)
 	}
-	status := exitStatus(r, rn.got)
+	status := exitStatus(r, rn.got, rn.o.preserveStatus)
 	if r.Outcome == proc.TimedOut {
 		rn.say("timed out after %v: the whole tree (%s) was killed and is confirmed dead", rn.o.timeout, r.Mechanism)
 	}
@@ -334,16 +362,19 @@ func holdUntilExit(release func()) {
 // exitStatus maps a finished run to tether's exit status (-1: none fits).
 // A stop that tether forwarded wins over how the tree ended: the program's
 // answer to it (exit 0 in the grace, or tether's own SIGKILL) is not what
-// the caller who sent the signal asked about.
-func exitStatus(r *proc.Result, got os.Signal) int {
+// the caller who sent the signal asked about. A timeout is 124 unless
+// preserve (--preserve-status, as coreutils timeout's): then it is how
+// the program ended, its exit status if it exited in the grace, 128+N if
+// the graceful signal or the kill (N = 9) ended it.
+func exitStatus(r *proc.Result, got os.Signal, preserve bool) int {
 	switch {
 	case got != nil && r.Outcome != proc.TimedOut:
 		return statusForSignal(got)
-	case r.Outcome == proc.TimedOut:
+	case r.Outcome == proc.TimedOut && !preserve:
 		return exitTimedOut
-	case r.Outcome == proc.Exited:
+	case r.Outcome == proc.Exited || r.Outcome == proc.TimedOut && r.ExitCode >= 0:
 		return r.ExitCode
-	case r.Outcome == proc.Signaled:
+	case r.Outcome == proc.Signaled || r.Outcome == proc.TimedOut:
 		if n := signalNumber(r.Signal); n > 0 {
 			return exitSignalBase + n
 		}
@@ -364,7 +395,11 @@ func statusForSignal(sig os.Signal) int {
 func startFailure(program string, err error) (int, string) {
 	name := strconv.Quote(program)
 	var le *contain.LimitError
+	var de *proc.DirError
 	switch {
+	case errors.As(err, &de):
+		// Named by its flag: the path is a value from the command line.
+		return exitTether, "cannot run " + name + ": the --chdir directory cannot be used: " + redact.Cause(de.Err)
 	case errors.As(err, &le):
 		return exitTether, "cannot enforce the limits: " + le.Error()
 	case errors.Is(err, contain.ErrNotUsable):

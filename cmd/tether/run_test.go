@@ -225,6 +225,25 @@ func TestRunTetherFailuresExit125(t *testing.T) {
 		"zero cpu":              {"--cpu-max", "0", "--", exe},
 		"bad quiet":             {"--quiet=SECRET", "--", exe},
 		"json not writable":     {"--json", filepath.Join(missingDir, "r.json"), "--", exe},
+		"bad kill-after":        {"-k", "SECRET", "--", exe},
+		"bad attached -k":       {"-kSECRET", "--", exe},
+		"unknown signal -s":     {"-s", "SECRET", "--", exe},
+		"grace and kill-after":  {"--grace", "1s", "--kill-after", "2s", "--", exe},
+		"-k and grace":          {"-k", "1s", "--grace=1s", "--", exe},
+		"bad preserve-status":   {"--preserve-status=SECRET", "--", exe},
+		"env without =":         {"--env", "SECRET", "--", exe},
+		"env empty name":        {"--env", "=SECRET", "--", exe},
+		"env NUL":               {"--env", "A=SECRET\x00", "--", exe},
+		"empty chdir":           {"--chdir=", "--", exe},
+		"missing chdir":         {"--chdir", missingDir, "--", exe},
+		"bad uid":               {"--uid", "SECRET", "--", exe},
+		"uid -1":                {"--uid", "-1", "--", exe},
+		"uid all ones":          {"--uid", "4294967295", "--", exe},
+		"bad gid":               {"--gid", "1SECRET", "--", exe},
+		"bad nice":              {"--nice", "SECRET", "--", exe},
+		"nice too low":          {"--nice", "-21", "--", exe},
+		"nice too high":         {"--nice", "20", "--", exe},
+		"bad day count":         {"--timeout", "SECRETd", "--", exe},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -271,9 +290,20 @@ func TestRunSizes(t *testing.T) {
 			t.Errorf("parseSize(%q) = %d, want an error", in, got)
 		}
 	}
-	for in, want := range map[string]time.Duration{"2s": 2 * time.Second, "2": 2 * time.Second, "0.5": 500 * time.Millisecond, "0": 0, "1m30s": 90 * time.Second} {
+	day := 24 * time.Hour
+	for in, want := range map[string]time.Duration{
+		"2s": 2 * time.Second, "2": 2 * time.Second, "0.5": 500 * time.Millisecond, "0": 0, "1m30s": 90 * time.Second,
+		// coreutils timeout's suffixes: s, m and h are Go's, d is tether's.
+		"1.5m": 90 * time.Second, "2h": 2 * time.Hour, "1d": day, "1.5d": 36 * time.Hour, "0d": 0, ".25d": 6 * time.Hour,
+		"2e1d": 20 * day, "106751d": 106751 * day,
+	} {
 		if got, err := parseDuration(in); err != nil || got != want {
 			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"d", "-1d", "1dd", "1d2h", "1D", "106752d", "NaNd", "Infd", "1 d", "1s d"} {
+		if got, err := parseDuration(in); err == nil {
+			t.Errorf("parseDuration(%q) = %v, want an error", in, got)
 		}
 	}
 }

@@ -27,6 +27,9 @@ import (
 //	hold            start a grandchild that inherits stdout and stderr and blocks
 //	holdsid         the same, the grandchild calling setsid first (Windows:
 //	                started detached in a new process group)
+//	holdstubborn    start a grandchild that ignores the graceful signal
+//	                (TermSignal) and blocks; the script goes on once it
+//	                ignores it. Its pid is listed by pids as "holdstubborn PID"
 //	outhex HEX      write the bytes HEX encodes to stdout
 //	writefd FD TEXT write TEXT to descriptor FD (an inherited extra file)
 //	ids             write "uid gid sid pid" to stdout (-1 where the OS has none)
@@ -233,6 +236,13 @@ func runScript(args []string) int {
 				}
 			}
 			holders = append(holders, op+" "+strconv.Itoa(cmd.Process.Pid))
+		case "holdstubborn":
+			pid, err := holdStubborn()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "testchild: holdstubborn:", err)
+				return 3
+			}
+			holders = append(holders, op+" "+strconv.Itoa(pid))
 		case "pids":
 			path := next(&i)
 			lines := append([]string{"child " + strconv.Itoa(os.Getpid())}, holders...)
@@ -319,4 +329,26 @@ func Pattern(n int) []byte {
 		b[i] = byte(i*7 + i/251)
 	}
 	return b
+}
+
+// holdStubborn starts a grandchild that ignores TermSignal and blocks,
+// and returns its pid once it says it ignores it.
+func holdStubborn() (int, error) {
+	cmd := Command(ModeScript, "ignoreterm", "out", "ignoring\n", "block")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err == nil && line != "ignoring\n" {
+		err = fmt.Errorf("it wrote %q", line)
+	}
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return 0, fmt.Errorf("the grandchild did not start: %w", err)
+	}
+	return cmd.Process.Pid, nil
 }

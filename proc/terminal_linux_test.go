@@ -261,8 +261,9 @@ func BenchmarkTerminalTimeout(b *testing.B) {
 
 // TestTerminalTenMegabytes: 10 MiB cross the terminal intact both ways
 // with the child in raw mode (no echo, no "\r\n", no line limit). Under
-// -short 1 MiB: a terminal moves at most 4 KiB per read, and the emulated
-// VMs of make test-vm took over 10 s for 10 MiB (0.4 s here).
+// -short 1 MiB: a terminal moves a few KiB per read (docs/terminals.md),
+// and the emulated VMs of make test-vm took over 10 s for 10 MiB (0.4 s
+// here).
 func TestTerminalTenMegabytes(t *testing.T) {
 	n := 10 << 20
 	if testing.Short() {

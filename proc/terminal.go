@@ -17,8 +17,9 @@ const DefaultTerm = "xterm-256color"
 // Terminal returns a copy whose child runs on a new pseudo-terminal of
 // rows by cols characters, as it would in a terminal emulator: its
 // stdin, stdout and stderr are the terminal, and it leads a new session
-// whose controlling terminal it is, so isatty is true, the program
-// colours its output, line-buffers it, and prompts for passwords. What
+// whose controlling terminal it is: isatty is true, so a program colours
+// its output, line-buffers it and prompts for passwords as it does for a
+// person. What
 // it prints (stdout and stderr merged, as a terminal merges them) is
 // stdout's: Result.Stdout, the stdout lines, Tee and ToReader; Result.Stderr
 // stays empty. The child's environment gets TERM=xterm-256color and
@@ -29,7 +30,8 @@ const DefaultTerm = "xterm-256color"
 //
 // The terminal is interactive: on a run started with Start,
 // RunningProcess.Stdin writes to it as if typed (InteractiveStdin is
-// implied), SendControl('C') sends Ctrl-C, which the terminal turns into
+// implied, unless StdinBytes, StdinString or StdinLines give the input
+// instead), SendControl('C') sends Ctrl-C, which the terminal turns into
 // SIGINT for the child's foreground process group, and
 // RunningProcess.Resize changes its size (the child gets SIGWINCH).
 // WaitForPrompt sees a prompt that has no newline yet. The other verbs
@@ -44,8 +46,8 @@ const DefaultTerm = "xterm-256color"
 // kernel. StripControls removes colour and cursor sequences from the
 // text. See docs/terminals.md.
 //
-// Containment is unchanged: the child is a session leader, and both
-// backends hold the session (cgroups hold every process; a process group
+// Containment is unchanged: the child is a session leader, and every
+// backend holds it (a cgroup holds every process; a process group
 // container holds the child's group, which a session leader leads). The
 // run ends when the direct child exits, even if a process it left
 // behind still holds the terminal: that process is killed with the tree.
@@ -53,12 +55,14 @@ const DefaultTerm = "xterm-256color"
 //
 // rows and cols must be at least 1, otherwise the run fails with
 // ErrInvalid. Setsid is implied (and allowed). The run also fails with
-// ErrInvalid before spawning with Foreground (the owner's terminal), with a stdin other than the default, InteractiveStdin,
-// StdinBytes, StdinString or StdinLines (the terminal is the child's
-// stdin: those are typed into it), with a stdout other than Capture, Tee
-// or ToReader, or with a stderr set to anything but ToStdout. Windows
-// (ConPTY is not implemented) and systems without pseudo-terminals fail
-// with ErrUnsupported before spawning; Detach refuses it.
+// ErrInvalid before spawning with Foreground (the owner's terminal); with
+// a stdin other than the default, InteractiveStdin, StdinBytes,
+// StdinString or StdinLines (the terminal is the child's stdin: those are
+// typed into it); with a stdout other than Capture, Tee or ToReader; or
+// with a stderr set to anything but ToStdout. Windows (ConPTY is not
+// implemented) and systems without pseudo-terminals fail with
+// ErrUnsupported before spawning; Detach and a pipeline's stages refuse
+// it.
 func (c *Cmd) Terminal(rows, cols uint16) *Cmd {
 	return c.with(func(n *Cmd) { n.term = termSpec{rows: rows, cols: cols, set: true} })
 }

@@ -668,7 +668,11 @@ func collect(nodes []*container, views []groupView) (live []int, settled bool, e
 // between its fork and its exec would hold the thread that forked it.
 //
 // On Linux every thread of every live member must show state T (stopped)
-// or t (stopped by a tracer) in /proc. Off Linux nothing can be observed:
+// or t (stopped by a tracer) in /proc, or wait in the kernel for a vfork
+// child (a shell starting a command) that the freeze stopped before its
+// exec: such a thread runs nothing until its child does, and never shows
+// T while the child is stopped (cgroup v2's freezer counts it as frozen
+// for the same reason). Off Linux nothing can be observed:
 // Freeze returns once SIGSTOP has been delivered to the groups. SIGSTOP
 // cannot be caught, blocked or ignored, so a member stops before it next
 // runs its own code, but a member inside a slow system call may not have

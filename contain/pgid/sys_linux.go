@@ -247,6 +247,11 @@ func settledStop(pid int, stop bool) bool {
 	for _, s := range states {
 		switch {
 		case s == 'Z' || s == 'X':
+		case stop && s == sysproc.VforkWait:
+			// Waiting in the kernel for a vfork child that the same
+			// stop holds before its exec: it runs nothing until the
+			// child does, and would never reach 'T' (a Freeze hung
+			// until its context ended on a dash running a command).
 		case stop && s != 'T' && s != 't':
 			return false
 		case !stop && s == 'T':

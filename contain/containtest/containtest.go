@@ -174,6 +174,7 @@ var subtests = []subtest{
 	{"Freeze/NotConfirmedRollsBack", testFreezeRollback},
 	{"Freeze/ParentFreezesSubs", testFreezeSubs},
 	{"Freeze/SignalWhileFrozen", testFreezeSignal},
+	{"Freeze/ShellStartingCommands", testFreezeShellStartingCommands},
 	{"Freeze/Kill", testFreezeKill},
 	{"OwnerDeath", testOwnerDeath},
 	{"Descriptors", testDescriptors},

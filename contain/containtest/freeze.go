@@ -3,6 +3,8 @@ package containtest
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"time"
 
 	"github.com/gotether/tether/contain"
@@ -190,4 +192,39 @@ func testFreezeKill(r *run) {
 	r.freezeKilled("of a sub after the parent's Kill", s)
 	r.wantRefused("the killed, once frozen container", c, contain.ErrClosed)
 	r.wantRefused("a sub of the killed, once frozen container", s, contain.ErrClosed)
+}
+
+// testFreezeShellStartingCommands: Freeze confirms, round after round,
+// on a shell that runs /bin/true in a loop. A shell such as dash starts
+// a command with vfork, and one caught between the vfork and its
+// child's exec waits in the kernel for a child the freeze has stopped:
+// it must count as frozen, or Freeze waits until its context ends.
+func testFreezeShellStartingCommands(r *run) {
+	r.needFreeze()
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		r.t.Skipf("no /bin/sh here (%v)", err)
+	}
+	c := r.newContainer(contain.Options{})
+	cmd := exec.Command("/bin/sh", "-c", "while :; do /bin/true; done")
+	if err := r.startCmd(c, cmd); err != nil {
+		r.t.Fatalf("Start: %v", err)
+	}
+	r.record(cmd.Process.Pid)
+	defer func() {
+		if err := c.Kill(r.ctx()); err != nil {
+			r.t.Error(err)
+		}
+		_ = cmd.Wait()
+	}()
+	for round := range 100 {
+		ctx, cancel := context.WithTimeout(r.ctx(), 10*time.Second)
+		err := c.Freeze(ctx)
+		if err == nil {
+			err = c.Thaw(ctx)
+		}
+		cancel()
+		if err != nil {
+			r.t.Fatalf("round %d: %v", round, err)
+		}
+	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/contain/cgroupv2"
+	"github.com/gotether/tether/internal/sysproc"
 	"github.com/gotether/tether/internal/watchdog"
 )
 
@@ -240,12 +241,18 @@ func scopeFor(ctx context.Context) (*scope, error) {
 
 // alive reports whether the scope still stands: its watchdog's leaf is
 // populated, so systemd has not found the scope empty (and the
-// directory is there). A dead watchdog leaves its cgroup as it exits,
-// before it is reaped: a zombie it may still be for a moment would pass
-// kill(pid, 0), not this.
+// directory is there), and the watchdog itself is not dying. A dead
+// watchdog leaves its cgroup as it exits, before it is reaped, so a
+// zombie it may still be for a moment would pass kill(pid, 0), not the
+// first check; but its leader thread turns zombie while its other
+// threads are still leaving the cgroup, and in that moment only the
+// second check sees it (as a user in the VM, 2 of 8 containers made
+// together right after the watchdog's SIGKILL went into the old scope).
+// A pid reused after the watchdog was reaped cannot pass: its leaf is
+// empty by then.
 func (sc *scope) alive() bool {
 	b, err := os.ReadFile(filepath.Join(sc.dir, watchdogLeaf, "cgroup.events"))
-	return err == nil && strings.Contains(string(b), "populated 1")
+	return err == nil && strings.Contains(string(b), "populated 1") && sysproc.Alive(sc.wdPid)
 }
 
 // makeScope asks the manager for a delegated scope holding the watchdog

@@ -96,9 +96,12 @@ func consoleSize(rows, cols uint16) windows.Coord {
 
 // start creates ecmd's program on the pseudo console, suspended, places
 // it in ct with Adopt and resumes it, so it runs no instruction outside
-// the container, as the Job Object backend's Start does. It adds
-// CREATE_NEW_PROCESS_GROUP as that Start does: the child leads a console
-// process group of its own. It returns the running child as an
+// the container, as the Job Object backend's Start does. Unlike that
+// Start it adds no CREATE_NEW_PROCESS_GROUP: a new group starts with
+// Ctrl-C disabled, so the console's CTRL_C_EVENT (SendControl('C'))
+// would not reach the child, and the group would buy nothing, since the
+// child's console is its own and no event from the owner's reaches it.
+// It returns the running child as an
 // *os.Process, opened by pid while the creation's handle still pins the
 // process (so the pid names no one else). Once the child exits, the
 // pseudo console is closed, which ends its output pipe. If anything
@@ -174,8 +177,7 @@ func (t *terminal) create(ecmd *exec.Cmd) (process, thread windows.Handle, err e
 	if cmdLine == "" {
 		cmdLine = windows.ComposeCommandLine(ecmd.Args)
 	}
-	flags |= windows.CREATE_SUSPENDED | windows.CREATE_NEW_PROCESS_GROUP |
-		windows.EXTENDED_STARTUPINFO_PRESENT | windows.CREATE_UNICODE_ENVIRONMENT
+	flags |= windows.CREATE_SUSPENDED | windows.EXTENDED_STARTUPINFO_PRESENT | windows.CREATE_UNICODE_ENVIRONMENT
 	path := ecmd.Path
 	if ecmd.Dir != "" && !filepath.IsAbs(path) {
 		path = filepath.Join(ecmd.Dir, path)

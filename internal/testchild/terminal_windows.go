@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/signal"
 	"time"
 
 	"golang.org/x/sys/windows"
@@ -23,7 +24,9 @@ import (
 //     4 after a minute;
 //   - conout TEXT: TEXT written to the console;
 //   - conin: a line read from the console's input, then "got <quoted>"
-//     on the console.
+//     on the console;
+//   - onint: "waiting" on the console, then "interrupted" once a
+//     CTRL_C_EVENT (os.Interrupt) arrives, or exit 4 after a minute.
 //
 // "The console" is the standard handle when it is a console, else the
 // console the process is attached to, opened as CONOUT$ or CONIN$: Wine
@@ -66,6 +69,16 @@ func terminalOp(op string, arg func() string) (handled bool, code int) {
 			return true, 3
 		}
 		conPrintf("got %q\r\n", line)
+	case "onint":
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, os.Interrupt)
+		conPrintf("waiting\r\n")
+		select {
+		case <-ch:
+			conPrintf("interrupted\r\n")
+		case <-time.After(time.Minute):
+			return true, 4
+		}
 	default:
 		return false, 0
 	}

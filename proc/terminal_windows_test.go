@@ -200,3 +200,32 @@ func TestTerminalRefusalsWindows(t *testing.T) {
 		}
 	}
 }
+
+// TestTerminalInAGroupWindows: a terminal run started in a group is
+// adopted into the run's sub, nested in the group's job: the group's
+// Close kills it, its grandchild too, and the run ends.
+func TestTerminalInAGroupWindows(t *testing.T) {
+	ctx := ctxFor(t, patience)
+	g, err := proc.NewGroup(ctx, proc.GroupOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := testchild.TempDir(t) + `\pids`
+	p, err := g.Start(ctx, script("hold", "pids", marker, "block").Terminal(24, 80).Timeout(patience))
+	if err != nil {
+		_ = g.Close(ctx)
+		t.Fatal(err)
+	}
+	pids := testchild.ReadPidFile(t, marker, patience).Pids()
+	if len(pids) != 2 {
+		_ = g.Close(ctx)
+		t.Fatalf("pids %v, want the child and its grandchild", pids)
+	}
+	if err := g.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := p.Wait(ctx); r == nil || !r.Killed {
+		t.Errorf("Wait after the group's Close: %+v, want a killed run", r)
+	}
+	testchild.WaitDead(t, patience, pids...)
+}

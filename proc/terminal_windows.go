@@ -237,9 +237,9 @@ func environmentBlock(env []string) ([]uint16, error) {
 // close releases the pseudo console, once: the console ends the
 // processes still attached to it and closes its end of the output pipe,
 // so that reading stdout reaches its end. ClosePseudoConsole can block
-// until the output is read (Windows builds before 11 24H2); the run's
-// drain reads it meanwhile, and close never runs on the drain's
-// goroutine.
+// until the output is read (older Windows builds, as Microsoft's
+// documentation says); the run's drain reads it meanwhile, and close
+// never runs on the drain's goroutine.
 func (t *terminal) close() {
 	t.mu.Lock()
 	h := t.hpc

@@ -110,7 +110,10 @@ func consoleSize(rows, cols uint16) windows.Coord {
 func (t *terminal) start(ct contain.Container, ecmd *exec.Cmd) (*os.Process, error) {
 	ph, th, err := t.create(ecmd)
 	if err != nil {
-		t.close()
+		// Not waited for: on older builds the close waits for the output
+		// to be read, which nobody does until the failed spawn closes the
+		// pipe (abandon), after this returns.
+		go t.close()
 		return nil, err
 	}
 	defer func() { _ = windows.CloseHandle(th) }()
@@ -118,7 +121,7 @@ func (t *terminal) start(ct contain.Container, ecmd *exec.Cmd) (*os.Process, err
 		_ = windows.TerminateProcess(ph, 1)
 		_, _ = windows.WaitForSingleObject(ph, windows.INFINITE)
 		_ = windows.CloseHandle(ph)
-		t.close()
+		go t.close()
 		return nil, err
 	}
 	pid, err := windows.GetProcessId(ph)

@@ -20,6 +20,8 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/contain/jobobject"
 	"github.com/gotether/tether/internal/testchild"
 	"github.com/gotether/tether/proc"
 )
@@ -228,4 +230,39 @@ func TestTerminalInAGroupWindows(t *testing.T) {
 		t.Errorf("Wait after the group's Close: %+v, want a killed run", r)
 	}
 	testchild.WaitDead(t, patience, pids...)
+}
+
+// refusesAdopt is the Job Object backend with containers whose Adopt
+// fails: the placement of a terminal run's child fails.
+type refusesAdopt struct{ contain.Backend }
+
+func (b refusesAdopt) NewContainer(ctx context.Context, o contain.Options) (contain.Container, error) {
+	c, err := b.Backend.NewContainer(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return adoptFails{c}, nil
+}
+
+type adoptFails struct{ contain.Container }
+
+var errAdoptRefused = errors.New("adopt refused by the test")
+
+func (adoptFails) Adopt(int) error { return errAdoptRefused }
+
+// TestTerminalPlacementFailureRunsNothingWindows: when the suspended
+// child cannot be placed in its container, it is terminated before it
+// runs an instruction (the script's first op, writing a file, never
+// happens), the run fails with a start error carrying the cause, and
+// nothing is left.
+func TestTerminalPlacementFailureRunsNothingWindows(t *testing.T) {
+	ctx := ctxFor(t, patience)
+	marker := testchild.TempDir(t) + `\ran`
+	r, err := script("pids", marker).Terminal(24, 80).Backend(refusesAdopt{jobobject.New()}).Timeout(patience).Output(ctx)
+	if r != nil || !errors.Is(err, proc.ErrStart) || !errors.Is(err, errAdoptRefused) {
+		t.Fatalf("Output: %v %v, want a start error carrying the refusal", r, err)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the child ran: %v", err)
+	}
 }

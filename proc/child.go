@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"os"
 	"os/exec"
 	"time"
 
@@ -13,12 +14,20 @@ import (
 // reaped, so they are read-only from then on (started and pid from the
 // moment start returns).
 type child struct {
-	ecmd    *exec.Cmd     // nil for a fake run
-	attrs   *forker.Attrs // what the forker gives the child, nil for nothing
+	ecmd  *exec.Cmd     // nil for a fake run
+	attrs *forker.Attrs // what the forker gives the child, nil for nothing
+	// create, when set, creates the child in ct in place of the
+	// container's Start of ecmd, and returns it running and placed: a
+	// terminal run on Windows, whose pseudo console os/exec cannot
+	// attach (terminal_windows.go). A create that fails has left nothing
+	// running.
+	create  func(ct contain.Container) (*os.Process, error)
+	process *os.Process // the running child, from the moment start returns
 	pid     int
 	started time.Time
-	exited  chan struct{} // closed once the child is reaped
-	exitAt  time.Time     // valid once exited is closed
+	exited  chan struct{}    // closed once the child is reaped
+	exitAt  time.Time        // valid once exited is closed
+	state   *os.ProcessState // how it ended, valid once exited is closed
 }
 
 func newChild(ecmd *exec.Cmd, attrs *forker.Attrs) *child {
@@ -33,21 +42,36 @@ func newChild(ecmd *exec.Cmd, attrs *forker.Attrs) *child {
 func (ch *child) start(ct contain.Container, began func(time.Time)) error {
 	started := make(chan error, 1)
 	go func() {
-		if err := startBound(ct.Start, ch.ecmd, ch.attrs); err != nil {
-			started <- err
-			return
+		if ch.create != nil {
+			proc, err := ch.create(ct)
+			if err != nil {
+				started <- err
+				return
+			}
+			ch.process = proc
+		} else {
+			if err := startBound(ct.Start, ch.ecmd, ch.attrs); err != nil {
+				started <- err
+				return
+			}
+			ch.process = ch.ecmd.Process
 		}
 		ch.started = time.Now()
 		began(ch.started)
 		started <- nil
-		// Wait's error says no more than ProcessState does (status).
-		_ = ch.ecmd.Wait()
+		// Wait's error says no more than the state does (status).
+		if ch.create != nil {
+			ch.state, _ = ch.process.Wait()
+		} else {
+			_ = ch.ecmd.Wait()
+			ch.state = ch.ecmd.ProcessState
+		}
 		ch.reaped(time.Now())
 	}()
 	if err := <-started; err != nil {
 		return err
 	}
-	ch.pid = ch.ecmd.Process.Pid
+	ch.pid = ch.process.Pid
 	return nil
 }
 
@@ -85,7 +109,7 @@ func (ch *child) hasExited() bool { return closed(ch.exited) }
 // status reads how the reaped child ended: its exit code, or the signal
 // that killed it (code -1).
 func (ch *child) status() (code int, signal string) {
-	if ps := ch.ecmd.ProcessState; ps != nil {
+	if ps := ch.state; ps != nil {
 		return exitStatus(ps)
 	}
 	return -1, ""
@@ -94,4 +118,4 @@ func (ch *child) status() (code int, signal string) {
 // kill kills the child by its own handle (a pidfd on Linux, a process
 // handle on Windows), whatever container it is in now. It is not reaped
 // yet, so its pid names no one else.
-func (ch *child) kill() { _ = ch.ecmd.Process.Kill() }
+func (ch *child) kill() { _ = ch.process.Kill() }

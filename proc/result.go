@@ -263,9 +263,7 @@ func (p *RunningProcess) finish(e ending) *Result {
 	r.Duration = p.child.exitAt.Sub(p.child.started)
 	r.Mechanism = p.container.Mechanism()
 	r.Pid = p.child.pid
-	if p.child.ecmd != nil {
-		r.state = p.child.ecmd.ProcessState
-	}
+	r.state = p.child.state
 	r.Usage = e.usage
 	r.StdinErr = e.stdinErr
 	if e.outcome == Cancelled {

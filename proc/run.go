@@ -30,9 +30,10 @@ type RunningProcess struct {
 	streams *streams    // stdout, stderr, their lines (streams.go)
 	stdin   *runStdin   // the child's stdin, on tether's side (stdin.go)
 	ends    endRequests // requests to end the run (endrequest.go)
-	// term is the terminal of a terminal run (terminal.go), read as
-	// stdout and closed by its drain; nil without one.
-	term *os.File
+	// term is the terminal of a terminal run (terminal.go): on Unix the
+	// master, read as stdout and closed by its drain; on Windows the
+	// pseudo console, closed once the child exits. nil without one.
+	term *terminal
 
 	// releasing is closed by the monitor before it releases the
 	// container, whose Stats may then say nothing and whose Signal may

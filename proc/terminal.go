@@ -1,7 +1,7 @@
 package proc
 
 import (
-	"os/exec"
+	"os"
 	"strconv"
 )
 
@@ -59,10 +59,17 @@ const DefaultTerm = "xterm-256color"
 // a stdin other than the default, InteractiveStdin, StdinBytes,
 // StdinString or StdinLines (the terminal is the child's stdin: those are
 // typed into it); with a stdout other than Capture, Tee or ToReader; or
-// with a stderr set to anything but ToStdout. Windows (ConPTY is not
-// implemented) and systems without pseudo-terminals fail with
-// ErrUnsupported before spawning; Detach and a pipeline's stages refuse
-// it.
+// with a stderr set to anything but ToStdout.
+//
+// On Windows the terminal is a pseudo console (ConPTY, Windows 10 1809
+// and later; before that ErrUnsupported before spawning): Ctrl-C is a
+// CTRL_C_EVENT, a resize reaches a program through its console input,
+// not SIGWINCH; rows and cols are at most 32767, and
+// WindowsCreationFlags with DETACHED_PROCESS or CREATE_NEW_CONSOLE fail
+// with ErrInvalid. Under Wine the child's standard handles are not the
+// console (docs/terminals.md says what Wine does). Systems without
+// pseudo-terminals fail with ErrUnsupported before spawning; Detach and
+// a pipeline's stages refuse it.
 func (c *Cmd) Terminal(rows, cols uint16) *Cmd {
 	return c.with(func(n *Cmd) { n.term = termSpec{rows: rows, cols: cols, set: true} })
 }
@@ -77,6 +84,8 @@ func (c *Cmd) checkTerminal() error {
 	switch {
 	case c.term.rows == 0 || c.term.cols == 0:
 		return invalid("Terminal with zero rows or columns")
+	case c.term.rows > maxTerminalSide || c.term.cols > maxTerminalSide:
+		return invalid("Terminal larger than " + strconv.Itoa(maxTerminalSide) + " rows or columns (a Windows console's size is a signed 16-bit number)")
 	case c.sys.foreground != nil:
 		return invalid("Terminal with Foreground (the child's terminal is its own, not the owner's)")
 	}
@@ -93,7 +102,7 @@ func (c *Cmd) checkTerminal() error {
 	if c.stderr.set && c.stderr.mode != modeStdout {
 		return invalid("Terminal with stderr set: a terminal merges stderr into stdout")
 	}
-	return terminalSupported(c.name)
+	return terminalSupported(c)
 }
 
 // terminalEnv returns e with TERM, COLUMNS and LINES set for a terminal
@@ -108,35 +117,21 @@ func terminalEnv(e envSpec, rows, cols uint16) envSpec {
 	return e
 }
 
-// wireTerminal makes a new pseudo-terminal the child's stdin, stdout and
-// stderr and its controlling terminal, and gives the run its side: the
-// terminal read as stdout (the end of its output is the end of stdout),
-// and a second descriptor of it to write to, as the interactive stdin
-// writer on Start or the feeder of StdinBytes or StdinLines.
-func (p *RunningProcess) wireTerminal(ecmd *exec.Cmd, files *childFiles, viaStart bool) error {
+// terminalSides gives a terminal run its side of the terminal: w, what
+// tether writes to it, as the interactive stdin writer on Start or the
+// feeder of StdinBytes or StdinLines; r, what the terminal prints, read
+// as stdout (the end of its output is the end of stdout); and no stderr
+// capture, since the terminal merges stderr into stdout.
+func (p *RunningProcess) terminalSides(w, r *os.File, viaStart bool) {
 	c := p.cmd
-	master, slave, err := openTerminal(c.term.rows, c.term.cols)
-	if err != nil {
-		return &StartError{Program: c.name, Err: err}
-	}
-	files.keep(slave, nil)
-	ecmd.Stdin, ecmd.Stdout, ecmd.Stderr = slave, slave, slave
-	controlTerminal(ecmd)
-	w, err := dupNonblock(master)
-	if err != nil {
-		master.Close()
-		return &StartError{Program: c.name, Err: err}
-	}
 	switch c.stdin.kind {
 	case stdinBytes, stdinLines:
 		p.stdin.set(c.stdin.kind, w, &feeder{spec: c.stdin, w: w, done: make(chan struct{})}, viaStart)
 	default:
 		p.stdin.set(stdinInteractive, w, nil, viaStart)
 	}
-	p.streams.add(c, Stdout, master, viaStart)
+	p.streams.add(c, Stdout, r, viaStart)
 	p.streams.add(c, Stderr, nil, viaStart) // merged: no capture of its own
-	p.term = master
-	return nil
 }
 
 // Resize sets the size of a terminal run's terminal (Cmd.Terminal) to
@@ -151,6 +146,8 @@ func (p *RunningProcess) Resize(rows, cols uint16) error {
 		return &InvalidError{Program: p.cmd.name, Reason: "Resize on a run without a terminal (use Cmd.Terminal)"}
 	case rows == 0 || cols == 0:
 		return &InvalidError{Program: p.cmd.name, Reason: "Resize to zero rows or columns"}
+	case rows > maxTerminalSide || cols > maxTerminalSide:
+		return &InvalidError{Program: p.cmd.name, Reason: "Resize to more than " + strconv.Itoa(maxTerminalSide) + " rows or columns (a Windows console's size is a signed 16-bit number)"}
 	}
 	return setTerminalSize(p.term, rows, cols)
 }

@@ -8,6 +8,7 @@ package proc
 // and OpenBSD.
 
 import (
+	"math"
 	"os"
 	"os/exec"
 
@@ -15,8 +16,40 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// maxTerminalSide is the largest number of rows or columns: a window
+// size is two 16-bit numbers.
+const maxTerminalSide = math.MaxUint16
+
 // terminalSupported: this system has pseudo-terminals.
-func terminalSupported(string) error { return nil }
+func terminalSupported(*Cmd) error { return nil }
+
+// terminal is a terminal run's terminal on tether's side: the master,
+// read as stdout (RunningProcess.term).
+type terminal = os.File
+
+// wireTerminal makes a new pseudo-terminal the child's stdin, stdout and
+// stderr and its controlling terminal, and gives the run its side: the
+// terminal read as stdout (the end of its output is the end of stdout),
+// and a second descriptor of it to write to, as the interactive stdin
+// writer on Start or the feeder of StdinBytes or StdinLines.
+func (p *RunningProcess) wireTerminal(ecmd *exec.Cmd, files *childFiles, viaStart bool) error {
+	c := p.cmd
+	master, slave, err := openTerminal(c.term.rows, c.term.cols)
+	if err != nil {
+		return &StartError{Program: c.name, Err: err}
+	}
+	files.keep(slave, nil)
+	ecmd.Stdin, ecmd.Stdout, ecmd.Stderr = slave, slave, slave
+	controlTerminal(ecmd)
+	w, err := dupNonblock(master)
+	if err != nil {
+		master.Close()
+		return &StartError{Program: c.name, Err: err}
+	}
+	p.terminalSides(w, master, viaStart)
+	p.term = master
+	return nil
+}
 
 // openTerminal opens a new pseudo-terminal of rows by cols and returns
 // its two sides: master, which tether reads and writes, non-blocking and

@@ -23,16 +23,7 @@ import (
 // cgroupDirOf returns the directory of pid's cgroup v2 cgroup.
 func cgroupDirOf(t *testing.T, pid int) string {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rel string
-	for _, line := range strings.Split(string(b), "\n") {
-		if p, ok := strings.CutPrefix(line, "0::"); ok {
-			rel = p
-		}
-	}
+	rel := testchild.CgroupOf(t, pid)
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)

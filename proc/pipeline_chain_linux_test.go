@@ -4,10 +4,8 @@ package proc_test
 
 import (
 	"errors"
-	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -32,28 +30,13 @@ func TestPipeStagesShareOneChainCgroup(t *testing.T) {
 	}
 	p0 := testchild.ReadPidFile(t, f0, patience)["child"]
 	p1 := testchild.ReadPidFile(t, f1, patience)["child"]
-	c0, c1 := cgroupOf(t, p0), cgroupOf(t, p1)
+	c0, c1 := testchild.CgroupOf(t, p0), testchild.CgroupOf(t, p1)
 	if c0 == c1 || path.Dir(c0) != path.Dir(c1) || !strings.HasPrefix(path.Base(path.Dir(c0)), "tether-") {
 		t.Errorf("stage cgroups %q and %q are not siblings in one chain cgroup", c0, c1)
 	}
 	if err := rp.Kill(ctxFor(t, patience)); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func cgroupOf(t *testing.T, pid int) string {
-	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ln := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(ln, "0::"); ok {
-			return rest
-		}
-	}
-	t.Fatalf("no cgroup v2 line for pid %d: %q", pid, b)
-	return ""
 }
 
 func TestPipeStagesMustShareABackend(t *testing.T) {

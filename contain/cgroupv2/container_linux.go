@@ -22,6 +22,7 @@ import (
 	"github.com/gotether/tether/contain"
 	"github.com/gotether/tether/internal/forker"
 	"github.com/gotether/tether/internal/spawngate"
+	"github.com/gotether/tether/internal/sysproc"
 	"github.com/gotether/tether/internal/watchdog"
 )
 
@@ -374,7 +375,7 @@ func (c *container) holds(pid int) bool {
 	if err != nil {
 		return false
 	}
-	own, ok := ownCgroup(b)
+	own, ok := sysproc.CgroupV2Path(b)
 	if !ok {
 		return false
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gotether/tether/internal/sysproc"
 )
 
 // fuzzMangle escapes s as the kernel writes a path or a source in
@@ -189,7 +191,7 @@ func FuzzProcCgroup(f *testing.F) {
 	f.Add([]byte(""), "/../x")
 	f.Add([]byte(""), "/ (deleted) x")
 	f.Fuzz(func(t *testing.T, data []byte, path string) {
-		own, ok := ownCgroup(data)
+		own, ok := sysproc.CgroupV2Path(data)
 		var want string
 		found := false
 		for _, line := range strings.Split(string(data), "\n") {
@@ -205,7 +207,7 @@ func FuzzProcCgroup(f *testing.F) {
 			return
 		}
 		file := fuzzProcCgroupSeeds[0][:strings.Index(fuzzProcCgroupSeeds[0], "0::")] + "0::" + path + "\n"
-		if own, ok := ownCgroup([]byte(file)); !ok || own != path {
+		if own, ok := sysproc.CgroupV2Path([]byte(file)); !ok || own != path {
 			t.Fatalf("%q: got %q, %v; want %q", file, own, ok, path)
 		}
 	})
@@ -231,7 +233,7 @@ func FuzzDiscover(f *testing.F) {
 			return
 		}
 		mounts := cgroup2Mounts(mountinfo)
-		own, _ := ownCgroup(procCgroup)
+		own, _ := sysproc.CgroupV2Path(procCgroup)
 		if h.own != own {
 			t.Fatalf("own cgroup %q, want %q", h.own, own)
 		}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gotether/tether/internal/sysproc"
 )
 
 // hierarchy is where the cgroup v2 tree is mounted and where this process
@@ -59,7 +61,7 @@ func discover() (hierarchy, error) {
 var errNoMount = errors.New("no cgroup2 filesystem is mounted (looked in /proc/self/mountinfo)")
 
 func discoverFrom(mountinfo, procCgroup []byte) (hierarchy, error) {
-	own, ok := ownCgroup(procCgroup)
+	own, ok := sysproc.CgroupV2Path(procCgroup)
 	if !ok {
 		return hierarchy{}, errors.New("/proc/self/cgroup has no cgroup v2 line (0::/...): this process is not in a cgroup v2 hierarchy")
 	}
@@ -90,17 +92,6 @@ func discoverFrom(mountinfo, procCgroup []byte) (hierarchy, error) {
 	}
 	best.own = own
 	return best, nil
-}
-
-// ownCgroup finds the path of the v2 line. Lines are cut at "\n" alone:
-// the kernel escapes nothing in a path, which may end with a "\r".
-func ownCgroup(procCgroup []byte) (string, bool) {
-	for line := range strings.Lines(string(procCgroup)) {
-		if p, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "0::"); ok {
-			return strings.TrimSuffix(p, " (deleted)"), true
-		}
-	}
-	return "", false
 }
 
 // cgroup2Mounts parses mountinfo lines of the form

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gotether/tether/contain"
+	"github.com/gotether/tether/internal/sysproc"
 	"github.com/gotether/tether/internal/testchild"
 	"github.com/gotether/tether/internal/watchdog"
 )
@@ -79,7 +80,7 @@ func TestSubIsANestedCgroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	own, _ := ownCgroup(cg)
+	own, _ := sysproc.CgroupV2Path(cg)
 	if want := s.(*container).cgpath; own != want {
 		t.Fatalf("child's cgroup %q, want %q", own, want)
 	}

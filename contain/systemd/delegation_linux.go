@@ -4,12 +4,11 @@ package systemd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/gotether/tether/internal/sysproc"
 	"golang.org/x/sys/unix"
 )
 
@@ -94,17 +93,5 @@ func xattrIs(path, name, want string) bool {
 	return err == nil && string(buf[:n]) == want
 }
 
-// ownCgroup reads the calling process's cgroup v2 path from
-// /proc/self/cgroup (the "0::" line).
-func ownCgroup() (string, error) {
-	b, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return "", err
-	}
-	for line := range strings.Lines(string(b)) {
-		if p, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "0::"); ok {
-			return p, nil
-		}
-	}
-	return "", errors.New("/proc/self/cgroup has no cgroup v2 line: this process is not in a cgroup v2 hierarchy")
-}
+// ownCgroup reads the calling process's cgroup v2 path.
+func ownCgroup() (string, error) { return sysproc.CgroupV2Of(0) }

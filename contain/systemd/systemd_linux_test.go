@@ -90,22 +90,6 @@ func ctxFor(t *testing.T) context.Context {
 	return ctx
 }
 
-// cgroupOf reads pid's cgroup v2 path.
-func cgroupOf(t *testing.T, pid int) string {
-	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ln := range strings.Split(string(b), "\n") {
-		if p, ok := strings.CutPrefix(ln, "0::"); ok {
-			return p
-		}
-	}
-	t.Fatalf("pid %d has no cgroup v2 line: %q", pid, b)
-	return ""
-}
-
 func read(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -121,7 +105,7 @@ func read(t *testing.T, path string) string {
 // controllers are enabled for the leaves, where the containers are.
 func TestScopeHoldsContainersInLeaves(t *testing.T) {
 	b := needScope(t)
-	before := cgroupOf(t, os.Getpid())
+	before := testchild.CgroupOf(t, os.Getpid())
 	c := newContainer(t, b, contain.Options{})
 	if c.Mechanism() != contain.Systemd {
 		t.Fatalf("container mechanism %s", c.Mechanism())
@@ -137,14 +121,14 @@ func TestScopeHoldsContainersInLeaves(t *testing.T) {
 	if !strings.HasPrefix(sc.Unit, "tether-"+prog+"-"+strconv.Itoa(os.Getpid())+"-") || filepath.Base(sc.Cgroup) != sc.Unit {
 		t.Errorf("scope %s at %s: not named after its owner", sc.Unit, sc.Cgroup)
 	}
-	child := cgroupOf(t, cmd.Process.Pid)
+	child := testchild.CgroupOf(t, cmd.Process.Pid)
 	if filepath.Dir(child) != sc.Cgroup || !strings.HasPrefix(filepath.Base(child), "tether-"+strconv.Itoa(os.Getpid())+"-") {
 		t.Errorf("the child is in %s, not in a leaf of %s", child, sc.Cgroup)
 	}
-	if got := cgroupOf(t, sc.WatchdogPid); got != sc.Cgroup+"/tether-watchdog" {
+	if got := testchild.CgroupOf(t, sc.WatchdogPid); got != sc.Cgroup+"/tether-watchdog" {
 		t.Errorf("the watchdog (pid %d) is in %s", sc.WatchdogPid, got)
 	}
-	own := cgroupOf(t, os.Getpid())
+	own := testchild.CgroupOf(t, os.Getpid())
 	switch {
 	case os.Geteuid() == 0 && (sc.Moved || own != before):
 		t.Errorf("root was moved from %s to %s", before, own)
@@ -182,7 +166,7 @@ func TestScopeHoldsContainersInLeaves(t *testing.T) {
 	c2 := newContainer(t, systemd.New(), contain.Options{})
 	cmd2 := testchild.Command(testchild.ModeSleep)
 	start(t, c2, cmd2)
-	if got := filepath.Dir(cgroupOf(t, cmd2.Process.Pid)); got != sc.Cgroup {
+	if got := filepath.Dir(testchild.CgroupOf(t, cmd2.Process.Pid)); got != sc.Cgroup {
 		t.Errorf("a second Backend's container is in %s, not in the scope %s", got, sc.Cgroup)
 	}
 }
@@ -273,7 +257,7 @@ func TestLimitsEnforcedInTheScope(t *testing.T) {
 		cmd := exec.Command("sh", "-c", "(f(){ f|f& };f); exec sleep 600")
 		cmd.Env = append(os.Environ(), testchild.ChildEnv("none")...)
 		start(t, c, cmd)
-		dir := filepath.Join("/sys/fs/cgroup", cgroupOf(t, cmd.Process.Pid))
+		dir := filepath.Join("/sys/fs/cgroup", testchild.CgroupOf(t, cmd.Process.Pid))
 		most := 0
 		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
 			pids, err := c.Pids()
@@ -396,7 +380,7 @@ func TestFreshScopeAfterTheWatchdogDies(t *testing.T) {
 	if !ok {
 		t.Fatal("no scope")
 	}
-	owner := cgroupOf(t, os.Getpid())
+	owner := testchild.CgroupOf(t, os.Getpid())
 	if err := syscall.Kill(old.WatchdogPid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +401,7 @@ func TestFreshScopeAfterTheWatchdogDies(t *testing.T) {
 		t.Cleanup(func() { _ = c.Close(ctxFor(t)) })
 		cmd := testchild.Command(testchild.ModeSleep)
 		start(t, c, cmd)
-		dirs = append(dirs, filepath.Dir(cgroupOf(t, cmd.Process.Pid)))
+		dirs = append(dirs, filepath.Dir(testchild.CgroupOf(t, cmd.Process.Pid)))
 	}
 	fresh, _ := systemd.CurrentScope()
 	if fresh.Unit == old.Unit || fresh.WatchdogPid == old.WatchdogPid || fresh.WatchdogPid != systemd.WatchdogPid() {
@@ -448,7 +432,7 @@ func TestFreshScopeAfterTheScopeIsStopped(t *testing.T) {
 	b := needScope(t)
 	c := newContainer(t, b, contain.Options{KillOnOwnerDeath: true})
 	old, _ := systemd.CurrentScope()
-	if old.Moved || strings.HasSuffix(cgroupOf(t, os.Getpid()), "/tether-owner") {
+	if old.Moved || strings.HasSuffix(testchild.CgroupOf(t, os.Getpid()), "/tether-owner") {
 		t.Skipf("this process is a member of its scope %s: stopping it would kill the test", old.Unit)
 	}
 	cmd := testchild.Command(testchild.ModeSleep)
@@ -469,8 +453,8 @@ func TestFreshScopeAfterTheScopeIsStopped(t *testing.T) {
 	cmd2 := testchild.Command(testchild.ModeSleep)
 	start(t, c2, cmd2)
 	fresh, _ := systemd.CurrentScope()
-	if fresh.Unit == old.Unit || filepath.Dir(cgroupOf(t, cmd2.Process.Pid)) != fresh.Cgroup {
-		t.Fatalf("after %s was stopped: scope %s, child in %s", old.Unit, fresh.Unit, cgroupOf(t, cmd2.Process.Pid))
+	if fresh.Unit == old.Unit || filepath.Dir(testchild.CgroupOf(t, cmd2.Process.Pid)) != fresh.Cgroup {
+		t.Fatalf("after %s was stopped: scope %s, child in %s", old.Unit, fresh.Unit, testchild.CgroupOf(t, cmd2.Process.Pid))
 	}
 	if stopped > 20*time.Second {
 		t.Errorf("stopping the scope took %v", stopped)
@@ -528,7 +512,7 @@ func TestHostChoosesByDelegation(t *testing.T) {
 	t.Logf("default %s: %s", r.Default, r.DefaultReason)
 	// A child of an owner that moved into its scope is born in the
 	// owner's leaf, which is delegated to this user: it may use it.
-	if own := cgroupOf(t, os.Getpid()); strings.HasSuffix(own, "/tether-owner") {
+	if own := testchild.CgroupOf(t, os.Getpid()); strings.HasSuffix(own, "/tether-owner") {
 		if r.Default != contain.CgroupV2 || !strings.Contains(r.DefaultReason, filepath.Base(filepath.Dir(own))+", which holds this process, has Delegate=yes") {
 			t.Errorf("in the moved owner's leaf: default %s: %s", r.Default, r.DefaultReason)
 		}

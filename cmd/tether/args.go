@@ -72,16 +72,14 @@ type runOptions struct {
 	timeout   time.Duration
 	grace     time.Duration
 	graceFlag string // the spelling that set grace ("--grace" or "--kill-after"); "" unset
-	// graceUnbounded: --signal without a grace; grace is unboundedGrace.
-	graceUnbounded bool
-	signal         string // as given; parsed when needed
-	signalSet      bool
-	mechanism      string
-	limits         map[contain.LimitKind]contain.Limit
-	jsonPath       string
-	quiet          bool
-	help           bool
-	version        bool
+	signal    string // as given; parsed when needed
+	signalSet bool
+	mechanism string
+	limits    map[contain.LimitKind]contain.Limit
+	jsonPath  string
+	quiet     bool
+	help      bool
+	version   bool
 	// preserveStatus makes a timed-out run exit with the program's own
 	// status instead of 124 (coreutils timeout's --preserve-status).
 	preserveStatus bool
@@ -371,7 +369,7 @@ func parseRunArgs(args []string) (*runOptions, error) {
 			// timeout, then PROGRAM's own time. The tree still dies
 			// when PROGRAM ends, and a second stop signal to tether
 			// kills it at once.
-			o.grace, o.graceUnbounded = unboundedGrace, true
+			o.grace = unboundedGrace
 		}
 	}
 	return o, nil
@@ -380,6 +378,9 @@ func parseRunArgs(args []string) (*runOptions, error) {
 // unboundedGrace is the grace period of an explicit --signal without
 // --grace or --kill-after: no kill follows the signal.
 const unboundedGrace = time.Duration(math.MaxInt64)
+
+// graceUnbounded reports --signal without a grace (see unboundedGrace).
+func (o *runOptions) graceUnbounded() bool { return o.grace == unboundedGrace }
 
 // parseDuration accepts Go durations ("1.5s", "2m", "1h30m") and, as
 // coreutils timeout does, a bare number of seconds or a number of days

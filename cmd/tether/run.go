@@ -288,7 +288,7 @@ func (rn *runSession) received(p *proc.RunningProcess, s os.Signal) {
 		}
 	case rn.got == nil:
 		rn.got = s
-		if rn.o.graceUnbounded {
+		if rn.o.graceUnbounded() {
 			rn.say("received %s: sending %s to the tree (%s), waiting for the program to exit (no --kill-after)", signalName(s), signalName(rn.o.graceSig), p.Mechanism())
 		} else if rn.o.grace > 0 {
 			rn.say("received %s: sending %s to the tree (%s), killing it in %v", signalName(s), signalName(rn.o.graceSig), p.Mechanism(), rn.o.grace)

@@ -273,3 +273,42 @@ func TestRecycledGroupIDIsNeverSignalled(t *testing.T) {
 	_ = cmd.Process.Kill()
 	_ = wait()
 }
+
+// The same with the leader's pidfd, which is how a recycled id is told
+// when the kernel has pidfds: a pidfd whose process has been reaped
+// stands in for the leader's, so the live process holding the group id
+// is a stranger to the container.
+func TestRecycledGroupIDFoundByPidfd(t *testing.T) {
+	c := newContainer(t)
+	cmd := testchild.Command(testchild.ModeSleep)
+	if err := c.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	wait := testchild.Reap(t, cmd, func(context.Context) error { return cmd.Process.Kill() })
+	gone := exec.Command("/bin/true")
+	if err := gone.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.PidfdOpen(gone.Process.Pid, 0)
+	if err != nil {
+		t.Skipf("no pidfd_open here (%v): the start-time path is tested above", err)
+	}
+	_ = gone.Wait()
+	c.mu.Lock()
+	c.leader.groupSignal = false // the killpg path is the one that trusts the number
+	_ = unix.Close(c.leader.fd)
+	c.leader.fd, c.leader.startTicks = fd, 0
+	c.mu.Unlock()
+
+	if pids, err := c.Pids(); err != nil || len(pids) != 0 {
+		t.Errorf("Pids = %v, %v; want none for a recycled group id", pids, err)
+	}
+	if err := c.Kill(killCtx(t)); err != nil {
+		t.Fatal("Kill:", err)
+	}
+	if !testchild.Alive(cmd.Process.Pid) {
+		t.Fatal("the process holding the recycled id was signalled")
+	}
+	_ = cmd.Process.Kill()
+	_ = wait()
+}

@@ -61,10 +61,26 @@ func leaderHandle(p *os.Process) *handle {
 		err := unix.PidfdSendSignal(h.fd, 0, nil, unix.PIDFD_SIGNAL_PROCESS_GROUP)
 		h.groupSignal = err == nil || errors.Is(err, unix.ESRCH)
 	}
-	if st, err := sysproc.ReadStat(h.pid); err == nil {
-		h.startTicks = st.StartTicks
+	if h.fd < 0 {
+		// Without a pidfd a recycled id is told by the start time (see
+		// scanGroups); with one, by asking the pidfd (see reaped), which
+		// spares every run a read of /proc.
+		if st, err := sysproc.ReadStat(h.pid); err == nil {
+			h.startTicks = st.StartTicks
+		}
 	}
 	return h
+}
+
+// reaped reports whether the process behind the handle's pidfd has been
+// reaped, so that its pid may now name another process. A zombie has not
+// been. Without a pidfd it says false: the caller must tell by the start
+// time.
+func (h *handle) reaped() bool {
+	if h.fd < 0 {
+		return false
+	}
+	return errors.Is(unix.PidfdSendSignal(h.fd, 0, nil, 0), unix.ESRCH)
 }
 
 // adoptHandle opens a pidfd for pid. Without pidfd_open (before Linux 5.3,
@@ -149,15 +165,17 @@ func (h *handle) close() {
 var listProcs = sysproc.Pids
 
 // groupTarget is what a scan needs to know about one container's group:
-// its id and, to tell a recycled id, the leader's start time.
+// its id and, to tell a recycled id, whether the leader has been reaped
+// (known from its pidfd) or else its start time.
 type groupTarget struct {
-	pgid       int
-	startTicks uint64
+	pgid         int
+	leaderReaped bool
+	startTicks   uint64
 }
 
 // targetLocked describes c's group for scanGroups; c.pgid must be set.
 func (c *container) targetLocked() groupTarget {
-	return groupTarget{pgid: c.pgid, startTicks: c.leader.startTicks}
+	return groupTarget{pgid: c.pgid, leaderReaped: c.leader.reaped(), startTicks: c.leader.startTicks}
 }
 
 // scanGroups looks at every target's group in one pass over /proc and
@@ -195,7 +213,8 @@ func scanGroups(ts []groupTarget) []groupView {
 			continue // exited during the scan
 		}
 		for _, i := range byGroup[p] {
-			if ts[i].startTicks != 0 && st.StartTicks != ts[i].startTicks {
+			// A process with the leader's pid that is not the leader.
+			if ts[i].leaderReaped || ts[i].startTicks != 0 && st.StartTicks != ts[i].startTicks {
 				recycled[i] = true
 			}
 		}

@@ -262,7 +262,7 @@ func makeScope(ctx context.Context) (*scope, error) {
 	if err := hostProblem(); err != nil {
 		return nil, &contain.NotUsableError{Mechanism: contain.Systemd, Reason: err.Error()}
 	}
-	if err := watchdog.Start(); err != nil {
+	if err := watchdog.StartLive(); err != nil {
 		return nil, fmt.Errorf("contain: systemd: the scope's first member, the owner-death watchdog: %w", err)
 	}
 	sc := &scope{mgr: ownManager(), wdPid: watchdog.Pid()}

@@ -417,6 +417,9 @@ func TestRestartAfterWatchdogDies(t *testing.T) {
 // Start replaces a watchdog that was killed, and tells the new one every
 // live registration, so that Pid names a live process (the systemd
 // backend makes it a member of its scope).
+// TestStartReplacesAKilledWatchdog: Start, the cheap check, replaces a
+// killed watchdog once it has been reaped (it reads no /proc entry, so a
+// watchdog that is only a zombie may still pass for a moment).
 func TestStartReplacesAKilledWatchdog(t *testing.T) {
 	first := sleeper(t)
 	r := register(t, first)
@@ -424,12 +427,42 @@ func TestStartReplacesAKilledWatchdog(t *testing.T) {
 	if err := unix.Kill(old, unix.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	deadline := time.Now().Add(patience)
+	for {
+		if err := watchdog.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if now := watchdog.Pid(); now != old {
+			if !sysproc.Alive(now) {
+				t.Fatalf("after Start the watchdog is pid %d, not alive", now)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Start still keeps the killed watchdog %d after %v", old, patience)
+		}
+		time.Sleep(time.Millisecond) // polling the reaper, with a deadline
+	}
+	stop(t)
+	testchild.WaitDead(t, patience, first)
+	_ = r.Unregister()
+}
+
+// TestStartLiveReplacesADyingWatchdog: StartLive replaces a killed
+// watchdog as soon as it is a zombie, before it is reaped.
+func TestStartLiveReplacesADyingWatchdog(t *testing.T) {
+	first := sleeper(t)
+	r := register(t, first)
+	old := watchdog.Pid()
+	if err := unix.Kill(old, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
 	testchild.WaitDead(t, patience, old)
-	if err := watchdog.Start(); err != nil {
+	if err := watchdog.StartLive(); err != nil {
 		t.Fatal(err)
 	}
 	if now := watchdog.Pid(); now == old || !sysproc.Alive(now) {
-		t.Fatalf("after Start the watchdog is pid %d (the killed one was %d)", now, old)
+		t.Fatalf("after StartLive the watchdog is pid %d (the killed one was %d)", now, old)
 	}
 	stop(t)
 	testchild.WaitDead(t, patience, first)

@@ -88,32 +88,48 @@ func (r *Registration) Registered() bool { return r.slot != 0 }
 // Start makes sure the watchdog runs, starting it if needed. A backend
 // that registers only later (a process group exists only once its leader
 // has started) calls it at creation, so that a watchdog that cannot be
-// started fails the creation rather than the spawn. A watchdog that was
-// killed under the owner is replaced here (and told every live
-// registration), not only at the next message: a caller of Pid after
-// Start gets a live process (the systemd backend makes it a member of
-// its scope).
+// started fails the creation rather than the spawn.
+//
+// It is cheap when the watchdog runs (no system call): a watchdog that
+// has exited and been reaped is replaced here and told every live
+// registration; one that is dying but not yet reaped (killed a moment
+// ago) is taken for running, and replaced at the next message, whose
+// write fails with EPIPE once its last thread is gone (see sendLocked).
+// A caller that needs the watchdog's process itself, not only its pipe,
+// uses StartLive.
 func Start() error {
-	std.mu.Lock()
-	defer std.mu.Unlock()
-	if std.w != nil {
-		if std.aliveLocked() {
-			return nil
-		}
-		std.abandonLocked()
-	}
-	return std.startLocked()
+	return std.start(false)
 }
 
-// aliveLocked reports whether the running watchdog is alive: not reaped
-// yet (its pid is still its own) and not a zombie waiting to be.
-func (d *dog) aliveLocked() bool {
-	select {
-	case <-d.reaped:
-		return false
-	default:
+// StartLive is Start for a caller that needs a live watchdog process
+// from Pid (the systemd backend makes it a member of its scope): a
+// watchdog whose leader thread is a zombie, or that is otherwise dying,
+// is replaced too. It reads the watchdog's /proc entry, so it costs a
+// few microseconds more than Start.
+func StartLive() error {
+	return std.start(true)
+}
+
+func (d *dog) start(live bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.w != nil {
+		if !closed(d.reaped) && (!live || sysproc.Alive(d.pid)) {
+			return nil
+		}
+		d.abandonLocked()
 	}
-	return sysproc.Alive(d.pid)
+	return d.startLocked()
+}
+
+// closed reports whether ch, a channel that is only ever closed, is.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // RegisterCgroup registers the cgroup directory dir: if the owner dies

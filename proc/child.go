@@ -9,10 +9,10 @@ import (
 	"github.com/gotether/tether/internal/forker"
 )
 
-// child is a run's direct child. One goroutine starts and reaps it
-// (start); it writes the fields and closes exited once the child is
-// reaped, so they are read-only from then on (started and pid from the
-// moment start returns).
+// child is a run's direct child, started by start and reaped by the
+// goroutine start leaves behind, which writes the end's fields and closes
+// exited once the child is reaped, so they are read-only from then on
+// (process, started and pid from the moment start returns).
 type child struct {
 	ecmd  *exec.Cmd     // nil for a fake run
 	attrs *forker.Attrs // what the forker gives the child, nil for nothing
@@ -34,45 +34,41 @@ func newChild(ecmd *exec.Cmd, attrs *forker.Attrs) *child {
 	return &child{ecmd: ecmd, attrs: attrs, exited: make(chan struct{})}
 }
 
-// start starts the child in ct and reaps it, in one goroutine: the
-// container places the child (and, with a parent-death signal, forks it
-// from a thread that never exits: see internal/forker), and a Start that
-// fails has left nothing running and nothing to reap. began runs once
-// the child is running, before start returns.
+// start starts the child in ct, then reaps it in a goroutine of its
+// own: the container places the child (and, with a parent-death signal,
+// forks it from a thread that never exits: see internal/forker), and a
+// Start that fails has left nothing running and nothing to reap. began
+// runs once the child is running, before start returns.
 func (ch *child) start(ct contain.Container, began func(time.Time)) error {
-	started := make(chan error, 1)
-	go func() {
-		if ch.create != nil {
-			proc, err := ch.create(ct)
-			if err != nil {
-				started <- err
-				return
-			}
-			ch.process = proc
-		} else {
-			if err := startBound(ct.Start, ch.ecmd, ch.attrs); err != nil {
-				started <- err
-				return
-			}
-			ch.process = ch.ecmd.Process
+	if ch.create != nil {
+		proc, err := ch.create(ct)
+		if err != nil {
+			return err
 		}
-		ch.started = time.Now()
-		began(ch.started)
-		started <- nil
-		// Wait's error says no more than the state does (status).
-		if ch.create != nil {
-			ch.state, _ = ch.process.Wait()
-		} else {
-			_ = ch.ecmd.Wait()
-			ch.state = ch.ecmd.ProcessState
+		ch.process = proc
+	} else {
+		if err := startBound(ct.Start, ch.ecmd, ch.attrs); err != nil {
+			return err
 		}
-		ch.reaped(time.Now())
-	}()
-	if err := <-started; err != nil {
-		return err
+		ch.process = ch.ecmd.Process
 	}
+	ch.started = time.Now()
 	ch.pid = ch.process.Pid
+	began(ch.started)
+	go ch.reap()
 	return nil
+}
+
+// reap waits for the started child and records its end.
+func (ch *child) reap() {
+	// Wait's error says no more than the state does (status).
+	if ch.create != nil {
+		ch.state, _ = ch.process.Wait()
+	} else {
+		_ = ch.ecmd.Wait()
+		ch.state = ch.ecmd.ProcessState
+	}
+	ch.reaped(time.Now())
 }
 
 // startBound starts ecmd with start (a container's Start, or Detach's)

@@ -3,7 +3,6 @@ package proc
 import (
 	"context"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"sync"
@@ -67,7 +66,7 @@ func newFake(ctx context.Context, c *Cmd, pid int, viaStart bool) (*FakeProcess,
 	}
 	ch := newChild(nil, nil)
 	ch.pid, ch.started = pid, time.Now()
-	p := newRun(c, fakeContainer{}, slog.New(slog.DiscardHandler), ch)
+	p := newRun(c, fakeContainer{}, discardLog, ch)
 	p.streams.began(ch.started)
 	f := &FakeProcess{p: p}
 	if c.stdin.kind == stdinInteractive || c.term.set {

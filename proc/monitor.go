@@ -3,6 +3,7 @@ package proc
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"slices"
 	"time"
@@ -56,9 +57,11 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 		}
 		p.log.Warn("tether: line callback panicked and was disabled", attrs...)
 	}
-	p.log.Info("tether: exited", "program", r.Program, "pid", r.Pid, "mechanism", r.Mechanism,
-		"outcome", r.Outcome.String(), "code", r.ExitCode, "signal", r.Signal,
-		"duration", r.Duration, "teardown", time.Since(began))
+	if p.log.Enabled(ctx, slog.LevelInfo) {
+		p.log.Info("tether: exited", "program", r.Program, "pid", r.Pid, "mechanism", r.Mechanism,
+			"outcome", r.Outcome.String(), "code", r.ExitCode, "signal", r.Signal,
+			"duration", r.Duration, "teardown", time.Since(began))
+	}
 	p.publish(r, why.requested(), errors.Join(td.errs...))
 }
 

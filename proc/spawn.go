@@ -35,6 +35,10 @@ func startIn(ctx context.Context, c *Cmd, mk func(context.Context, *prepared) (c
 	return pr.spawn(ctx, ct, viaStart)
 }
 
+// discardLog is the logger of a Cmd without one, shared: a logger per run
+// would cost allocations on every run.
+var discardLog = slog.New(slog.DiscardHandler)
+
 // prepared is a validated command whose exec.Cmd is built but whose
 // container is not made yet (a pipeline makes every stage's container
 // before it spawns any stage).
@@ -91,7 +95,7 @@ func prepare(ctx context.Context, c *Cmd) (*prepared, error) {
 	log := c.logger
 	var logged []any
 	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+		log = discardLog
 	} else if c.logLine {
 		logged = []any{"command_line", c.loggedCommandLine()}
 	}
@@ -121,7 +125,8 @@ func (c *Cmd) containOptions() contain.Options {
 func (pr *prepared) spawn(ctx context.Context, ct contain.Container, viaStart bool) (*RunningProcess, error) {
 	c := pr.c
 	p := newRun(c, ct, pr.log, newChild(pr.ecmd, pr.attrs))
-	var files childFiles
+	var room [4]*os.File // stdin, stdout, stderr: no growth on the common path
+	files := childFiles(room[:0])
 	if err := p.wire(pr.ecmd, &files, viaStart); err != nil {
 		return nil, p.abandon(&files, err)
 	}
@@ -132,7 +137,9 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, viaStart bo
 	files.close()
 	p.stdin.start()
 	p.streams.drain()
-	p.log.Info("tether: spawned", append([]any{"program", c.name, "pid", p.child.pid, "mechanism", ct.Mechanism()}, pr.logged...)...)
+	if p.log.Enabled(ctx, slog.LevelInfo) {
+		p.log.Info("tether: spawned", append([]any{"program", c.name, "pid", p.child.pid, "mechanism", ct.Mechanism()}, pr.logged...)...)
+	}
 	go p.monitor(ctx)
 	return p, nil
 }
@@ -173,36 +180,36 @@ func (p *RunningProcess) wire(ecmd *exec.Cmd, files *childFiles, viaStart bool) 
 		ecmd.Stdin = stdin
 	}
 	p.stdin.set(c.stdin.kind, w, feed, viaStart)
-	var stdout *os.File
-	for _, s := range []struct {
-		stream Stream
-		spec   outSpec
-		owner  *os.File
-		set    func(*os.File)
-	}{
-		{Stdout, c.stdout, os.Stdout, func(f *os.File) { ecmd.Stdout, stdout = f, f }},
-		{Stderr, c.stderr, os.Stderr, func(f *os.File) { ecmd.Stderr = f }},
-	} {
-		if s.spec.mode == modeStdout {
+	// The child's stdout and stderr, set on ecmd only when not nil (a nil
+	// *os.File in an io.Writer is not a nil Writer).
+	var out [2]*os.File
+	for i, stream := range [2]Stream{Stdout, Stderr} {
+		spec, owner := c.stdout, os.Stdout
+		if stream == Stderr {
+			spec, owner = c.stderr, os.Stderr
+		}
+		if spec.mode == modeStdout {
 			// 2>&1: the very descriptor stdout got (nil: the null
 			// device, opened once per stream by exec; no matter).
-			if stdout != nil {
-				s.set(stdout)
-			}
-			p.streams.add(c, s.stream, nil, viaStart)
+			out[i] = out[0]
+			p.streams.add(c, stream, nil, viaStart)
 			continue
 		}
-		child, read, err := s.spec.open(s.owner)
+		child, read, err := spec.open(owner)
 		if err != nil {
 			return &StartError{Program: c.name, Err: err}
 		}
-		files.keep(child, s.owner)
-		if child != nil {
-			s.set(child)
-		}
+		files.keep(child, owner)
+		out[i] = child
 		if read != nil {
-			p.streams.add(c, s.stream, read, viaStart)
+			p.streams.add(c, stream, read, viaStart)
 		}
+	}
+	if out[0] != nil {
+		ecmd.Stdout = out[0]
+	}
+	if out[1] != nil {
+		ecmd.Stderr = out[1]
 	}
 	return nil
 }

@@ -28,7 +28,10 @@ const (
 type streams struct {
 	out, err *capture   // nil for a stream tether does not read
 	reads    []*os.File // the pipes' read ends, closed if a drain overruns
-	drains   sync.WaitGroup
+	// draining counts the drains still running; the last one to end
+	// closes drained. Both are set by drain, before any drain runs.
+	draining atomic.Int32
+	drained  chan struct{}
 	hub      *hub
 	liners   []*liner
 	activity atomic.Int64 // unix nanoseconds of the last output byte
@@ -157,24 +160,47 @@ func (s *streams) lastActivity() time.Time { return time.Unix(0, s.activity.Load
 
 // drain starts draining every pipe, a goroutine each.
 func (s *streams) drain() {
-	for _, cp := range []*capture{s.out, s.err} {
+	var cps [2]*capture
+	n := 0
+	for _, cp := range [2]*capture{s.out, s.err} {
 		if cp != nil && cp.r != nil {
-			s.drains.Add(1)
-			go func() { defer s.drains.Done(); cp.drain() }()
+			cps[n] = cp
+			n++
 		}
+	}
+	if n == 0 {
+		return
+	}
+	s.drained = make(chan struct{})
+	s.draining.Store(int32(n))
+	for _, cp := range cps[:n] {
+		go func() {
+			cp.drain()
+			if s.draining.Add(-1) == 0 {
+				close(s.drained)
+			}
+		}()
 	}
 }
 
 // settle waits, once the tree is dead, for the pipes to reach EOF. It
 // reports whether reading had to be cut (see cut) instead.
 func (s *streams) settle() (cut bool) {
-	drained := make(chan struct{})
-	go func() { s.drains.Wait(); close(drained) }()
+	if s.drained == nil {
+		return false // nothing was drained
+	}
 	select {
-	case <-drained:
+	case <-s.drained:
+		return false // the common case: no timer needed
+	default:
+	}
+	t := time.NewTimer(drainTimeout)
+	defer t.Stop()
+	select {
+	case <-s.drained:
 		return false
-	case <-time.After(drainTimeout):
-		return s.cut(drained)
+	case <-t.C:
+		return s.cut(s.drained)
 	}
 }
 

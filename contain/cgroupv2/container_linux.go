@@ -167,8 +167,8 @@ func (c *container) Start(cmd *exec.Cmd) error {
 	case !attr.Setsid:
 		attr.Setpgid, attr.Pgid = true, 0
 	}
-	leave := c.gate.Enter()
-	defer leave()
+	c.gate.Enter()
+	defer c.gate.Leave()
 	fd, err := c.spawnFD()
 	if err != nil {
 		return err

@@ -77,9 +77,15 @@ func (*Backend) NewContainer(_ context.Context, opts contain.Options) (contain.C
 	if err != nil {
 		return nil, err
 	}
-	c.log.Debug("pgid: container created", "kill_on_owner_death", c.watch)
+	if c.debugging() {
+		c.log.Debug("pgid: container created", "kill_on_owner_death", c.watch)
+	}
 	return c, nil
 }
+
+// discard is the logger of a container made without one: one for all, as
+// a logger per container would cost allocations on every run.
+var discard = slog.New(slog.DiscardHandler)
 
 // makeContainer checks opts and makes an empty container, for NewContainer
 // and for Sub: every limit is rejected, and with watch the owner's watchdog
@@ -95,7 +101,7 @@ func makeContainer(opts contain.Options, watch bool) (*container, error) {
 	}
 	log := opts.Logger
 	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+		log = discard
 	}
 	return &container{log: log, watch: watch}, nil
 }

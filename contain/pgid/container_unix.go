@@ -184,8 +184,8 @@ func (c *container) Start(cmd *exec.Cmd) error {
 	if cmd == nil {
 		return errors.New("pgid: Start: nil command")
 	}
-	leave := c.gate.Enter()
-	defer leave()
+	c.gate.Enter()
+	defer c.gate.Leave()
 	c.spawn.Lock()
 	defer c.spawn.Unlock()
 	for x := c; x != nil; x = x.parent {
@@ -291,7 +291,9 @@ func (c *container) record(cmd *exec.Cmd) error {
 	}
 	if c.pgid != 0 {
 		c.joined = append(c.joined, pid)
-		c.log.Debug("pgid: command joined the group", "pid", pid, "pgid", c.pgid)
+		if c.debugging() {
+			c.log.Debug("pgid: command joined the group", "pid", pid, "pgid", c.pgid)
+		}
 		return nil
 	}
 	leader := leaderHandle(cmd.Process)
@@ -312,7 +314,9 @@ func (c *container) record(cmd *exec.Cmd) error {
 	}
 	c.pgid = pid
 	c.leader = leader
-	c.log.Debug("pgid: group leader started", "pgid", pid, "pidfd_group_signal", c.leader.groupSignal, "watched", c.watch)
+	if c.debugging() {
+		c.log.Debug("pgid: group leader started", "pgid", pid, "pidfd_group_signal", c.leader.groupSignal, "watched", c.watch)
+	}
 	return nil
 }
 
@@ -551,7 +555,9 @@ func (c *container) kill(ctx context.Context) ([]*container, error) {
 		c.log.Debug("pgid: kill not confirmed", "remaining", len(remaining), "subs", len(nodes)-1, "signal_err", lastErr)
 		return nil, &contain.TeardownError{Mechanism: contain.PGID, Remaining: remaining, Err: err}
 	}
-	c.log.Debug("pgid: kill confirmed", "elapsed", time.Since(start), "subs", len(nodes)-1)
+	if c.debugging() {
+		c.log.Debug("pgid: kill confirmed", "elapsed", time.Since(start), "subs", len(nodes)-1)
+	}
 	// Every group is dead, so its id may be reused from now on: withdraw
 	// it from the watchdog at once rather than at Close. A failed
 	// withdrawal is logged, not returned: the kill itself is confirmed.
@@ -602,10 +608,10 @@ func (c *container) walk(markKilled bool) []*container {
 // Linux one pass over /proc, see scanGroups), latches gone where a group
 // has ended, and returns the views aligned with nodes. A container without
 // a group to look at (nothing started yet, ended, or closed) gets the zero
-// view.
+// view; nil means every view is the zero one.
 func scanFamily(nodes []*container) []groupView {
-	targets := make([]groupTarget, 0, len(nodes))
-	at := make([]int, 0, len(nodes))
+	var targets []groupTarget
+	var at []int
 	for i, n := range nodes {
 		n.mu.Lock()
 		if n.pgid != 0 && !n.gone {
@@ -613,6 +619,12 @@ func scanFamily(nodes []*container) []groupView {
 			at = append(at, i)
 		}
 		n.mu.Unlock()
+	}
+	if len(targets) == 0 {
+		// Nothing to look at (the common end of a run: the group was
+		// found empty when it was signalled): every view is the zero
+		// one, which nil stands for.
+		return nil
 	}
 	views := make([]groupView, len(nodes))
 	for k, v := range scanGroups(targets) {
@@ -638,7 +650,10 @@ func scanFamily(nodes []*container) []groupView {
 func collect(nodes []*container, views []groupView) (live []int, settled bool, err error) {
 	settled = true
 	for i, n := range nodes {
-		v := views[i]
+		var v groupView
+		if views != nil {
+			v = views[i]
+		}
 		live = append(live, v.live...)
 		n.mu.Lock()
 		for _, h := range n.adopted {
@@ -810,6 +825,13 @@ func (c *container) Stats() (contain.Stats, error) {
 		return contain.Stats{}, err
 	}
 	return statsOf(pids), nil
+}
+
+// debugging reports whether the container's logger takes debug records.
+// A hot path asks first: the arguments of a record the logger discards
+// are still boxed, a few allocations on every run.
+func (c *container) debugging() bool {
+	return c.log.Enabled(context.Background(), slog.LevelDebug)
 }
 
 // isClosed reports whether Close has succeeded.

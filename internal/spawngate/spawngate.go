@@ -29,21 +29,23 @@ type Gate struct {
 // too. It must be called before g is used, and never again.
 func (g *Gate) Nest(parent *Gate) { g.parent = parent }
 
-// Enter takes g and every enclosing gate shared, outermost first, and
-// returns the function that releases them. It waits while any of them is
-// held exclusively.
-func (g *Gate) Enter() (leave func()) {
-	var chain []*Gate
-	for x := g; x != nil; x = x.parent {
-		chain = append(chain, x)
+// Enter takes g and every enclosing gate shared, outermost first. It
+// waits while any of them is held exclusively. Leave releases them.
+// (No closure is returned: a Start enters once per run, and a returned
+// release function cost two allocations each time.)
+func (g *Gate) Enter() {
+	if g.parent != nil {
+		g.parent.Enter()
 	}
-	for i := len(chain) - 1; i >= 0; i-- {
-		chain[i].mu.RLock()
-	}
-	return func() {
-		for _, x := range chain {
-			x.mu.RUnlock()
-		}
+	g.mu.RLock()
+}
+
+// Leave releases what Enter took: g, then its enclosing gates. The
+// nesting never changes after Nest, so it is the same chain.
+func (g *Gate) Leave() {
+	g.mu.RUnlock()
+	if g.parent != nil {
+		g.parent.Leave()
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 // d, and returns a function that waits for it and releases it.
 func entered(g *spawngate.Gate, d time.Duration) (bool, func()) {
 	done := make(chan func(), 1)
-	go func() { done <- g.Enter() }()
+	go func() { g.Enter(); done <- g.Leave }()
 	select {
 	case leave := <-done:
 		return true, leave
@@ -35,7 +35,7 @@ func TestEnterTakesEveryEnclosingGate(t *testing.T) {
 	parent.Unlock()
 	release()
 
-	leave := subsub.Enter()
+	subsub.Enter()
 	locked := make(chan struct{})
 	go func() { sub.Lock(); close(locked) }()
 	select {
@@ -43,7 +43,7 @@ func TestEnterTakesEveryEnclosingGate(t *testing.T) {
 		t.Fatal("Lock of an enclosing gate got through while an Enter below it was in flight")
 	case <-time.After(50 * time.Millisecond):
 	}
-	leave()
+	subsub.Leave()
 	<-locked
 	sub.Unlock()
 

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -22,8 +23,96 @@ const Timeout = 10 * time.Second
 
 // Context returns the context of a teardown: Timeout from now, and
 // independent of any caller's context.
+//
+// Its timer and Done channel are made only when something asks for
+// Done: most teardowns find the tree already dead at their first look
+// and never wait, and context.WithTimeout cost every run four
+// allocations and a timer for that. The cancel function stops the timer
+// if there is one; after it, Err reports context.Canceled, as
+// WithTimeout's would.
 func Context() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), Timeout)
+	return within(Timeout)
+}
+
+// within is Context for a bound of d.
+func within(d time.Duration) (context.Context, context.CancelFunc) {
+	c := &lazyDeadline{deadline: time.Now().Add(d)}
+	return c, c.cancel
+}
+
+// lazyDeadline is a context.Context without a parent that ends at
+// deadline or when cancelled, whichever comes first.
+type lazyDeadline struct {
+	deadline time.Time
+
+	mu    sync.Mutex
+	done  chan struct{} // made by the first Done
+	timer *time.Timer   // made with done, if the deadline was ahead
+	err   error         // set when the context ends, with done closed if made
+}
+
+func (c *lazyDeadline) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *lazyDeadline) Value(any) any { return nil }
+
+func (c *lazyDeadline) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		c.expireLocked()
+		if c.err != nil {
+			close(c.done)
+		} else {
+			c.timer = time.AfterFunc(time.Until(c.deadline), c.expire)
+		}
+	}
+	return c.done
+}
+
+func (c *lazyDeadline) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		// No one holds Done: it is enough to look at the clock.
+		c.expireLocked()
+	}
+	return c.err
+}
+
+// expire is the timer's: the deadline has come.
+func (c *lazyDeadline) expire() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = context.DeadlineExceeded
+		close(c.done)
+	}
+}
+
+// expireLocked ends the context if its deadline has passed; it closes
+// nothing (see its callers).
+func (c *lazyDeadline) expireLocked() {
+	if c.err == nil && !time.Now().Before(c.deadline) {
+		c.err = context.DeadlineExceeded
+	}
+}
+
+// cancel ends the context with context.Canceled, unless it has already
+// ended, and stops its timer.
+func (c *lazyDeadline) cancel() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.err != nil {
+		return
+	}
+	c.err = context.Canceled
+	if c.done != nil {
+		close(c.done)
+	}
 }
 
 // ErrNoSignal is Graceful's answer when it has no signal to send (a nil

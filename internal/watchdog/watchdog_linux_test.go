@@ -683,3 +683,78 @@ func TestOwnerDeathKillsRegisteredCgroupsAndGroups(t *testing.T) {
 	})
 	testchild.WaitDead(t, patience, wd)
 }
+
+// fakeCgroup makes a directory with an empty cgroup.kill file: what the
+// watchdog writes to kill a cgroup, so a test can see whether it did.
+func fakeCgroup(t *testing.T) (dir string, killed func() bool) {
+	t.Helper()
+	dir = filepath.Join(testchild.TempDir(t), "tether-0-000000000000")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kill := filepath.Join(dir, "cgroup.kill")
+	if err := os.WriteFile(kill, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir, func() bool {
+		b, err := os.ReadFile(kill)
+		return err == nil && len(b) > 0
+	}
+}
+
+// A cgroup's withdrawal is deferred to the next message, and must reach
+// the watchdog before that message: the next registration may reuse its
+// slot, and must neither be dropped nor let the old entry stand.
+func TestDeferredCgroupWithdrawalGoesFirst(t *testing.T) {
+	stop(t) // a watchdog of this test's own, with no slots in use
+	dir, killed := fakeCgroup(t)
+	r, err := watchdog.RegisterCgroup(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Unregister(); err != nil {
+		t.Fatal(err)
+	}
+	victim := sleeper(t)
+	reused := register(t, victim) // the slot the cgroup had
+	stop(t)
+	testchild.WaitDead(t, patience, victim)
+	if killed() {
+		t.Error("the watchdog killed a cgroup withdrawn before the next registration")
+	}
+	_ = reused.Unregister()
+}
+
+// Deferred withdrawals are for the watchdog that took the registrations:
+// one started after it died knows none of the old slots, and is told
+// only the live registrations.
+func TestDeferredWithdrawalDoesNotReachANewWatchdog(t *testing.T) {
+	stop(t)
+	dir, killed := fakeCgroup(t)
+	r, err := watchdog.RegisterCgroup(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := sleeper(t)
+	live := register(t, victim)
+	if err := r.Unregister(); err != nil { // deferred
+		t.Fatal(err)
+	}
+	old := watchdog.Pid()
+	if err := unix.Kill(old, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	testchild.WaitDead(t, patience, old)
+	if err := watchdog.StartLive(); err != nil { // a new watchdog, told victim's group
+		t.Fatal(err)
+	}
+	second := sleeper(t)
+	reused := register(t, second) // the cgroup's old slot
+	stop(t)
+	testchild.WaitDead(t, patience, victim, second)
+	if killed() {
+		t.Error("the new watchdog killed the cgroup withdrawn from the old one")
+	}
+	_, _ = live.Unregister(), reused.Unregister()
+}

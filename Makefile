@@ -78,16 +78,22 @@ test-systemd:
 
 ## bench: every benchmark side by side with raw os/exec, BENCH_COUNT
 ## times (one `go test -count=1` each, so raw and tether run seconds apart
-## in every repetition); then the table of ratios (tether ÷ raw) and issue
-## 3's targets on stdout, and the report (scripts/benchreport): the
+## in every repetition); then the table of ratios (tether ÷ raw) and the
+## issues' targets on stdout, and the report (scripts/benchreport): the
 ## generated section of docs/benchmarks.md (the machine and its load, the
 ## ratios, the owner-death watchdog's cost, the VM limit tests' figures)
 ## and the chart docs/bench-ratios.svg. test-vm's limit tests (VM_LIMIT_RUN)
 ## run after the benchmarks if a VM is set up (scripts/vm/setup.sh has
 ## filled $TETHER_VM_CACHE, default /var/cache/tether-vm); VM_LOG=<file>
 ## reports a `go test -v` log of them instead, BENCH_VM=0 leaves them out.
-## Fails if a benchmark or a limit test failed, once the report is written.
+## Last, every sub-benchmark that missed a target runs once more under a
+## profiler (a whole-process start gets a breakdown of that start instead),
+## and the profiles go to stdout and into the report; BENCH_PROFILE=0
+## leaves them out. A missed target is reported, never a failure: make
+## bench fails if a benchmark (in a repetition or in its profile run) or a
+## limit test failed, once the report is written.
 BENCH_COUNT ?= 5
+BENCH_PROFILE ?= 1
 BENCH_VM ?= 1
 VM_LOG ?=
 VM_LIMIT_RUN ?= ^(TestEnforced|TestLimit)
@@ -117,7 +123,8 @@ bench:
 		-count $(BENCH_COUNT) -start $$start -load-start "$$load0" -load-end "$$load1" -bench-status $$benchstatus \
 		-commit "$$(git rev-parse --short HEAD)$$([ -z "$$(git status --porcelain --untracked-files=no)" ] || echo ' + uncommitted changes')" \
 		-cpus "$$(nproc)" -mem "$$(awk '/^MemTotal:/ { printf "%.0f GiB", $$2 / 1048576 }' /proc/meminfo)" \
-		-kernel "$$(uname -sr)" -go "$$($(GO) env GOVERSION)" "$${vm[@]}" < "$$out" && exit $$status
+		-kernel "$$(uname -sr)" -go "$$($(GO) env GOVERSION)" "$${vm[@]}" \
+		-go-command '$(GO)' $$([ '$(BENCH_PROFILE)' = 0 ] || echo -profile) < "$$out" && exit $$status
 
 ## stress: the stress tier of groups (issues 5, 12, 13) without the race
 ## detector, whose 3x slowdown would turn minutes into many: 200

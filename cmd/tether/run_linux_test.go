@@ -35,7 +35,7 @@ func ownedAlive() []int {
 // waitNothingLeft polls until no process this test started is alive. The
 // tree itself is checked at once by assertDead; what may linger briefly
 // is a tether's watchdog, which exits when it sees its owner gone.
-func waitNothingLeft(t *testing.T) {
+func waitNothingLeft(t testing.TB) {
 	t.Helper()
 	var left []int
 	deadline := time.Now().Add(testchild.Patience)

@@ -1,11 +1,15 @@
 // Benchreport reads `go test -bench` output on stdin, prints the table of
-// tether ÷ raw os/exec ratios with issue 3's targets on stdout (what
+// tether ÷ raw os/exec ratios with the issues' targets on stdout (what
 // scripts/benchratio.go printed, and still prints: it runs this), and,
 // when asked, writes the report of `make bench`: the generated section of
-// docs/benchmarks.md and the chart docs/bench-ratios.svg.
+// docs/benchmarks.md and the chart docs/bench-ratios.svg. With -profile it
+// first re-runs every sub-benchmark that missed a target under a profiler
+// and prints where its time goes, which the report shows too (see
+// profile.go); a benchmark failing in that run makes it exit 1 once the
+// report is written. A missed target is never an error.
 //
 //	for i in 1 2 3; do go test -run '^$' -bench . -benchmem -count=1 ./...; done |
-//		go run ./scripts/benchreport -md docs/benchmarks.md -svg docs/bench-ratios.svg
+//		go run ./scripts/benchreport -profile -md docs/benchmarks.md -svg docs/bench-ratios.svg
 //
 // The ratio of a benchmark is the median of the ratios of its samples
 // paired by repetition: the i-th `go test` run of a package gives one
@@ -37,6 +41,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -73,6 +78,8 @@ func run() error {
 		vmKernel  = flag.String("vm-kernel", "", "the VM's kernel")
 		vmStatus  = flag.Int("vm-status", -1, "the exit status of -vm-cmd")
 		vmRun     = flag.String("vm-run", "", "the -run `regexp` of the limit tests: the log's other tests are left out")
+		prof      = flag.Bool("profile", false, "re-run every sub-benchmark that missed a target under a profiler and report where its time goes")
+		gocmd     = flag.String("go-command", "go", "the go `command` of the profile runs")
 	)
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -85,8 +92,19 @@ func run() error {
 	}
 	r := newReport(in, modulePath())
 	printTable(os.Stdout, r.ratio)
+	var profErr error
+	if *prof {
+		failed, err := profileAll(r, *gocmd, runCommand)
+		if err != nil {
+			return err
+		}
+		if failed {
+			profErr = errProfileRun
+		}
+		printProfiles(os.Stdout, r.profiles)
+	}
 	if *mdPath == "" && *svgPath == "" {
-		return nil
+		return profErr
 	}
 
 	r.f = facts{
@@ -149,7 +167,29 @@ func run() error {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "benchreport: wrote %s\n", strings.Join(wrote, " and "))
-	return nil
+	return profErr
+}
+
+// printProfiles prints the profiles of the missed targets as the report
+// shows them, in plain text.
+func printProfiles(w io.Writer, ps []profile) {
+	for _, pr := range ps {
+		fmt.Fprintf(w, "\n== profile: %s\n", pr.title)
+		for _, part := range pr.parts {
+			fmt.Fprintf(w, "\n%s\n", part.what)
+			for _, c := range strings.Split(part.cmd, "\n") {
+				if c != "" {
+					fmt.Fprintf(w, "$ %s\n", c)
+				}
+			}
+			if part.err != "" {
+				fmt.Fprintf(w, "not made: %s\n", part.err)
+			}
+			if part.text != "" {
+				fmt.Fprintf(w, "%s\n", part.text)
+			}
+		}
+	}
 }
 
 // modulePath is the module of the current directory's go.mod, "" if none.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,9 @@ type report struct {
 	cost    []costRow
 	lines   []lineRow
 	other   []otherRow
+
+	profiled bool      // -profile was given
+	profiles []profile // of the missed targets
 }
 
 func newReport(in *input, module string) *report {
@@ -87,7 +91,7 @@ func (r *report) markdown() string {
 	p("`make bench BENCH_COUNT=%d` wrote this section%s: it ran\n", n, chart)
 	p("`go test -run '^$' -bench . -benchmem -count=1 ./...` %d times, one\n", n)
 	p("repetition after the other, then `go run ./scripts/benchreport` on the\n")
-	p("output. Every table says which `go test` lines measure it alone: run them\n")
+	p("output%s. Every table says which `go test` lines measure it alone: run them\n", profiledText(r.profiled))
 	p("BENCH_COUNT times and pipe the output into\n")
 	p("`go run ./scripts/benchreport -md FILE`, which prints the ratio table and\n")
 	p("writes this section into FILE.\n\n")
@@ -96,6 +100,7 @@ func (r *report) markdown() string {
 	r.ratioSection(p)
 	r.costSection(p)
 	r.lineSection(p)
+	r.profileSection(p)
 	r.vmSection(p)
 	r.otherSection(p)
 	p("%s\n", endMarker)
@@ -103,6 +108,13 @@ func (r *report) markdown() string {
 }
 
 type printer func(format string, a ...any)
+
+func profiledText(profiled bool) string {
+	if profiled {
+		return " (with -profile: the missed targets' sub-benchmarks ran once more, profiled)"
+	}
+	return ""
+}
 
 func orNone(s, def string) string {
 	if s == "" {
@@ -174,7 +186,7 @@ func (r *report) problems(p printer) {
 }
 
 func (r *report) ratioSection(p printer) {
-	p("### tether ÷ raw os/exec, with issue 3's targets\n\n")
+	p("### tether ÷ raw os/exec, with %s\n\n", r.targetIssues())
 	if len(r.ratio) == 0 {
 		p("No benchmark with a `raw-os-exec` sub-benchmark in this run.\n\n")
 		return
@@ -194,7 +206,7 @@ func (r *report) ratioSection(p printer) {
 				met++
 			} else {
 				verdict = "**missed** by " + byText(x.t, x.unit, x.missedBy())
-				missed = append(missed, x.k.name())
+				missed = append(missed, x.name())
 			}
 		}
 		p("| %s | %s | %s | %s | %s | %s | %s | %d | %s | %s |\n",
@@ -212,6 +224,29 @@ func (r *report) ratioSection(p printer) {
 	}
 	p(".\n\n")
 	r.commands(p, r.ratioKeys())
+}
+
+// targetIssues names the issues whose targets the ratio table checks:
+// "issue 17's targets" or "the targets of issues 3 and 17".
+func (r *report) targetIssues() string {
+	var issues []int
+	for _, x := range r.ratio {
+		if x.hasT && !slices.Contains(issues, x.t.issue) {
+			issues = append(issues, x.t.issue)
+		}
+	}
+	slices.Sort(issues)
+	switch len(issues) {
+	case 0:
+		return "no target"
+	case 1:
+		return fmt.Sprintf("issue %d's targets", issues[0])
+	}
+	var s []string
+	for _, i := range issues[:len(issues)-1] {
+		s = append(s, strconv.Itoa(i))
+	}
+	return fmt.Sprintf("the targets of issues %s and %d", strings.Join(s, ", "), issues[len(issues)-1])
 }
 
 func (r *report) ratioKeys() []key {
@@ -321,6 +356,47 @@ func (r *report) lineSection(p printer) {
 	}
 	p("\nMedians, and ratios paired by repetition as above; higher is better.\n\n")
 	r.commands(p, keys)
+}
+
+// profileSection shows the profiles of the missed targets, each folded
+// in a <details> block.
+func (r *report) profileSection(p printer) {
+	missed := len(r.misses())
+	if missed == 0 {
+		return
+	}
+	p("### Where the time of the missed targets goes\n\n")
+	if !r.profiled {
+		p("Not profiled: benchreport ran without -profile (`make bench` gives it).\n\n")
+		return
+	}
+	p("After the repetitions, every sub-benchmark that missed a target ran once\n")
+	p("more, alone, under a profiler; the whole-process start benchmarks, whose\n")
+	p("time is spent in the processes they start, got a breakdown of that start\n")
+	p("instead. Each block says what its listing shows and the commands that made\n")
+	p("it (`$d` is a scratch directory). Profiling changes the timing: the\n")
+	p("figures to judge by are the table's.\n\n")
+	for _, pr := range r.profiles {
+		p("<details><summary>%s</summary>\n\n", htmlText(pr.title))
+		for _, part := range pr.parts {
+			p("%s\n\n", part.what)
+			if part.cmd != "" {
+				p("```sh\n%s\n```\n\n", part.cmd)
+			}
+			if part.err != "" {
+				p("Not made:\n\n```text\n%s\n```\n\n", part.err)
+			}
+			if part.text != "" {
+				p("```text\n%s\n```\n\n", part.text)
+			}
+		}
+		p("</details>\n\n")
+	}
+}
+
+// htmlText escapes s for HTML text (a <summary>).
+func htmlText(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 func (r *report) vmSection(p printer) {

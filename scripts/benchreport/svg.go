@@ -114,7 +114,7 @@ func (r *report) svg() string {
 			p(`<text x="%d" y="%.1f" font-weight="bold">%s</text>`+"\n", nameX, mid+4.5, esc(label))
 			prev = name
 		}
-		p(`<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", backendX, mid+4.5, esc(row.k.sub))
+		p(`<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", backendX, mid+4.5, esc(row.label()))
 		colour := colourNone
 		if row.hasT {
 			colour = colourMissed

@@ -1,0 +1,72 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/gotether/tether/internal/testchild"
+)
+
+// built holds the executables goBuild has built, by package directory:
+// each is built once per test process, and kept in memory rather than on
+// disk so that nothing is left behind however the process ends.
+var built struct {
+	sync.Mutex
+	exe map[string][]byte
+}
+
+// goBuild builds the command in package directory pkg (relative to
+// cmd/tether, the test's working directory) with a plain `go build`,
+// without the race detector even when the test binary has it, once per
+// test process, and returns a copy of it named name in a temporary
+// directory of tb's (removed with it). The go command is the one on PATH
+// or, failing that, the one `go test` runs from (its GOROOT is in the
+// environment of the test binary); without either, tb is skipped.
+func goBuild(tb testing.TB, pkg, name string) string {
+	tb.Helper()
+	built.Lock()
+	defer built.Unlock()
+	b, ok := built.exe[pkg]
+	if !ok {
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			gobin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+			if _, err := os.Stat(gobin); os.Getenv("GOROOT") == "" || err != nil {
+				tb.Skip("no go command on PATH or in $GOROOT/bin to build " + pkg + " with")
+			}
+		}
+		dir, err := os.MkdirTemp("", "tether-build-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		exe := filepath.Join(dir, "exe")
+		out, err := exec.Command(gobin, "build", "-o", exe, pkg).CombinedOutput()
+		if err == nil {
+			b, err = os.ReadFile(exe)
+		}
+		_ = os.RemoveAll(dir)
+		if err != nil {
+			tb.Fatalf("building %s: %v\n%s", pkg, err, out)
+		}
+		if built.exe == nil {
+			built.exe = map[string][]byte{}
+		}
+		built.exe[pkg] = b
+	}
+	exe := filepath.Join(testchild.TempDir(tb), name)
+	if err := os.WriteFile(exe, b, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return exe
+}
+
+// buildTether is cmd/tether built by goBuild.
+func buildTether(tb testing.TB) string {
+	tb.Helper()
+	return goBuild(tb, ".", "tether")
+}

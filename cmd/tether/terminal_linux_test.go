@@ -124,18 +124,10 @@ func (s *tmuxSession) checkForeground(tag string) {
 }
 
 // buildTether builds cmd/tether once for a test, without the race
-// detector, into a temporary directory, with the go command on PATH or,
-// failing that, the one `go test` runs from (its GOROOT is in the
-// environment of the test binary).
+// detector, into a temporary directory, with goCommand's go command.
 func buildTether(t *testing.T) string {
 	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		gobin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		if _, err := os.Stat(gobin); os.Getenv("GOROOT") == "" || err != nil {
-			t.Skip("no go command on PATH or in $GOROOT/bin to build tether with")
-		}
-	}
+	gobin := goCommand(t)
 	exe := filepath.Join(testchild.TempDir(t), "tether")
 	cmd := exec.Command(gobin, "build", "-o", exe, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -33,13 +33,7 @@ func goBuild(tb testing.TB, pkg, name string) string {
 	defer built.Unlock()
 	b, ok := built.exe[pkg]
 	if !ok {
-		gobin, err := exec.LookPath("go")
-		if err != nil {
-			gobin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-			if _, err := os.Stat(gobin); os.Getenv("GOROOT") == "" || err != nil {
-				tb.Skip("no go command on PATH or in $GOROOT/bin to build " + pkg + " with")
-			}
-		}
+		gobin := goCommand(tb)
 		dir, err := os.MkdirTemp("", "tether-build-")
 		if err != nil {
 			tb.Fatal(err)

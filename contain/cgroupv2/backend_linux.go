@@ -18,7 +18,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/containerd/cgroups/v3/cgroup2"
 	"golang.org/x/sys/unix"
 
 	"github.com/gotether/tether/contain"
@@ -265,7 +264,7 @@ func (b *Backend) NewContainer(ctx context.Context, opts contain.Options) (conta
 // descriptor clone3 needs and, if register is set, registers dir with the
 // owner-death watchdog. NewContainer and Sub both finish this way. On
 // failure it removes dir and leaves nothing behind.
-func (s site) open(dir string, res *cgroup2.Resources, limits []contain.Limit, register bool, log *slog.Logger) (*container, error) {
+func (s site) open(dir string, res []limitWrite, limits []contain.Limit, register bool, log *slog.Logger) (*container, error) {
 	c := &container{dir: dir, fd: -1, lock: -1, log: log, h: s.h}
 	c.cgpath = path.Join(s.h.mountRoot, strings.TrimPrefix(dir, s.h.mountpoint))
 	_, statErr := os.Stat(filepath.Join(dir, "memory.current"))
@@ -275,21 +274,10 @@ func (s site) open(dir string, res *cgroup2.Resources, limits []contain.Limit, r
 			c.memoryLimited = true
 		}
 	}
-	mgr, err := cgroup2.Load(strings.TrimPrefix(dir, s.h.mountpoint), cgroup2.WithMountpoint(s.h.mountpoint))
-	if err == nil && res != nil {
-		if _, serr := os.Stat(filepath.Join(dir, "memory.swap.max")); serr != nil && res.Memory != nil {
-			res.Memory.Swap = nil // no swap accounting on this kernel: nothing to forbid
-		}
-		if uerr := mgr.Update(res); uerr != nil {
-			_ = removeTree(dir)
-			return nil, &contain.LimitError{Limit: limits[0], Mechanism: contain.CgroupV2, Reason: "writing the limits failed: " + uerr.Error(), Err: contain.ErrUnsupported}
-		}
-	}
-	if err != nil {
+	if err := writeLimits(dir, res); err != nil {
 		_ = removeTree(dir)
-		return nil, fmt.Errorf("contain: cgroupv2: %w", err)
+		return nil, err
 	}
-	c.mgr = mgr
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		_ = removeTree(dir)
@@ -323,13 +311,28 @@ func (b *Backend) cachedSite(fresh bool) (site, error) {
 	return s, nil
 }
 
-// resources turns limits into containerd's Resources, enabling the
-// controllers in the parent's subtree_control first.
-func (s site) resources(ls []contain.Limit) (*cgroup2.Resources, error) {
+// limitWrite is one interface file write that sets a limit.
+type limitWrite struct {
+	limit contain.Limit // the limit it sets: named by the error if it fails
+	file  string
+	value string
+	// ifPresent skips the write when the file does not exist:
+	// memory.swap.max is absent on a kernel without swap accounting
+	// (swapaccount=0 or no swap support), where there is no swap to
+	// forbid.
+	ifPresent bool
+}
+
+// resources turns limits into the interface file writes that set them,
+// enabling the controllers in the parent's subtree_control first. The
+// writes are the limits' own, in their order: memory.max and
+// memory.swap.max "0" (a memory limit forbids swap on top of it),
+// pids.max, and cpu.max as "quota period".
+func (s site) resources(ls []contain.Limit) ([]limitWrite, error) {
 	if len(ls) == 0 {
 		return nil, nil
 	}
-	res := &cgroup2.Resources{}
+	res := make([]limitWrite, 0, len(ls)+1)
 	for _, l := range ls {
 		if why := s.limitProblem(l.Kind); why != "" {
 			return nil, &contain.LimitError{Limit: l, Mechanism: contain.CgroupV2, Reason: why, Err: contain.ErrUnsupported}
@@ -346,21 +349,38 @@ func (s site) resources(ls []contain.Limit) (*cgroup2.Resources, error) {
 				return nil, &contain.LimitError{Limit: l, Mechanism: contain.CgroupV2, Reason: why, Err: contain.ErrUnsupported}
 			}
 		}
+		// Validate has made every value a whole, positive, finite number
+		// (a CPU quota at least MinCPUQuota), so no write says "max".
 		switch l.Kind {
 		case contain.MemoryLimit:
-			// Max is written verbatim; it is always a positive byte count
-			// here (containerd writes -1 literally, which the kernel
-			// rejects, so "no limit" is expressed by omitting it).
-			maxBytes, noSwap := int64(l.Value), int64(0)
-			res.Memory = &cgroup2.Memory{Max: &maxBytes, Swap: &noSwap}
+			res = append(res,
+				limitWrite{limit: l, file: "memory.max", value: strconv.FormatInt(int64(l.Value), 10)},
+				limitWrite{limit: l, file: "memory.swap.max", value: "0", ifPresent: true})
 		case contain.ProcessLimit:
-			res.Pids = &cgroup2.Pids{Max: int64(l.Value)}
+			res = append(res, limitWrite{limit: l, file: "pids.max", value: strconv.FormatInt(int64(l.Value), 10)})
 		case contain.CPULimit:
 			quota, period := cpuMax(l.Value)
-			res.CPU = &cgroup2.CPU{Max: cgroup2.NewCPUMax(&quota, &period)}
+			res = append(res, limitWrite{limit: l, file: "cpu.max", value: strconv.FormatInt(quota, 10) + " " + strconv.FormatUint(period, 10)})
 		}
 	}
 	return res, nil
+}
+
+// writeLimits makes the writes of resources in dir, a fresh cgroup, and
+// stops at the first that fails. The kernel checks each value as it is
+// written (pids.max above 4194304, the 64-bit pid limit, is EINVAL), and
+// the controller's files exist only once the parent enables it, so the
+// failure is a *contain.LimitError naming the limit whose write failed,
+// matching ErrUnsupported, with the write's *os.PathError in its reason.
+func writeLimits(dir string, res []limitWrite) error {
+	for _, w := range res {
+		err := writeFile(dir, w.file, w.value)
+		if err == nil || w.ifPresent && errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		return &contain.LimitError{Limit: w.limit, Mechanism: contain.CgroupV2, Reason: "writing the limits failed: " + err.Error(), Err: contain.ErrUnsupported}
+	}
+	return nil
 }
 
 // cpuMax converts cores to cpu.max's quota and period in microseconds. The

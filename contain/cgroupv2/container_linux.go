@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/containerd/cgroups/v3/cgroup2"
 	"golang.org/x/sys/unix"
 
 	"github.com/gotether/tether/contain"
@@ -45,7 +44,6 @@ import (
 // it holds no mu.
 type container struct {
 	dir string
-	mgr *cgroup2.Manager
 	log *slog.Logger
 
 	// h is the hierarchy dir lives in, and cgpath dir's path in it as
@@ -253,7 +251,9 @@ func (c *container) Adopt(pid int) error {
 		return fmt.Errorf("contain: cgroupv2: adopt pid %d: %w", pid, err)
 	}
 	defer unix.Close(pfd)
-	if err := c.mgr.AddProc(uint64(pid)); err != nil {
+	// Writing a pid to cgroup.procs moves that process, all its threads,
+	// and nothing else; a pid that names no process is ESRCH.
+	if err := writeFile(c.dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
 		if errors.Is(err, unix.ESRCH) {
 			return &contain.NoSuchProcessError{Pid: pid}
 		}

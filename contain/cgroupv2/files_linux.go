@@ -18,19 +18,30 @@ import (
 	"github.com/gotether/tether/internal/poll"
 )
 
-// Raw cgroupfs access. Of containerd/cgroups this backend uses Load,
-// Update (the limits) and AddProc (Adopt); everything else is done on the
-// files, with these helpers: creation (makeLeaf's os.Mkdir, where
-// NewManager's MkdirAll would adopt an existing, possibly killed, cgroup),
-// member listing (treeProcs: Manager.Procs stats every interface file of
-// every cgroup), removal (removeTree: Manager.Delete has no sentinel
-// error), and what the library gets wrong for us: Manager.Freeze returns
-// before the kernel reports "frozen 1" (it re-reads cgroup.freeze, the
-// wish, not cgroup.events, the fact); Manager.Stat reports zeros instead
-// of "unavailable" for absent controllers; and Manager.Kill silently
-// falls back to a per-pid loop when cgroup.kill fails, where we want the
-// error.
+// Raw cgroupfs access. The backend does all of its cgroup work on the
+// interface files, with these helpers: creation (makeLeaf's os.Mkdir),
+// the limits (writeLimits: memory.max, memory.swap.max, pids.max,
+// cpu.max), adoption (a pid written to cgroup.procs), member listing
+// (treeProcs), freezing (cgroup.freeze, confirmed in cgroup.events),
+// statistics, kill (cgroup.kill) and removal (removeTree).
+//
+// containerd/cgroups, which wrote the limits and made the adoption, is
+// linked no more: for those three writes its cgroup2 package brought
+// protobuf, cilium/ebpf and logrus into every binary, and their package
+// initialisation into every start (docs/architecture.md has the figures).
+// It is the oracle of the limit tests instead. The rest of it never
+// fitted: NewManager's MkdirAll would adopt an existing, possibly killed,
+// cgroup; Manager.Procs stats every interface file of every cgroup;
+// Manager.Delete has no sentinel error; Manager.Freeze returns before the
+// kernel reports "frozen 1" (it re-reads cgroup.freeze, the wish, not
+// cgroup.events, the fact); Manager.Stat reports zeros instead of
+// "unavailable" for absent controllers; and Manager.Kill silently falls
+// back to a per-pid loop when cgroup.kill fails, where we want the error.
 
+// writeFile writes value to the interface file name in dir, in one write
+// (the kernel parses each write as a whole). The file is not created: an
+// absent one, a controller not enabled, is an error matching
+// os.ErrNotExist.
 func writeFile(dir, name, value string) error {
 	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY, 0)
 	if err != nil {

@@ -55,6 +55,7 @@ func TestEnforcedMemoryMaxOOMKillsChild(t *testing.T) {
 	b := enforcing(t, contain.MemoryLimit)
 	const limit = 32 << 20
 	c := newContainer(t, b, contain.MemoryMax(limit))
+	agreesWithContainerd(t, c, contain.MemoryMax(limit))
 	if v := mustRead(t, filepath.Join(dirOf(c), "memory.max")); v != strconv.Itoa(limit)+"\n" {
 		t.Fatalf("memory.max = %q, want %d", v, limit)
 	}
@@ -105,6 +106,7 @@ func TestEnforcedMaxProcessesHoldsForkBomb(t *testing.T) {
 	}
 	const limit = 16
 	c := newContainer(t, b, contain.MaxProcesses(limit))
+	agreesWithContainerd(t, c, contain.MaxProcesses(limit))
 	dir := dirOf(c)
 	cmd := exec.Command(sh, "-c", forkBomb) // stderr ("can't fork") goes to /dev/null
 	// The helper-mode variable means nothing to sh; the owner tag lets the
@@ -168,6 +170,7 @@ func TestEnforcedMaxProcessesHoldsForkBomb(t *testing.T) {
 func TestEnforcedCPUQuotaHoldsSpinner(t *testing.T) {
 	b := enforcing(t, contain.CPULimit)
 	c := newContainer(t, b, contain.CPUQuota(0.5))
+	agreesWithContainerd(t, c, contain.CPUQuota(0.5))
 	if v := mustRead(t, filepath.Join(dirOf(c), "cpu.max")); v != "50000 100000\n" {
 		t.Fatalf("cpu.max = %q, want 50000 100000", v)
 	}

@@ -365,7 +365,9 @@ func TestSubLimits(t *testing.T) {
 		t.Fatalf("Sub with a limit in a container holding a process = %v, want a LimitError about its processes", err)
 	}
 	p := newContainer(t, b, lims...)
+	agreesWithContainerd(t, p, lims...)
 	s := testchild.NewSub(t, p, contain.Options{Limits: []contain.Limit{contain.MaxProcesses(24)}})
+	agreesWithContainerd(t, s, contain.MaxProcesses(24))
 	err = testchild.Start(t, s, testchild.Command(testchild.ModeSpawn, "40"))()
 	if err == nil || !strings.Contains(err.Error(), "exit status 4") {
 		t.Fatalf("spawning 40 under a sub's pids.max 24: %v, want exit 4", err)

@@ -561,8 +561,14 @@ func (c *container) kill(ctx context.Context) ([]*container, error) {
 	// Every group is dead, so its id may be reused from now on: withdraw
 	// it from the watchdog at once rather than at Close. A failed
 	// withdrawal is logged, not returned: the kill itself is confirmed.
+	// And it stays dead (no member is alive to fork, and nothing may
+	// join a killed container), so it is latched gone: a later Kill,
+	// Close, Pids or Stats need not scan /proc for it again (at most
+	// zombies are left, waiting for init), which cost a large tree's
+	// teardown several scans of 5 ms and more each.
 	for _, n := range nodes {
 		n.mu.Lock()
+		n.gone = true
 		pgid, werr := n.pgid, n.reg.Unregister()
 		n.mu.Unlock()
 		if werr != nil {

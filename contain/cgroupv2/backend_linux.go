@@ -142,6 +142,10 @@ func (b *Backend) Availability() contain.Availability {
 		a.Limits = contain.UnsupportedLimits("backend not usable")
 		return a
 	}
+	// The site NewContainer would resolve again: a program that asks
+	// first (the host's default selection does) pays for one look at
+	// mountinfo, not two.
+	b.site.Store(&s)
 	a.Usable = true
 	a.Reason = fmt.Sprintf("cgroup2 (%s layout) mounted at %s; containers go under %s", s.h.layout(), s.h.mountpoint, s.parentDir)
 	for _, k := range contain.AllLimitKinds {
@@ -229,7 +233,7 @@ func (b *Backend) NewContainer(ctx context.Context, opts contain.Options) (conta
 	}
 	log := opts.Logger
 	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+		log = discard
 	}
 	b.sweepOnce.Do(func() { sweep(s.parentDir, log) })
 
@@ -255,7 +259,9 @@ func (b *Backend) NewContainer(ctx context.Context, opts contain.Options) (conta
 	}
 	c.lock = lock
 	c.covered = opts.KillOnOwnerDeath
-	log.Debug("tether: cgroup created", "mechanism", contain.CgroupV2, "path", dir, "limits", len(opts.Limits), "kill_on_owner_death", opts.KillOnOwnerDeath)
+	if debugging(log) {
+		log.Debug("tether: cgroup created", "mechanism", contain.CgroupV2, "path", dir, "limits", len(opts.Limits), "kill_on_owner_death", opts.KillOnOwnerDeath)
+	}
 	return c, nil
 }
 
@@ -267,8 +273,6 @@ func (b *Backend) NewContainer(ctx context.Context, opts contain.Options) (conta
 func (s site) open(dir string, res []limitWrite, limits []contain.Limit, register bool, log *slog.Logger) (*container, error) {
 	c := &container{dir: dir, fd: -1, lock: -1, log: log, h: s.h}
 	c.cgpath = path.Join(s.h.mountRoot, strings.TrimPrefix(dir, s.h.mountpoint))
-	_, statErr := os.Stat(filepath.Join(dir, "memory.current"))
-	c.hasMemory = statErr == nil
 	for _, l := range limits {
 		if l.Kind == contain.MemoryLimit {
 			c.memoryLimited = true
@@ -284,6 +288,7 @@ func (s site) open(dir string, res []limitWrite, limits []contain.Limit, registe
 		return nil, fmt.Errorf("contain: cgroupv2: opening %s: %w", dir, err)
 	}
 	c.fd = fd
+	c.hasMemory = unix.Faccessat(fd, "memory.current", unix.F_OK, 0) == nil
 	// Registered last, when nothing can fail any more, and before the
 	// caller can place a process: no member ever runs unwatched.
 	if register {
@@ -295,6 +300,15 @@ func (s site) open(dir string, res []limitWrite, limits []contain.Limit, registe
 	}
 	return c, nil
 }
+
+// debugging reports whether log takes debug records. A run's path asks
+// first: the arguments of a record the logger discards are still boxed,
+// allocations on every run.
+func debugging(log *slog.Logger) bool { return log.Enabled(context.Background(), slog.LevelDebug) }
+
+// discard is the logger of a container made without one, shared: one per
+// container would cost allocations on every run.
+var discard = slog.New(slog.DiscardHandler)
 
 // cachedSite returns the cached site, resolving it when there is none or
 // when fresh is set.
@@ -480,7 +494,11 @@ func unlock(fd *int) {
 	}
 }
 
-var staleName = regexp.MustCompile(`^tether-([0-9]+)-[0-9a-f]+$`)
+// staleName matches the name of a container's cgroup,
+// tether-<owner pid>-<random hex>. It is compiled on first use, not at
+// package initialisation, which every program linking the package
+// (tether run, tether version) paid for.
+var staleName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^tether-([0-9]+)-[0-9a-f]+$`) })
 
 // scanStale counts the cgroups under parent whose owner is dead: empty ones
 // (to sweep) and populated ones (orphaned trees, reported, never killed:
@@ -511,7 +529,7 @@ func candidates(parent string) []string {
 	}
 	var out []string
 	for _, e := range ents {
-		if e.IsDir() && staleName.MatchString(e.Name()) {
+		if e.IsDir() && staleName().MatchString(e.Name()) {
 			out = append(out, filepath.Join(parent, e.Name()))
 		}
 	}
@@ -520,7 +538,7 @@ func candidates(parent string) []string {
 
 func populated(dir string) bool {
 	kv, err := readKV(filepath.Join(dir, "cgroup.events"))
-	return err != nil || kv["populated"] != 0
+	return err != nil || kv.get("populated") != 0
 }
 
 // sweep removes the cgroups of dead owners under parent (left by owners

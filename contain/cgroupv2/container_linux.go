@@ -391,7 +391,7 @@ func within(p, cg string) bool {
 // frozenNow reports whether cgroup.events in dir says "frozen 1".
 func frozenNow(dir string) bool {
 	kv, err := readKV(filepath.Join(dir, "cgroup.events"))
-	return err == nil && kv["frozen"] == 1
+	return err == nil && kv.get("frozen") == 1
 }
 
 func (c *container) writeKill() error {
@@ -494,7 +494,9 @@ func (c *container) Kill(ctx context.Context) error {
 	c.mu.Lock()
 	c.empty = true
 	c.mu.Unlock()
-	c.log.Debug("tether: cgroup killed", "path", c.dir, "confirmed_after", time.Since(start))
+	if debugging(c.log) {
+		c.log.Debug("tether: cgroup killed", "path", c.dir, "confirmed_after", time.Since(start))
+	}
 	return nil
 }
 
@@ -604,7 +606,7 @@ func treeProcs(dir string, out []int) ([]int, error) {
 	}
 	// cgroup.stat counts nested cgroups: skip the directory read (about
 	// 30 entries) in the common case of a leaf.
-	if kv, err := readKV(filepath.Join(dir, "cgroup.stat")); err == nil && kv["nr_descendants"] == 0 {
+	if kv, err := readKV(filepath.Join(dir, "cgroup.stat")); err == nil && kv.get("nr_descendants") == 0 {
 		return out, nil
 	}
 	ents, err := os.ReadDir(dir)
@@ -646,7 +648,7 @@ func (c *container) Stats() (contain.Stats, error) {
 	}
 	if kv, err := readKV(filepath.Join(c.dir, "cpu.stat")); err == nil {
 		us := func(k string) contain.Optional[time.Duration] {
-			v, ok := kv[k]
+			v, ok := kv.lookup(k)
 			if !ok {
 				return contain.Optional[time.Duration]{}
 			}
@@ -664,7 +666,7 @@ func (c *container) Stats() (contain.Stats, error) {
 		st.MemoryPeak = contain.Some(v)
 	}
 	if kv, err := readKV(filepath.Join(c.dir, "memory.events")); err == nil {
-		st.OOMKills = contain.Some(kv["oom_kill"])
+		st.OOMKills = contain.Some(kv.get("oom_kill"))
 	}
 	return st, nil
 }
@@ -738,7 +740,9 @@ func (c *container) Close(ctx context.Context) error {
 		delete(p.subs, c)
 		p.mu.Unlock()
 	}
-	c.log.Debug("tether: cgroup removed", "path", c.dir)
+	if debugging(c.log) {
+		c.log.Debug("tether: cgroup removed", "path", c.dir)
+	}
 	return nil
 }
 

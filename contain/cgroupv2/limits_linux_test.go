@@ -140,7 +140,7 @@ func TestEnforcedMaxProcessesHoldsForkBomb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev["max"] == 0 {
+	if ev.get("max") == 0 {
 		t.Fatalf("pids.events reports no refused fork (most processes seen %d): the bomb never reached the cap", most)
 	}
 	if most < limit/2 {
@@ -154,7 +154,7 @@ func TestEnforcedMaxProcessesHoldsForkBomb(t *testing.T) {
 		t.Fatal(err)
 	}
 	killTook := time.Since(began)
-	if kv, err := readKV(filepath.Join(dir, "cgroup.events")); err != nil || kv["populated"] != 0 {
+	if kv, err := readKV(filepath.Join(dir, "cgroup.events")); err != nil || kv.get("populated") != 0 {
 		t.Fatalf("cgroup.events after Kill: %v %v, want populated 0", kv, err)
 	}
 	if pids, err := c.Pids(); err != nil || len(pids) != 0 {
@@ -164,7 +164,7 @@ func TestEnforcedMaxProcessesHoldsForkBomb(t *testing.T) {
 		t.Fatalf("the bomb's direct child: Wait = %v, want killed by SIGKILL", err)
 	}
 	t.Logf("cap %d: at most %d processes listed and pids.current at most %d over %d samples in 2s; %d forks refused; killed to populated 0 in %v",
-		limit, most, mostCurrent, samples, ev["max"], killTook.Round(time.Microsecond))
+		limit, most, mostCurrent, samples, ev.get("max"), killTook.Round(time.Microsecond))
 }
 
 func TestEnforcedCPUQuotaHoldsSpinner(t *testing.T) {
@@ -202,14 +202,14 @@ func TestEnforcedCPUQuotaHoldsSpinner(t *testing.T) {
 		rates = append(rates, strconv.FormatFloat(ratio, 'f', 2, 64))
 		stat, _ := readKV(filepath.Join(dirOf(c), "cpu.stat"))
 		if ratio > 0.7 {
-			t.Fatalf("a spinner under a 0.5 CPU quota used %v over %v = %.2f CPUs, want at most 0.7 (throttled %d times)", cpu, wall, ratio, stat["nr_throttled"])
+			t.Fatalf("a spinner under a 0.5 CPU quota used %v over %v = %.2f CPUs, want at most 0.7 (throttled %d times)", cpu, wall, ratio, stat.get("nr_throttled"))
 		}
 		if ratio >= 0.3 {
-			if stat["nr_throttled"] == 0 {
+			if stat.get("nr_throttled") == 0 {
 				t.Fatalf("cpu.stat reports no throttling: %v", stat)
 			}
 			t.Logf("a spinner under a 0.5 CPU quota: %v of CPU over %v = %.2f CPUs, throttled %d times (windows: %v)",
-				cpu.Round(time.Millisecond), wall.Round(time.Millisecond), ratio, stat["nr_throttled"], rates)
+				cpu.Round(time.Millisecond), wall.Round(time.Millisecond), ratio, stat.get("nr_throttled"), rates)
 			return
 		}
 	}

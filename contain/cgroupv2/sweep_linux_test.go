@@ -92,7 +92,7 @@ func TestSweepSparesALiveOwnerInAnotherPidNamespace(t *testing.T) {
 	}
 	// Its pid there: nsPid, or a little more (the runtime may fork once
 	// to probe for pidfd support before it starts the owner).
-	m := staleName.FindStringSubmatch(filepath.Base(dir))
+	m := staleName().FindStringSubmatch(filepath.Base(dir))
 	ownerPid, _ := strconv.Atoi(m[1])
 	if m == nil || ownerPid < nsPid || ownerPid > nsPid+10 {
 		h.Fail(t, "the owner's container is %s, want it named after its pid in its namespace (%d or a little more)", dir, nsPid)

@@ -21,7 +21,8 @@ var built struct {
 }
 
 // goBuild builds the command in package directory pkg (relative to
-// cmd/tether, the test's working directory) with a plain `go build`,
+// cmd/tether, the test's working directory) as `make build` does
+// (CGO_ENABLED=0, -trimpath),
 // without the race detector even when the test binary has it, once per
 // test process, and returns a copy of it named name in a temporary
 // directory of tb's (removed with it). The go command is the one on PATH
@@ -39,7 +40,11 @@ func goBuild(tb testing.TB, pkg, name string) string {
 			tb.Fatal(err)
 		}
 		exe := filepath.Join(dir, "exe")
-		out, err := exec.Command(gobin, "build", "-o", exe, pkg).CombinedOutput()
+		// As `make build` builds the release binary: static, with no C
+		// (the dynamic loader and libc cost every start about 1 ms).
+		cmd := exec.Command(gobin, "build", "-trimpath", "-o", exe, pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err == nil {
 			b, err = os.ReadFile(exe)
 		}

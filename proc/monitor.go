@@ -57,7 +57,7 @@ func (p *RunningProcess) monitor(ctx context.Context) {
 		}
 		p.log.Warn("tether: line callback panicked and was disabled", attrs...)
 	}
-	if p.log.Enabled(ctx, slog.LevelInfo) {
+	if p.log.Enabled(context.Background(), slog.LevelInfo) { // as Info asks
 		p.log.Info("tether: exited", "program", r.Program, "pid", r.Pid, "mechanism", r.Mechanism,
 			"outcome", r.Outcome.String(), "code", r.ExitCode, "signal", r.Signal,
 			"duration", r.Duration, "teardown", time.Since(began))

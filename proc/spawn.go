@@ -137,7 +137,7 @@ func (pr *prepared) spawn(ctx context.Context, ct contain.Container, viaStart bo
 	files.close()
 	p.stdin.start()
 	p.streams.drain()
-	if p.log.Enabled(ctx, slog.LevelInfo) {
+	if p.log.Enabled(context.Background(), slog.LevelInfo) { // as Info asks
 		p.log.Info("tether: spawned", append([]any{"program", c.name, "pid", p.child.pid, "mechanism", ct.Mechanism()}, pr.logged...)...)
 	}
 	go p.monitor(ctx)

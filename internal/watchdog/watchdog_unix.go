@@ -170,20 +170,22 @@ func RegisterGroup(pgid int) (Registration, error) {
 }
 
 // Unregister withdraws the registration and zeroes r; unregistering the
-// zero Registration does nothing. Once it returns, the owner's death no
-// longer touches the tree: for a process group at once; for a cgroup,
-// whose withdrawal goes out with the next message (it saves the watchdog
-// a wake-up a run), the watchdog may still write to the directory's
-// cgroup.kill until then, so unregister a cgroup only once its
-// directory is removed (or its tree is dead and it is about to be).
+// zero Registration does nothing. If the watchdog has died meanwhile,
+// there is nothing to withdraw and that is not an error.
+//
+// Once it returns, the owner's death no longer touches a process group.
+// A cgroup's withdrawal goes out with the next message (it saves the
+// watchdog a wake-up a run), and until then the watchdog may still
+// write to the directory's cgroup.kill: unregister a cgroup only once
+// its directory is removed (or its tree is dead and it is about to be).
 // Stop sends the waiting withdrawals before it ends the watchdog; the
-// owner's death or an exit without Stop does not, which matters only to
-// a cgroup someone re-created at a removed one's path (whose name
-// carries the owner's pid and 48 random bits) before the next message. If the watchdog has died meanwhile, there is
-// nothing to withdraw and that is not an error. An error means the
-// message could not be delivered (the watchdog is stopped or starved):
-// the registration is dropped on the owner's side, but the watchdog may
-// still act on it if the owner dies.
+// owner's death, or an exit without Stop, does not, which matters only
+// to a cgroup someone re-created at a removed one's path (whose name
+// carries the owner's pid and 48 random bits) before the next message.
+//
+// An error means the message could not be delivered (the watchdog is
+// stopped or starved): the registration is dropped on the owner's side,
+// but the watchdog may still act on it if the owner dies.
 func (r *Registration) Unregister() error {
 	if r.slot == 0 {
 		return nil

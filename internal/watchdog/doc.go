@@ -4,12 +4,15 @@
 // One watchdog serves every container of the owner. It is started on the
 // first registration: the owner's own executable, re-executed in
 // watchdog mode (argv[0] "tether-watchdog"), holding the read end of a
-// pipe whose write end only the owner holds. The owner sends it one line
-// per registration and unregistration. When the owner dies, for whatever
-// reason, the kernel closes the write end, the watchdog reads EOF, kills
-// every tree still registered (cgroup.kill for a cgroup, SIGKILL to the
-// group for a process group), removes the killed cgroups and exits. An
-// owner that exits normally after closing its containers has unregistered
+// pipe whose write end only the owner holds, and the registration table,
+// a memory file (on Linux a memfd) the owner writes a slot of per
+// registration and clears at its withdrawal. Nothing is ever written to
+// the pipe, and no registration wakes the watchdog: it sleeps in one
+// read. When the owner dies, for whatever reason, the kernel closes the
+// write end, the watchdog reads EOF, reads the table, kills every tree
+// still registered in it (cgroup.kill for a cgroup, SIGKILL to the group
+// for a process group), removes the killed cgroups and exits. An owner
+// that exits normally after closing its containers has unregistered
 // everything, so its watchdog exits without killing anything.
 //
 // Why the owner's own binary: it is the one program certain to exist.
@@ -28,8 +31,7 @@
 // The known cost of re-executing the owner: package init functions that
 // run before this package's (packages that do not import it) run in the
 // watchdog too. One that blocks or exits there keeps the watchdog from
-// serving; the registrations then fill the pipe and fail after a few
-// seconds.
+// serving: the owner's death then kills nothing.
 //
 // The watchdog runs outside every container of its owner, in a session
 // and process group of its own (so a terminal's Ctrl-C, a hangup, or a
@@ -37,9 +39,10 @@
 // and its standard streams on the null device, and ignores SIGHUP,
 // SIGINT, SIGQUIT and SIGTERM once its runtime is up: it ends only by EOF
 // or SIGKILL. It is the owner's child: the owner does not wait for it to
-// start (the pipe holds the registrations until it reads them), and
-// reaps it when it exits, with a goroutine parked on its pidfd in the
-// runtime's poller (no thread blocked; off Linux, a goroutine in wait4).
+// start (the table holds the registrations, and the pipe its EOF, until
+// it reads them), and reaps it when it exits, with a goroutine parked on
+// its pidfd in the runtime's poller (no thread blocked; off Linux, a
+// goroutine in wait4).
 // Stop ends that goroutine too.
 //
 // Off unix there is no watchdog: Windows Job Objects kill their tree when

@@ -20,14 +20,17 @@ const (
 	// watchdog's environment only, never in the owner's, so it cannot
 	// reach a child of the owner.
 	protocolEnv = "TETHER_WATCHDOG_PROTOCOL"
-	// protocol is the version of the line protocol (see serve). Owner
+	// protocol is the version of the protocol (see serve): 2 is the
+	// registration table; 1 was a line per message on the pipe. Owner
 	// and watchdog are the same binary on Linux (/proc/self/exe); the
 	// version guards the platforms that re-execute the binary by path,
 	// which may have been replaced by another build meanwhile.
-	protocol = "1"
+	protocol = "2"
 	// pipeFd is the watchdog's end of the pipe: the first descriptor
-	// after the standard streams.
+	// after the standard streams. Its EOF is the owner's death.
 	pipeFd = 3
+	// tableFd is the registration table (see watchdog_unix.go).
+	tableFd = 4
 	// ownerEnv names the owner's pid, for anyone listing processes.
 	ownerEnv = "TETHER_WATCHDOG_OWNER"
 )

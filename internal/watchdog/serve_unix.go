@@ -3,12 +3,12 @@
 package watchdog
 
 import (
-	"bufio"
+	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,7 +26,8 @@ import (
 // conditions must hold: argv[0] is the marker, the environment carries
 // the protocol variable (set in the watchdog's environment only), and fd
 // 3 is a pipe. tether starts its children with their program's name as
-// argv[0] and descriptors 0, 1 and 2 only, so none of them can match.
+// argv[0] and descriptors 0, 1 and 2 only (unless the caller asks for
+// more), so none of them can match by accident.
 //
 // The known cost of re-executing the owner: the init functions of the
 // packages initialised before this one (those that do not import it,
@@ -46,10 +47,15 @@ func init() {
 	}
 	if v != protocol {
 		// Started as a watchdog by another build of this program: its
-		// messages may mean something else. Never run the program.
+		// table may mean something else. Never run the program.
 		unix.Exit(2)
 	}
-	serve(os.NewFile(pipeFd, "watchdog-pipe"))
+	table := os.NewFile(tableFd, "watchdog-table")
+	magic := make([]byte, len(tableMagic))
+	if _, err := table.ReadAt(magic, 0); err != nil || string(magic) != tableMagic {
+		unix.Exit(2) // a watchdog without its table: never run the program either
+	}
+	serve(os.NewFile(pipeFd, "watchdog-pipe"), table)
 	// Straight to exit_group: no deferred work of the program, and no
 	// race-detector pause at exit.
 	unix.Exit(0)
@@ -59,84 +65,87 @@ func init() {
 // is removed.
 const settleTimeout = 2 * time.Second
 
-// serve is the watchdog. It reads the owner's messages from pipe until
-// EOF, then kills every tree still registered and removes the killed
-// cgroups.
+// serve is the watchdog. It waits for EOF on pipe (the owner's death, or
+// Stop), then reads the registration table (see watchdog_unix.go) and
+// kills every tree registered in it: one write of cgroup.kill or one
+// kill of a process group each, in slot order; then, for each cgroup,
+// it waits up to settleTimeout for "populated 0" and removes it, nested
+// cgroups first. A slot whose state is not 1, whose kind is unknown or
+// whose payload is malformed (a path that is not absolute, a process
+// group below 2, which would hit the watchdog's own group or every
+// process it may signal) is skipped. A failed kill or removal (a cgroup
+// Close already removed, a group already gone) is skipped: the next
+// tether owner on the host sweeps an empty cgroup left behind.
 //
-// Protocol, one line per message, fields separated by single spaces:
-//
-//	c SLOT PATH   register the cgroup directory PATH (absolute) in SLOT
-//	p SLOT PGID   register the process group PGID in SLOT
-//	u SLOT        unregister SLOT
-//
-// SLOT is a small positive integer the owner allocates and reuses. PATH
-// is the rest of the line, verbatim (the owner refuses a newline in it).
-// Every line is written by a single write of at most PIPE_BUF bytes,
-// which the kernel makes atomic; a last line cut off by the owner's death
-// has no newline and is never acted on. A malformed line is skipped, and
-// so is a PGID below 2: killing group 0 or -1 would hit the watchdog's
-// own group or every process it may signal.
-//
-// On EOF it first kills everything (one write or kill per tree), then,
-// for each cgroup, waits up to settleTimeout for "populated 0" and
-// removes it, nested cgroups first. A failed kill or removal (a cgroup
-// Close already removed, a group already gone) is skipped: the next tether
-// owner on the host sweeps an empty cgroup left behind.
-func serve(pipe *os.File) {
+// Between the start and the EOF it does nothing at all: the owner writes
+// registrations into the table, not to the pipe, so no registration
+// wakes it.
+func serve(pipe io.Reader, table *os.File) {
 	// The owner started this process in a session of its own, so no
 	// terminal signal reaches it; these cover a signal aimed at it by
 	// mistake (a killall, a kill of a process group id it once led). It
 	// ends only by EOF or SIGKILL.
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM)
 	setName()
-	table := map[int]string{} // slot -> "c" + path or "p" + pgid
-	rd := bufio.NewReader(pipe)
-	for {
-		line, err := rd.ReadString('\n')
+	_, _ = io.Copy(io.Discard, pipe) // until EOF: nothing is ever written
+	regs := readTable(table)
+	for _, r := range regs {
+		switch r.kind {
+		case groupKind:
+			_ = unix.Kill(-r.pgid, unix.SIGKILL)
+		case cgroupKind:
+			killCgroup(r.path)
+		}
+	}
+	for _, r := range regs {
+		if r.kind == cgroupKind {
+			settle(r.path, time.Now().Add(settleTimeout))
+			removeTree(r.path)
+		}
+	}
+}
+
+// readTable returns the registrations in the table, in slot order.
+func readTable(table *os.File) []entry {
+	var regs []entry
+	slot := make([]byte, slotSize)
+	for off := int64(slotSize); ; off += slotSize {
+		n, err := table.ReadAt(slot, off)
+		if n < slotHeader {
+			break
+		}
+		if e, ok := parseSlot(slot[:n]); ok {
+			regs = append(regs, e)
+		}
 		if err != nil {
-			break // EOF, or a cut-off last line
-		}
-		op, rest, _ := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
-		slotText, arg, _ := strings.Cut(rest, " ")
-		slot, err := strconv.Atoi(slotText)
-		if err != nil || slot <= 0 {
-			continue
-		}
-		switch op {
-		case "c":
-			if filepath.IsAbs(arg) {
-				table[slot] = op + arg
-			}
-		case "p":
-			if pg, err := strconv.Atoi(arg); err == nil && pg > 1 {
-				table[slot] = op + arg
-			}
-		case "u":
-			delete(table, slot)
+			break // the end of the table
 		}
 	}
-	_ = pipe.Close()
-	slots := make([]int, 0, len(table))
-	for slot := range table {
-		slots = append(slots, slot)
+	return regs
+}
+
+// parseSlot reads one slot of the table, or reports that it holds no
+// registration to act on.
+func parseSlot(b []byte) (entry, bool) {
+	if len(b) < slotHeader || b[0] != 1 {
+		return entry{}, false
 	}
-	sort.Ints(slots)
-	for _, slot := range slots {
-		t := table[slot]
-		switch t[0] {
-		case 'p':
-			pg, _ := strconv.Atoi(t[1:])
-			_ = unix.Kill(-pg, unix.SIGKILL)
-		case 'c':
-			killCgroup(t[1:])
+	n := int(binary.LittleEndian.Uint16(b[2:4]))
+	if n > len(b)-slotHeader {
+		return entry{}, false
+	}
+	payload := string(b[slotHeader : slotHeader+n])
+	switch kind(b[1]) {
+	case cgroupKind:
+		if filepath.IsAbs(payload) {
+			return entry{kind: cgroupKind, path: payload}, true
+		}
+	case groupKind:
+		if pg, err := strconv.Atoi(payload); err == nil && pg > 1 {
+			return entry{kind: groupKind, pgid: pg}, true
 		}
 	}
-	for _, slot := range slots {
-		if t := table[slot]; t[0] == 'c' {
-			settle(t[1:], time.Now().Add(settleTimeout))
-			removeTree(t[1:])
-		}
-	}
+	return entry{}, false
 }
 
 func killCgroup(dir string) {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -508,7 +507,8 @@ func TestRegistrationFromBeforeStopIsStale(t *testing.T) {
 }
 
 // BenchmarkRegisterUnregister is the cost the watchdog adds to every
-// container: one registration and one unregistration (two pipe writes).
+// container: one registration and one unregistration (three writes to
+// the table, none of which wakes the watchdog).
 func BenchmarkRegisterUnregister(b *testing.B) {
 	cmd := testchild.Command(testchild.ModeSleep)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -530,30 +530,6 @@ func BenchmarkRegisterUnregister(b *testing.B) {
 			}
 		}
 	})
-	// What a spawn pays: the pipe is drained between iterations, as it
-	// is when spawns are not back to back. The loops above measure, in
-	// effect, how fast the watchdog (a Go loop reading the pipe through
-	// a buffer) consumes messages once the pipe is full.
-	b.Run("group-drained", func(b *testing.B) {
-		// Timed by hand: StopTimer and StartTimer stop the world to read
-		// memory statistics, which would cost more than what is measured.
-		var spent time.Duration
-		for b.Loop() {
-			for watchdog.PipeBacklog() > 0 {
-				runtime.Gosched()
-			}
-			t0 := time.Now()
-			r, err := watchdog.RegisterGroup(cmd.Process.Pid)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := r.Unregister(); err != nil {
-				b.Fatal(err)
-			}
-			spent += time.Since(t0)
-		}
-		b.ReportMetric(float64(spent.Nanoseconds())/float64(b.N), "owner-ns/op")
-	})
 	b.Run("cgroup", func(b *testing.B) {
 		// Never a real cgroup: a path that cannot exist, so an owner
 		// killed mid-benchmark makes the watchdog write nowhere.
@@ -573,7 +549,8 @@ func BenchmarkRegisterUnregister(b *testing.B) {
 // TestStartedAsWatchdogOnlyByAllThreeMarks runs the test binary (which
 // links this package) in a helper mode that exits 7, with some of the
 // marks of a watchdog: it must run the program unless all three are
-// there, and never run it when they are.
+// there, and never run it when they are (a watchdog of another protocol,
+// or without its table, exits 2).
 func TestStartedAsWatchdogOnlyByAllThreeMarks(t *testing.T) {
 	pipe := func(t *testing.T) *os.File {
 		r, w, err := os.Pipe()
@@ -592,19 +569,32 @@ func TestStartedAsWatchdogOnlyByAllThreeMarks(t *testing.T) {
 		t.Cleanup(func() { _ = f.Close() })
 		return f
 	}
+	table := func(t *testing.T) *os.File {
+		f, err := os.CreateTemp(testchild.TempDir(t), "table")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString("tether-watchdog-table 2\n"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = f.Close(); _ = os.Remove(f.Name()) })
+		return f
+	}
 	for _, tc := range []struct {
 		name     string
 		argv0    string
 		env      string
-		fd3      func(*testing.T) *os.File
+		files    []func(*testing.T) *os.File // fd 3, fd 4
 		wantExit int
 	}{
-		{"program name", "", "TETHER_WATCHDOG_PROTOCOL=1", pipe, 7},
-		{"no protocol variable", "tether-watchdog", "", pipe, 7},
-		{"no fd 3", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=1", nil, 7},
-		{"fd 3 a file", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=1", file, 7},
-		{"another protocol", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=0", pipe, 2},
-		{"a watchdog", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=1", pipe, 0},
+		{"program name", "", "TETHER_WATCHDOG_PROTOCOL=2", []func(*testing.T) *os.File{pipe, table}, 7},
+		{"no protocol variable", "tether-watchdog", "", []func(*testing.T) *os.File{pipe, table}, 7},
+		{"no fd 3", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=2", nil, 7},
+		{"fd 3 a file", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=2", []func(*testing.T) *os.File{file, table}, 7},
+		{"another protocol", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=1", []func(*testing.T) *os.File{pipe, table}, 2},
+		{"no table", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=2", []func(*testing.T) *os.File{pipe}, 2},
+		{"fd 4 not a table", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=2", []func(*testing.T) *os.File{pipe, file}, 2},
+		{"a watchdog", "tether-watchdog", "TETHER_WATCHDOG_PROTOCOL=2", []func(*testing.T) *os.File{pipe, table}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := testchild.Command(testchild.ModeExit, "7")
@@ -614,8 +604,8 @@ func TestStartedAsWatchdogOnlyByAllThreeMarks(t *testing.T) {
 			if tc.env != "" {
 				cmd.Env = append(cmd.Env, tc.env)
 			}
-			if tc.fd3 != nil {
-				cmd.ExtraFiles = []*os.File{tc.fd3(t)}
+			for _, f := range tc.files {
+				cmd.ExtraFiles = append(cmd.ExtraFiles, f(t))
 			}
 			err := cmd.Run()
 			code := 0
@@ -703,10 +693,9 @@ func fakeCgroup(t *testing.T) (dir string, killed func() bool) {
 	}
 }
 
-// A cgroup's withdrawal is deferred to the next message, and must reach
-// the watchdog before that message: the next registration may reuse its
-// slot, and must neither be dropped nor let the old entry stand.
-func TestDeferredCgroupWithdrawalGoesFirst(t *testing.T) {
+// A withdrawn cgroup's slot is given to the next registration at once:
+// the new one must count, and the old one must not.
+func TestWithdrawnSlotReusedAtOnce(t *testing.T) {
 	stop(t) // a watchdog of this test's own, with no slots in use
 	dir, killed := fakeCgroup(t)
 	r, err := watchdog.RegisterCgroup(dir)
@@ -726,10 +715,9 @@ func TestDeferredCgroupWithdrawalGoesFirst(t *testing.T) {
 	_ = reused.Unregister()
 }
 
-// Deferred withdrawals are for the watchdog that took the registrations:
-// one started after it died knows none of the old slots, and is told
-// only the live registrations.
-func TestDeferredWithdrawalDoesNotReachANewWatchdog(t *testing.T) {
+// A watchdog started after one was killed is given the same table:
+// every live registration, and none withdrawn.
+func TestNewWatchdogGetsOnlyLiveRegistrations(t *testing.T) {
 	stop(t)
 	dir, killed := fakeCgroup(t)
 	r, err := watchdog.RegisterCgroup(dir)
@@ -738,7 +726,7 @@ func TestDeferredWithdrawalDoesNotReachANewWatchdog(t *testing.T) {
 	}
 	victim := sleeper(t)
 	live := register(t, victim)
-	if err := r.Unregister(); err != nil { // deferred
+	if err := r.Unregister(); err != nil {
 		t.Fatal(err)
 	}
 	old := watchdog.Pid()
@@ -746,7 +734,7 @@ func TestDeferredWithdrawalDoesNotReachANewWatchdog(t *testing.T) {
 		t.Fatal(err)
 	}
 	testchild.WaitDead(t, patience, old)
-	if err := watchdog.StartLive(); err != nil { // a new watchdog, told victim's group
+	if err := watchdog.StartLive(); err != nil { // a new watchdog, with victim's group in its table
 		t.Fatal(err)
 	}
 	second := sleeper(t)
@@ -754,7 +742,54 @@ func TestDeferredWithdrawalDoesNotReachANewWatchdog(t *testing.T) {
 	stop(t)
 	testchild.WaitDead(t, patience, victim, second)
 	if killed() {
-		t.Error("the new watchdog killed the cgroup withdrawn from the old one")
+		t.Error("the new watchdog killed the cgroup withdrawn before it started")
 	}
 	_, _ = live.Unregister(), reused.Unregister()
+}
+
+// switches sums the context switches of every thread of pid.
+func switches(t *testing.T, pid int) int {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, e.Name()))
+		if err != nil {
+			continue // a thread that just ended
+		}
+		for _, ln := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(ln, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				c, _ := strconv.Atoi(strings.TrimSpace(v))
+				n += c
+			}
+		}
+	}
+	return n
+}
+
+// Registrations go into the table, not to the watchdog: 2,000 of them,
+// each withdrawn, must not wake it 2,000 times (the line protocol did,
+// twice a run). The watchdog's runtime still wakes on its own (sysmon),
+// so the bound is generous.
+func TestRegistrationsDoNotWakeTheWatchdog(t *testing.T) {
+	if err := watchdog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	wd := watchdog.Pid()
+	victim := sleeper(t)
+	before := switches(t, wd)
+	const n = 2000
+	for range n {
+		if err := register(t, victim).Unregister(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	woke := switches(t, wd) - before
+	t.Logf("%d registrations and withdrawals: the watchdog switched %d times", n, woke)
+	if woke > n/4 {
+		t.Errorf("the watchdog switched %d times for %d registrations and withdrawals", woke, n)
+	}
 }

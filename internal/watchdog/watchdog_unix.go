@@ -4,37 +4,46 @@ package watchdog
 
 import (
 	"context"
-	"errors"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/gotether/tether/internal/sysproc"
 )
 
-// writeTimeout bounds one message to the watchdog. The watchdog drains the
-// pipe as fast as it can, so the pipe (64 KiB on Linux) only fills if it
-// is stopped (SIGSTOP cannot be ignored) or starved; a registration then
-// fails instead of blocking a spawn forever.
-const writeTimeout = 5 * time.Second
-
-// pipeBuf is the largest write POSIX makes atomic on a pipe on every
-// unix (PIPE_BUF is 512 on macOS and the BSDs, 4096 on Linux). A message
-// longer than that is refused, so a message is never split and the
-// watchdog never sees half of one followed by another. cgroup paths exist
-// only on Linux, where the limit is 4096.
-func pipeBuf() int {
-	if runtime.GOOS == "linux" {
-		return 4096
-	}
-	return 512
-}
+// The registrations live in a table, a file the owner and the watchdog
+// share (see newTable): tableMagic at offset 0, then one slot of
+// slotSize bytes per registration, at offset slot*slotSize:
+//
+//	byte 0     state: 1 registered, 0 free
+//	byte 1     kind: 'c' a cgroup directory, 'p' a process group
+//	bytes 2-3  the payload's length, little-endian
+//	bytes 4-   the payload: the directory's path, or the group id in decimal
+//
+// The owner writes a slot with two writes, the header and payload first
+// and the state byte last, and frees it with one write of the state byte;
+// the watchdog reads the table only once the owner has gone (EOF on the
+// pipe), when nothing writes it any more. An owner killed between the two
+// writes leaves the state 0: that registration did not happen, and its
+// caller had not placed a process in the tree yet.
+//
+// A table, not messages: every message on the pipe woke the watchdog, a
+// context switch that cost it about 60 us of CPU (measured from its
+// schedstat on Linux 6.18, 2 cores), twice a run, on a machine whose
+// other core runs the child. A write to the table wakes no one.
+const (
+	slotSize   = 4096
+	slotHeader = 4
+	// maxPayload bounds a cgroup path.
+	maxPayload = slotSize - slotHeader
+	// tableMagic opens a table, so that a watchdog never takes another
+	// file for one.
+	tableMagic = "tether-watchdog-table 2\n"
+)
 
 // kind is what a registration names.
 type kind byte
@@ -56,8 +65,15 @@ type entry struct {
 type dog struct {
 	mu sync.Mutex
 	// w is the write end of the pipe, O_CLOEXEC (os.Pipe) so that no
-	// child of the owner inherits it; nil while no watchdog runs.
+	// child of the owner inherits it; nil while no watchdog runs. Nothing
+	// is written to it: its only message is the EOF of the owner's death
+	// (or of Stop).
 	w *os.File
+	// table is the registration table, shared with the watchdog; nil
+	// until the first watchdog starts. It outlives a watchdog that dies
+	// (the next one is given the same table, with every live
+	// registration in it) and is replaced by Stop.
+	table *os.File
 	// pid is the running watchdog's pid, 0 while none runs.
 	pid int
 	// reaped is closed once the running watchdog has exited and been
@@ -65,24 +81,16 @@ type dog struct {
 	reaped <-chan struct{}
 	// slots holds the live registrations at index slot-1; a free slot is
 	// the zero entry. free lists free slots for reuse, so slot numbers
-	// stay as small as the peak number of live registrations.
+	// (and the table) stay as small as the peak number of live
+	// registrations.
 	slots []entry
 	free  []int
 	live  int
 	// gen counts Stops: a Registration from before a Stop must not
 	// withdraw a later registration that reuses its slot number.
 	gen int
-	// buf is reused for every message.
+	// buf is reused for every slot written.
 	buf []byte
-	// deferred holds withdrawals of cgroups not yet sent ("u SLOT"
-	// lines): they go out in front of the next message. Each message
-	// wakes the watchdog, a context switch that cost it about 60 us of
-	// CPU (measured on Linux 6.18, 2 cores, from its schedstat), and a
-	// cgroup's withdrawal comes once its directory is removed, when the
-	// watchdog's write to it can only fail quietly: there is no hurry.
-	// A process group's withdrawal is never deferred (its id may be
-	// reused at once).
-	deferred []byte
 }
 
 var std dog
@@ -100,12 +108,11 @@ func (r *Registration) Registered() bool { return r.slot != 0 }
 // started fails the creation rather than the spawn.
 //
 // It is cheap when the watchdog runs (no system call): a watchdog that
-// has exited and been reaped is replaced here and told every live
-// registration; one that is dying but not yet reaped (killed a moment
-// ago) is taken for running, and replaced at the next message, whose
-// write fails with EPIPE once its last thread is gone (see sendLocked).
-// A caller that needs the watchdog's process itself, not only its pipe,
-// uses StartLive.
+// has exited and been reaped is replaced here, and the new one is given
+// the table with every live registration; one that is dying but not yet
+// reaped (killed a moment ago) is taken for running, and replaced by the
+// next registration that finds it reaped. A caller that needs the
+// watchdog's process itself uses StartLive.
 func Start() error {
 	return std.start(false)
 }
@@ -122,10 +129,23 @@ func StartLive() error {
 func (d *dog) start(live bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.w != nil && !closed(d.reaped) && (!live || sysproc.Alive(d.pid)) {
+		return nil
+	}
+	return d.restartLocked()
+}
+
+// ensureLocked makes sure a watchdog that has not been reaped runs.
+func (d *dog) ensureLocked() error {
+	if d.w != nil && !closed(d.reaped) {
+		return nil
+	}
+	return d.restartLocked()
+}
+
+// restartLocked replaces the watchdog, if one ran, with a new one.
+func (d *dog) restartLocked() error {
 	if d.w != nil {
-		if !closed(d.reaped) && (!live || sysproc.Alive(d.pid)) {
-			return nil
-		}
 		d.abandonLocked()
 	}
 	return d.startLocked()
@@ -145,14 +165,14 @@ func closed(ch <-chan struct{}) bool {
 // before r is unregistered, the watchdog writes "1" to dir/cgroup.kill,
 // waits for the cgroup to empty and removes it, nested cgroups first. dir
 // must be absolute and clean, must not contain a newline or end with a
-// space, and must fit one atomic pipe write.
+// space, and must fit a slot of the table (4092 bytes).
 func RegisterCgroup(dir string) (Registration, error) {
 	if !filepath.IsAbs(dir) || filepath.Clean(dir) != dir || dir == "/" ||
 		strings.ContainsRune(dir, '\n') || strings.HasSuffix(dir, " ") {
 		return Registration{}, fmt.Errorf("watchdog: refusing cgroup path %q: it must be absolute and clean, without a newline or a trailing space", dir)
 	}
-	if len(dir)+24 > pipeBuf() {
-		return Registration{}, fmt.Errorf("watchdog: cgroup path is %d bytes, more than one atomic pipe write holds", len(dir))
+	if len(dir) > maxPayload {
+		return Registration{}, fmt.Errorf("watchdog: cgroup path is %d bytes, more than a registration holds (%d)", len(dir), maxPayload)
 	}
 	return std.register(entry{kind: cgroupKind, path: dir})
 }
@@ -170,22 +190,11 @@ func RegisterGroup(pgid int) (Registration, error) {
 }
 
 // Unregister withdraws the registration and zeroes r; unregistering the
-// zero Registration does nothing. If the watchdog has died meanwhile,
-// there is nothing to withdraw and that is not an error.
-//
-// Once it returns, the owner's death no longer touches a process group.
-// A cgroup's withdrawal goes out with the next message (it saves the
-// watchdog a wake-up a run), and until then the watchdog may still
-// write to the directory's cgroup.kill: unregister a cgroup only once
-// its directory is removed (or its tree is dead and it is about to be).
-// Stop sends the waiting withdrawals before it ends the watchdog; the
-// owner's death, or an exit without Stop, does not, which matters only
-// to a cgroup someone re-created at a removed one's path (whose name
-// carries the owner's pid and 48 random bits) before the next message.
-//
-// An error means the message could not be delivered (the watchdog is
-// stopped or starved): the registration is dropped on the owner's side,
-// but the watchdog may still act on it if the owner dies.
+// zero Registration does nothing. Once it returns, the owner's death no
+// longer touches the tree. If the watchdog has died meanwhile, there is
+// nothing to withdraw and that is not an error. An error means the
+// table could not be written: the registration is dropped on the owner's
+// side, but the watchdog may still act on it if the owner dies.
 func (r *Registration) Unregister() error {
 	if r.slot == 0 {
 		return nil
@@ -197,9 +206,9 @@ func (r *Registration) Unregister() error {
 
 // Stop ends the watchdog the way the owner's death would: it closes the
 // pipe, so the watchdog kills every tree still registered, and waits until
-// it has exited or ctx ends. A later registration starts a new watchdog.
-// It is meant for tests and for owners that want to confirm, before they
-// exit, that nothing is left.
+// it has exited or ctx ends. A later registration starts a new watchdog,
+// with a new table. It is meant for tests and for owners that want to
+// confirm, before they exit, that nothing is left.
 func Stop(ctx context.Context) error {
 	std.mu.Lock()
 	defer std.mu.Unlock()
@@ -207,12 +216,11 @@ func Stop(ctx context.Context) error {
 		return nil
 	}
 	pid, reaped := std.pid, std.reaped
-	if len(std.deferred) > 0 {
-		// The withdrawals still waiting go out before the EOF, so that
-		// a stop leaves every withdrawn cgroup alone.
-		_ = std.writeLocked(std.deferred)
-	}
 	std.abandonLocked()
+	// The stopped watchdog reads this table after its EOF: it is left to
+	// it, and the next watchdog gets a table of its own.
+	_ = std.table.Close()
+	std.table = nil
 	std.slots, std.free, std.live = nil, nil, 0
 	std.gen++
 	select {
@@ -237,9 +245,15 @@ func Registered() int {
 	return std.live
 }
 
+// register records e in a free slot of the table, with a watchdog
+// running (started, or replaced if it was reaped) before the slot is
+// written: from the write on, the owner's death kills the tree.
 func (d *dog) register(e entry) (Registration, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.ensureLocked(); err != nil {
+		return Registration{}, err
+	}
 	var slot int
 	if n := len(d.free); n > 0 {
 		slot = d.free[n-1]
@@ -248,12 +262,12 @@ func (d *dog) register(e entry) (Registration, error) {
 		d.slots = append(d.slots, entry{})
 		slot = len(d.slots)
 	}
-	d.slots[slot-1] = e
-	d.live++
-	if err := d.sendLocked(d.message(slot, e)); err != nil {
-		d.releaseLocked(slot)
+	if err := d.writeSlotLocked(slot, e); err != nil {
+		d.free = append(d.free, slot)
 		return Registration{}, err
 	}
+	d.slots[slot-1] = e
+	d.live++
 	return Registration{slot: slot, gen: d.gen}, nil
 }
 
@@ -263,118 +277,69 @@ func (d *dog) unregister(slot, gen int) error {
 	if gen != d.gen || slot > len(d.slots) || d.slots[slot-1].kind == 0 {
 		return nil // dropped by Stop
 	}
-	k := d.slots[slot-1].kind
-	d.releaseLocked(slot)
-	if d.w == nil {
-		return nil
-	}
-	if k == cgroupKind {
-		// The slot may be given out again before the line is sent:
-		// the line goes first in the same write, so the watchdog
-		// forgets the old entry before it reads the new one.
-		d.deferred = withdrawal(d.deferred, slot)
-		if len(d.deferred) <= pipeBuf()/2 {
-			return nil
-		}
-		msg := d.deferred
-		d.deferred = d.deferred[:0]
-		return d.sendLocked(msg)
-	}
-	d.buf = withdrawal(d.buf[:0], slot)
-	return d.sendLocked(d.buf)
-}
-
-// withdrawal appends the line that unregisters slot to b.
-func withdrawal(b []byte, slot int) []byte {
-	b = append(b, "u "...)
-	b = strconv.AppendInt(b, int64(slot), 10)
-	return append(b, '\n')
-}
-
-func (d *dog) releaseLocked(slot int) {
 	d.slots[slot-1] = entry{}
 	d.free = append(d.free, slot)
 	d.live--
+	if _, err := d.table.WriteAt([]byte{0}, slotOffset(slot)); err != nil {
+		return fmt.Errorf("watchdog: withdrawing a registration: %w", err)
+	}
+	return nil
 }
 
-// message formats the registration of e in slot into d.buf.
-func (d *dog) message(slot int, e entry) []byte {
-	b := append(d.buf[:0], byte(e.kind), ' ')
-	b = strconv.AppendInt(b, int64(slot), 10)
-	b = append(b, ' ')
+func slotOffset(slot int) int64 { return int64(slot) * slotSize }
+
+// writeSlotLocked writes e into slot: the kind, length and payload, then
+// the state byte that makes it count.
+func (d *dog) writeSlotLocked(slot int, e entry) error {
+	b := append(d.buf[:0], 0, byte(e.kind), 0, 0)
 	if e.kind == cgroupKind {
 		b = append(b, e.path...)
 	} else {
 		b = strconv.AppendInt(b, int64(e.pgid), 10)
 	}
-	d.buf = append(b, '\n')
-	return d.buf
-}
-
-// sendLocked delivers msg, with the deferred withdrawals in front of it
-// (in the same write when they fit in one, else in a write of their own
-// just before), starting the watchdog if none runs.
-func (d *dog) sendLocked(msg []byte) error {
-	if n := len(d.deferred); n > 0 {
-		if n+len(msg) <= pipeBuf() {
-			msg = append(d.deferred, msg...)
-			d.deferred = d.deferred[:0]
-		} else {
-			pending := d.deferred
-			d.deferred = d.deferred[:0]
-			if err := d.deliverLocked(pending); err != nil {
-				return err
-			}
-		}
+	binary.LittleEndian.PutUint16(b[2:4], uint16(len(b)-slotHeader))
+	d.buf = b
+	off := slotOffset(slot)
+	if _, err := d.table.WriteAt(b[1:], off+1); err != nil {
+		return fmt.Errorf("watchdog: writing a registration: %w", err)
 	}
-	return d.deliverLocked(msg)
-}
-
-// deliverLocked writes msg, starting the watchdog if none runs. If the
-// watchdog has died (EPIPE: nobody holds the read end any more), a new
-// one is started and told every live registration, msg's included, which
-// the caller has already recorded.
-func (d *dog) deliverLocked(msg []byte) error {
-	if d.w != nil {
-		err := d.writeLocked(msg)
-		if !errors.Is(err, syscall.EPIPE) {
-			return err
-		}
-		d.abandonLocked()
-	}
-	return d.startLocked()
-}
-
-func (d *dog) writeLocked(msg []byte) error {
-	if err := d.w.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
-		return fmt.Errorf("watchdog: %w", err)
-	}
-	if _, err := d.w.Write(msg); err != nil {
-		return fmt.Errorf("watchdog (pid %d) is not reading its pipe: %w", d.pid, err)
+	if _, err := d.table.WriteAt([]byte{1}, off); err != nil {
+		return fmt.Errorf("watchdog: writing a registration: %w", err)
 	}
 	return nil
 }
 
 // abandonLocked closes the write end, which is EOF for a watchdog that
-// still runs, and forgets it.
+// still runs, and forgets it. The table stays: it holds the live
+// registrations for the next watchdog.
 func (d *dog) abandonLocked() {
 	_ = d.w.Close()
 	d.w, d.pid, d.reaped = nil, 0, nil
-	// A new watchdog knows none of the old slots: a withdrawal meant for
-	// the old one would drop a live registration reusing its slot.
-	d.deferred = d.deferred[:0]
 }
 
-// startLocked starts a watchdog and tells it every live registration.
+// startLocked starts a watchdog, giving it the table (made now if there
+// is none) with every live registration in it.
 //
 // It does not wait for the watchdog to run: it returns once the kernel
-// has executed the binary, and the watchdog reads the registrations
-// from the pipe whenever its runtime is up. If the owner dies before
-// that, the pipe still holds them, and EOF comes after them.
+// has executed the binary. If the owner dies before the watchdog's
+// runtime is up, the EOF waits in the pipe, and the table holds the
+// registrations.
 func (d *dog) startLocked() error {
 	exe, err := executable()
 	if err != nil {
 		return &StartError{Err: err}
+	}
+	if d.table == nil {
+		t, err := newTable()
+		if err == nil {
+			if _, err = t.WriteAt([]byte(tableMagic), 0); err != nil {
+				_ = t.Close()
+			}
+		}
+		if err != nil {
+			return &StartError{Exe: exe, Err: fmt.Errorf("the registration table: %w", plain(err))}
+		}
+		d.table = t
 	}
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
@@ -396,10 +361,10 @@ func (d *dog) startLocked() error {
 		Env: env,
 		// Standard streams on the null device, so the watchdog never holds
 		// a pipe or terminal of the owner's (a caller reading the owner's
-		// output to EOF must not wait for it); the read end as fd 3.
-		// StartProcess passes these and nothing else: every other
-		// descriptor of the owner is close-on-exec.
-		Files: []*os.File{null, null, null, r},
+		// output to EOF must not wait for it); the pipe's read end as fd
+		// 3, the table as fd 4. StartProcess passes these and nothing
+		// else: every other descriptor of the owner is close-on-exec.
+		Files: []*os.File{null, null, null, r, d.table},
 	}
 	p, reaped, err := spawn(exe, attr)
 	_ = r.Close()
@@ -408,14 +373,5 @@ func (d *dog) startLocked() error {
 		return &StartError{Exe: exe, Err: plain(err)}
 	}
 	d.w, d.pid, d.reaped = w, p, reaped
-	for i, e := range d.slots {
-		if e.kind == 0 {
-			continue
-		}
-		if err := d.writeLocked(d.message(i+1, e)); err != nil {
-			d.abandonLocked()
-			return err
-		}
-	}
 	return nil
 }

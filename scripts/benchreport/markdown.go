@@ -320,10 +320,10 @@ func (r *report) watchdogAlone() string {
 		}
 		m := r.in.samples[k]
 		switch k.sub {
-		case "group-drained":
-			parts = append(parts, value("ns/op", median(values(m["owner-ns/op"])))+" for a process group (`group-drained`, owner-ns/op)")
+		case "group":
+			parts = append(parts, value("ns/op", median(values(m["ns/op"])))+" for a process group (`group`)")
 		case "cgroup":
-			parts = append(parts, value("ns/op", median(values(m["ns/op"])))+" for a cgroup (`cgroup`, back to back)")
+			parts = append(parts, value("ns/op", median(values(m["ns/op"])))+" for a cgroup (`cgroup`)")
 		}
 	}
 	if len(parts) == 0 {

@@ -319,9 +319,12 @@ func (p *profiler) startupProfile(ms []miss) profile {
 	pr.parts = append(pr.parts, p.startupSplit(ms[0].k.pkg))
 
 	exe := filepath.Join(p.tmp, "tether")
-	build := []string{"build", "-o", exe, pkgDir(p.r.module, ms[0].k.pkg)}
-	buildCmd := p.shown(nil, p.gocmd, build...)
-	if out, errb, err := p.run(nil, p.gocmd, build...); err != nil {
+	// Built as make build builds the release binary, as the start
+	// benchmarks build it.
+	env := []string{"CGO_ENABLED=0"}
+	build := []string{"build", "-trimpath", "-o", exe, pkgDir(p.r.module, ms[0].k.pkg)}
+	buildCmd := p.shown(env, p.gocmd, build...)
+	if out, errb, err := p.run(env, p.gocmd, build...); err != nil {
 		pr.parts = append(pr.parts, profilePart{what: "The build of tether for the breakdown", cmd: buildCmd,
 			err: fmt.Sprintf("go build failed (%v): %s", err, lastLines(string(out)+string(errb), 12))})
 		return pr

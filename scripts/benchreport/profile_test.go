@@ -82,7 +82,7 @@ func (f *fakeRun) run(env []string, name string, args ...string) ([]byte, []byte
 	case name == "go" && args[0] == "build":
 		// A real file for binaryFacts: this test's own source.
 		src, _ := os.ReadFile("profile_test.go")
-		return nil, nil, os.WriteFile(args[2], src, 0o644)
+		return nil, nil, os.WriteFile(args[slices.Index(args, "-o")+1], src, 0o644)
 	case len(env) > 0 && env[0] == "GODEBUG=inittrace=1":
 		return []byte("tether (devel)\n"), read("inittrace.txt"), nil
 	case name == "/usr/bin/perf" && args[0] == "record":
@@ -230,7 +230,7 @@ func TestStartupProfile(t *testing.T) {
 				t.Errorf("init trace lacks %q:\n%s", want, trace.text)
 			}
 		}
-		if !strings.Contains(trace.cmd, "go build -o $d/tether ./cmd/tether/") || !strings.Contains(trace.cmd, "GODEBUG=inittrace=1 $d/tether version") {
+		if !strings.Contains(trace.cmd, "CGO_ENABLED=0 go build -trimpath -o $d/tether ./cmd/tether/") || !strings.Contains(trace.cmd, "GODEBUG=inittrace=1 $d/tether version") {
 			t.Errorf("init trace commands:\n%s", trace.cmd)
 		}
 		auto := st.parts[2]

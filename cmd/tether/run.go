@@ -83,7 +83,12 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	// than in their path (a fork and exec of this binary, 0.8-2.5 ms
 	// here, that the first container's registration would otherwise
 	// wait for). Its failure, if any, is the registration's to report.
-	go prestartWatchdog()
+	// runCommand does not return before that start has: a caller that
+	// stops the watchdog after the command (the tests do, before they
+	// look for leaked goroutines) must not see one started after it.
+	prestarted := make(chan struct{})
+	go func() { defer close(prestarted); prestartWatchdog() }()
+	defer func() { <-prestarted }()
 	rn.rep = &runReport{Program: o.program}
 	if err := rn.openReport(); err != nil {
 		rn.say("cannot use the --json file: %v", err)

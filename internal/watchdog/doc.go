@@ -5,8 +5,10 @@
 // first registration: the owner's own executable, re-executed in
 // watchdog mode (argv[0] "tether-watchdog"), holding the read end of a
 // pipe whose write end only the owner holds, and the registration table,
-// a memory file (on Linux a memfd) the owner writes a slot of per
-// registration and clears at its withdrawal. Nothing is ever written to
+// a memory file the owner writes a slot of per registration and clears
+// at its withdrawal (a memfd on Linux; without memfd_create, and off
+// Linux, an unlinked temporary file, which needs a writable temporary
+// directory). Nothing is ever written to
 // the pipe, and no registration wakes the watchdog: it sleeps in one
 // read. When the owner dies, for whatever reason, the kernel closes the
 // write end, the watchdog reads EOF, reads the table, kills every tree

@@ -3,7 +3,11 @@
 package watchdog
 
 import (
+	"os"
+	"strconv"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // PipeInode returns the inode of the owner's pipe to the running watchdog
@@ -20,4 +24,25 @@ func PipeInode() uint64 {
 		return 0
 	}
 	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+// WithoutMemfd makes memfd_create fail with ENOSYS until the returned
+// function is called: a table made meanwhile (the first watchdog's, or
+// the next after Stop) is a temporary file.
+func WithoutMemfd() (restore func()) {
+	saved := memfdCreate
+	memfdCreate = func(string, int) (int, error) { return -1, unix.ENOSYS }
+	return func() { memfdCreate = saved }
+}
+
+// TablePath returns what /proc says the owner's descriptor of the
+// registration table is, or "" when there is no table.
+func TablePath() string {
+	std.mu.Lock()
+	defer std.mu.Unlock()
+	if std.table == nil {
+		return ""
+	}
+	p, _ := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(std.table.Fd())))
+	return p
 }

@@ -365,6 +365,7 @@ func TestChildrenDoNotInheritThePipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	pipe := fmt.Sprintf("pipe:[%d]", watchdog.PipeInode())
+	table := watchdog.TablePath()
 	for _, setsid := range []bool{false, true} {
 		cmd := testchild.Command(testchild.ModeSleep)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: setsid}
@@ -381,6 +382,9 @@ func TestChildrenDoNotInheritThePipe(t *testing.T) {
 		for fd, target := range fdTargets(t, cmd.Process.Pid) {
 			if target == pipe {
 				t.Errorf("child %d inherited the watchdog pipe as fd %s", cmd.Process.Pid, fd)
+			}
+			if target == table {
+				t.Errorf("child %d inherited the registration table (%s) as fd %s", cmd.Process.Pid, table, fd)
 			}
 		}
 	}
@@ -792,4 +796,20 @@ func TestRegistrationsDoNotWakeTheWatchdog(t *testing.T) {
 	if woke > n/4 {
 		t.Errorf("the watchdog switched %d times for %d registrations and withdrawals", woke, n)
 	}
+}
+
+// Without memfd_create (Linux before 3.17, a seccomp filter) the table
+// is an unlinked temporary file, and the watchdog works the same.
+func TestTableWithoutMemfd(t *testing.T) {
+	stop(t) // the next watchdog makes a new table
+	restore := watchdog.WithoutMemfd()
+	defer restore()
+	victim := sleeper(t)
+	r := register(t, victim)
+	if p := watchdog.TablePath(); !strings.Contains(p, "tether-watchdog-") || !strings.HasSuffix(p, " (deleted)") {
+		t.Errorf("the table is %q, want an unlinked temporary file", p)
+	}
+	stop(t)
+	testchild.WaitDead(t, patience, victim)
+	_ = r.Unregister()
 }
